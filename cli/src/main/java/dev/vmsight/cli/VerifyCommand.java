@@ -1,0 +1,13 @@
+package dev.vmsight.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code vmsight verify ...}: the correctness oracles (objdump, host CPU, QEMU). */
+@Command(name = "verify", description = "Run a correctness oracle and print a one-line summary.",
+        mixinStandardHelpOptions = true, subcommands = {})
+final class VerifyCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+}
