@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fetch a Debian 6.1 kernel package into the ignored lab cache and unpack it:
+#   .lab/kernels/<package>/vmlinuz       the bootable bzImage
+#   .lab/kernels/<package>/vmlinux       the ELF kernel, decompressed from vmlinuz's xz payload
+#   .lab/kernels/<package>/config        the build config
+#   .lab/kernels/<package>/modules/      lib/modules/<release>/
+# Usage: scripts/fetch-kernel.sh [ABI] [FLAVOR]     (defaults: the pinned ABI, flavor "amd64")
+#        FLAVOR is amd64, cloud-amd64 or rt-amd64. Prints the kernel directory. Idempotent.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lab.env
+. "$root/scripts/lab.env"
+abi=${1:-$VMSIGHT_KERNEL_ABI}
+flavor=${2:-$VMSIGHT_KERNEL_FLAVOR}
+case "$flavor" in amd64|cloud-amd64|rt-amd64) ;; *)
+  echo "fetch-kernel: unknown flavor '$flavor' (expected amd64, cloud-amd64 or rt-amd64)" >&2; exit 2;;
+esac
+[[ "$abi" =~ ^[0-9]+$ ]] || { echo "fetch-kernel: ABI must be a number like 56, not '$abi'" >&2; exit 2; }
+pkg="linux-image-6.1.0-$abi-$flavor"
+dir="$root/.lab/kernels/$pkg"
+if [ -f "$dir/vmlinux" ] && [ -f "$dir/vmlinuz" ]; then echo "$dir"; exit 0; fi
+
+mkdir -p "$root/.lab/cache" "$dir"
+cd "$root/.lab/cache"
+if ! ls "${pkg}"_*.deb >/dev/null 2>&1; then
+  if ! apt-get download "$pkg" >/dev/null 2>"$root/.lab/cache/$pkg.err"; then
+    echo "fetch-kernel: Debian serves no package '$pkg' (see 'apt-cache search linux-image-6.1.0'); apt said: $(tail -1 "$root/.lab/cache/$pkg.err")" >&2
+    rm -rf "$dir"; exit 2
+  fi
+fi
+deb=$(ls "${pkg}"_*.deb | head -1)
+tmp=$(mktemp -d "$root/.lab/cache/unpack.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb -x "$deb" "$tmp"
+cp "$tmp"/boot/vmlinuz-* "$dir/vmlinuz"
+cp "$tmp"/boot/config-* "$dir/config"
+rm -rf "$dir/modules"; mv "$tmp"/lib/modules/* "$dir/modules"
+# The bzImage carries an xz payload (CONFIG_KERNEL_XZ): decompress from the xz magic.
+off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$dir/vmlinuz" | head -1 | cut -d: -f1 || true)
+[ -n "$off" ] || { echo "fetch-kernel: no xz payload in $deb's vmlinuz" >&2; exit 2; }
+tail -c +"$((off + 1))" "$dir/vmlinuz" | xz -dc 2>/dev/null > "$dir/vmlinux.part" || true
+head -c 4 "$dir/vmlinux.part" | grep -q 'ELF' || { echo "fetch-kernel: decompressed payload of $deb is not an ELF" >&2; exit 2; }
+mv "$dir/vmlinux.part" "$dir/vmlinux"
+echo "$dir"
