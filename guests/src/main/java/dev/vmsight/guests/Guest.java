@@ -1,0 +1,41 @@
+package dev.vmsight.guests;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A running lab guest, whichever way it was started (QEMU directly, or a libvirt domain).
+ * Implementations own the guest's process: {@link #close()} stops it and never leaves a QEMU
+ * process behind.
+ */
+public interface Guest extends AutoCloseable {
+
+    /** Short name of the guest (the libvirt domain name, or the lab instance name). */
+    String name();
+
+    /** The configuration it was booted with. */
+    GuestConfig config();
+
+    /** Runs {@code argv} in the guest through qemu-guest-agent and waits for it to exit. */
+    ExecResult exec(Duration timeout, List<String> argv);
+
+    /** Stops the guest's vCPUs (QMP {@code stop}). */
+    void pause();
+
+    /** Resumes the guest's vCPUs (QMP {@code cont}). */
+    void resume();
+
+    /**
+     * The file holding guest-physical RAM (a shared memory-backend-file), readable while the
+     * guest runs. Offset 0 is guest-physical address 0 for guests below the PCI hole.
+     */
+    Path ramFile();
+
+    /** Writes a memory-only ELF core of the guest (QMP dump-guest-memory / virDomainCoreDump). */
+    void dumpElf(Path out);
+
+    /** Stops the guest and releases everything it held (process, sockets, RAM file). */
+    @Override
+    void close();
+}

@@ -1,0 +1,42 @@
+package dev.vmsight.guests;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How to boot a lab guest; shared by the QEMU and libvirt launchers.
+ *
+ * @param name      instance name (sockets, RAM file and libvirt domain are named after it)
+ * @param kernel    the bzImage (from the Debian package)
+ * @param initramfs the lab initramfs built by guests/
+ * @param memoryMiB guest RAM
+ * @param cpus      vCPUs (1 by default, 2 on request)
+ * @param kaslr     false boots with {@code nokaslr}
+ * @param procs     number of named sleeper processes the workload launcher starts
+ * @param runDir    where sockets, logs and state files of this instance live
+ */
+public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus,
+                          boolean kaslr, int procs, Path runDir) {
+
+    public GuestConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initramfs, "initramfs");
+        Objects.requireNonNull(runDir, "runDir");
+        if (memoryMiB < 64) throw new IllegalArgumentException("memory must be at least 64 MiB, not " + memoryMiB);
+        if (cpus < 1 || cpus > 2) throw new IllegalArgumentException("cpus must be 1 or 2, not " + cpus);
+        if (procs < 0) throw new IllegalArgumentException("procs must be >= 0, not " + procs);
+    }
+
+    /** The kernel command line this configuration implies. */
+    public String kernelCommandLine() {
+        return "console=ttyS0 panic=-1 " + (kaslr ? "" : "nokaslr ") + "vmsight.procs=" + procs;
+    }
+
+    public GuestConfig withName(String n) { return new GuestConfig(n, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir); }
+    public GuestConfig withKaslr(boolean k) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, k, procs, runDir); }
+    public GuestConfig withProcs(int p) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, p, runDir); }
+    public GuestConfig withCpus(int c) { return new GuestConfig(name, kernel, initramfs, memoryMiB, c, kaslr, procs, runDir); }
+    public GuestConfig withMemoryMiB(int m) { return new GuestConfig(name, kernel, initramfs, m, cpus, kaslr, procs, runDir); }
+    public GuestConfig withRunDir(Path d) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, d); }
+}
