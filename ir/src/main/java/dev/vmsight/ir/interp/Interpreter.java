@@ -1,0 +1,245 @@
+package dev.vmsight.ir.interp;
+
+import dev.vmsight.ir.uop.LiftedInstruction;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.ir.uop.UopSemantics;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.vmsight.ir.uop.UopSemantics.*;
+
+/**
+ * The µop interpreter: executes lifted instructions over a {@link MachineState} and a
+ * {@link Memory}. The value semantics live in {@link UopSemantics}; this class only moves
+ * values between locations, memory, the {@link Environment} and the {@link SystemLayer}.
+ * Blocks of lifted instructions are cached by address ({@link #invalidate} after code changes).
+ *
+ * <p>An instruction that faults leaves RIP at itself and calls the {@link FaultHandler}; µops
+ * before the faulting one have run (the lifter puts the µops that may fault before the
+ * architectural writes of the instruction).
+ */
+public final class Interpreter {
+    private static final int MAX_BLOCK = 64;
+
+    private final Memory memory;
+    private final CodeSource code;
+    private final Environment env;
+    private final SystemLayer system;
+    private final FaultHandler faults;
+    private final Map<Long, Compiled[]> blocks = new HashMap<>();
+
+    public Interpreter(Memory memory, CodeSource code, Environment env, SystemLayer system, FaultHandler faults) {
+        this.memory = memory;
+        this.code = code;
+        this.env = env;
+        this.system = system;
+        this.faults = faults;
+    }
+
+    /** A user-mode interpreter: no environment, no system layer, faults rethrown. */
+    public static Interpreter userMode(Memory memory, CodeSource code) {
+        return new Interpreter(memory, code, Environment.NONE, SystemLayer.USER_MODE, FaultHandler.RETHROW);
+    }
+
+    /** One instruction and its µops as an array, with the fall-through address. */
+    private record Compiled(Uop[] uops, long next) {
+        static Compiled of(LiftedInstruction li) {
+            return new Compiled(li.uops().toArray(new Uop[0]), li.instruction().nextAddress());
+        }
+    }
+
+    public void invalidate() { blocks.clear(); }
+
+    /**
+     * Runs until RIP equals {@code stopAt} or {@code maxInstructions} have executed.
+     *
+     * @return the number of instructions executed (a rep iteration counts as one)
+     */
+    public long run(MachineState state, long stopAt, long maxInstructions) {
+        long count = 0;
+        long[] v = state.v;
+        while (count < maxInstructions && v[Loc.RIP] != stopAt) {
+            Compiled[] block = blocks.get(v[Loc.RIP]);
+            if (block == null) {
+                block = buildBlock(v[Loc.RIP]);
+                blocks.put(v[Loc.RIP], block);
+            }
+            for (Compiled c : block) {
+                if (!step(c, state)) {
+                    count++;
+                    break;
+                }
+                count++;
+                if (v[Loc.RIP] != c.next || count >= maxInstructions || c.next == stopAt) {
+                    break;
+                }
+            }
+        }
+        return count;
+    }
+
+    private Compiled[] buildBlock(long address) {
+        List<Compiled> list = new ArrayList<>();
+        long a = address;
+        while (list.size() < MAX_BLOCK) {
+            LiftedInstruction li = code.at(a);
+            list.add(Compiled.of(li));
+            if (li.endsBlock()) {
+                break;
+            }
+            a = li.instruction().nextAddress();
+        }
+        return list.toArray(new Compiled[0]);
+    }
+
+    /** Executes one lifted instruction (RIP must be its address). Faults go to the FaultHandler. */
+    public void execute(LiftedInstruction li, MachineState state) {
+        step(Compiled.of(li), state);
+    }
+
+    /** @return false if the instruction faulted */
+    private boolean step(Compiled c, MachineState state) {
+        try {
+            state.v[Loc.RIP] = exec(c.uops, c.next, state);
+            return true;
+        } catch (CpuFault f) {
+            faults.onFault(f, state);
+            return false;
+        } catch (DivideError e) {
+            faults.onFault(new CpuFault(CpuFault.DE, 0, 0, "#DE (" + e.getMessage() + ") at rip 0x"
+                    + Long.toHexString(state.rip())), state);
+            return false;
+        }
+    }
+
+    /** Runs the µops of one instruction; returns the next RIP. */
+    private long exec(Uop[] uops, long next, MachineState state) {
+        long[] v = state.v;
+        for (Uop u : uops) {
+            int[] o = u.out();
+            int[] i = u.in();
+            long[] k = u.imm();
+            int size = u.size();
+            switch (u.kind()) {
+                case CONST -> v[o[0]] = k[0];
+                case MOV -> v[o[0]] = v[i[0]];
+                case ZEXT -> v[o[0]] = zext(v[i[0]], size);
+                case SEXT -> v[o[0]] = sext(v[i[0]], size);
+                case MERGE -> v[o[0]] = merge(v[i[0]], v[i[1]], size, k[0]);
+                case EXTRACT -> v[o[0]] = extract(v[i[0]], size, k[0]);
+                case ADD -> v[o[0]] = v[i[0]] + v[i[1]];
+                case SUB -> v[o[0]] = v[i[0]] - v[i[1]];
+                case AND -> v[o[0]] = v[i[0]] & v[i[1]];
+                case OR -> v[o[0]] = v[i[0]] | v[i[1]];
+                case XOR -> v[o[0]] = v[i[0]] ^ v[i[1]];
+                case NOT -> v[o[0]] = ~v[i[0]];
+                case NEG -> v[o[0]] = -v[i[0]];
+                case SHL -> v[o[0]] = v[i[0]] << v[i[1]];
+                case SHR -> v[o[0]] = v[i[0]] >>> v[i[1]];
+                case SAR -> v[o[0]] = v[i[0]] >> v[i[1]];
+                case ROL -> v[o[0]] = rol(v[i[0]], v[i[1]], size);
+                case ROR -> v[o[0]] = ror(v[i[0]], v[i[1]], size);
+                case MUL -> v[o[0]] = v[i[0]] * v[i[1]];
+                case UMULH -> v[o[0]] = umulh(v[i[0]], v[i[1]]);
+                case SMULH -> v[o[0]] = smulh(v[i[0]], v[i[1]]);
+                case DIVU -> {
+                    long[] qr = divu(v[i[0]], v[i[1]], v[i[2]], size);
+                    v[o[0]] = qr[0];
+                    v[o[1]] = qr[1];
+                }
+                case DIVS -> {
+                    long[] qr = divs(v[i[0]], v[i[1]], v[i[2]], size);
+                    v[o[0]] = qr[0];
+                    v[o[1]] = qr[1];
+                }
+                case SELECT -> v[o[0]] = v[i[0]] != 0 ? v[i[1]] : v[i[2]];
+                case EQ -> v[o[0]] = v[i[0]] == v[i[1]] ? 1 : 0;
+                case BIT -> v[o[0]] = (v[i[0]] >>> v[i[1]]) & 1;
+                case BSWAP -> v[o[0]] = bswap(v[i[0]], size);
+                case BSF -> v[o[0]] = bsf(v[i[0]], v[i[1]], size);
+                case BSR -> v[o[0]] = bsr(v[i[0]], v[i[1]], size);
+                case TZCNT -> v[o[0]] = tzcnt(v[i[0]], size);
+                case LZCNT -> v[o[0]] = lzcnt(v[i[0]], size);
+                case POPCNT -> v[o[0]] = popcnt(v[i[0]], size);
+                case ZERO -> v[o[0]] = zero(v[i[0]], size);
+                case SIGN -> v[o[0]] = sign(v[i[0]], size);
+                case PARITY -> v[o[0]] = parity(v[i[0]]);
+                case AUX -> v[o[0]] = aux(v[i[0]], v[i[1]], v[i[2]]);
+                case CARRY_ADD -> v[o[0]] = carryAdd(v[i[0]], v[i[1]], v[i[2]], size);
+                case OVERFLOW_ADD -> v[o[0]] = overflowAdd(v[i[0]], v[i[1]], v[i[2]], size);
+                case BORROW_SUB -> v[o[0]] = borrowSub(v[i[0]], v[i[1]], v[i[2]], size);
+                case OVERFLOW_SUB -> v[o[0]] = overflowSub(v[i[0]], v[i[1]], v[i[2]], size);
+                case LOAD -> v[o[0]] = memory.read(v[i[0]], size);
+                case STORE -> memory.write(v[i[0]], size, v[i[1]]);
+                case JUMP, CALL -> next = k[0];
+                case BRANCH -> next = v[i[0]] != 0 ? k[0] : k[1];
+                case EXIT_IF -> {
+                    if (v[i[0]] != 0) {
+                        return k[0];
+                    }
+                }
+                case JUMP_IND, CALL_IND, RET -> next = v[i[0]];
+                case FAULT -> throw new CpuFault((int) k[0], k[1], 0,
+                        "exception " + k[0] + " raised at rip 0x" + Long.toHexString(v[Loc.RIP]));
+                case FENCE -> { }
+                case RDTSC -> v[o[0]] = env.rdtsc();
+                case CPUID -> {
+                    long[] r = env.cpuid(v[i[0]] & 0xFFFF_FFFFL, v[i[1]] & 0xFFFF_FFFFL);
+                    for (int n = 0; n < 4; n++) {
+                        v[o[n]] = r[n] & 0xFFFF_FFFFL;
+                    }
+                }
+                case RDRAND -> v[o[0]] = zext(env.rdrand(size), size);
+                case RDMSR -> {
+                    requireRing0(state, "rdmsr");
+                    int loc = Msrs.location(v[i[0]] & 0xFFFF_FFFFL);
+                    v[o[0]] = loc >= 0 ? v[loc] : env.rdmsr(v[i[0]] & 0xFFFF_FFFFL);
+                }
+                case PORT_IN -> {
+                    requireRing0(state, "in");
+                    v[o[0]] = zext(env.portIn(v[i[0]] & 0xFFFF, size), size);
+                }
+                case WRMSR -> {
+                    requireRing0(state, "wrmsr");
+                    int loc = Msrs.location(v[i[0]] & 0xFFFF_FFFFL);
+                    if (loc >= 0) {
+                        v[loc] = v[i[1]];
+                    } else {
+                        system.execute(u, new long[]{v[i[0]], v[i[1]]}, state, memory);
+                    }
+                }
+                case PRIVILEGED -> requireRing0(state, "privileged instruction");
+                case CR_WRITE -> {
+                    v[o[0]] = v[i[0]];
+                    system.execute(u, new long[]{v[i[0]]}, state, memory);
+                }
+                case PORT_OUT, INVLPG, SYSTEM_OP -> system.execute(u, inputs(u, v), state, memory);
+                case SYSCALL, SYSRET, IRET, HLT -> {
+                    system.execute(u, inputs(u, v), state, memory);
+                    return v[Loc.RIP];
+                }
+            }
+        }
+        return next;
+    }
+
+    private static long[] inputs(Uop u, long[] v) {
+        long[] r = new long[u.in().length];
+        for (int n = 0; n < r.length; n++) {
+            r[n] = v[u.in()[n]];
+        }
+        return r;
+    }
+
+    private static void requireRing0(MachineState state, String what) {
+        if (state.cpl() != 0) {
+            throw new CpuFault(CpuFault.GP, 0, 0, "#GP: " + what + " at CPL " + state.cpl()
+                    + " (rip 0x" + Long.toHexString(state.rip()) + ")");
+        }
+    }
+}
