@@ -1,0 +1,156 @@
+package dev.vmsight.guests;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Boots lab guests under QEMU TCG, or attaches to one booted earlier (by another vmsight process).
+ *
+ * <p>The QEMU process is started with its RAM in a shared file, QMP, gdbstub and qemu-ga on unix
+ * sockets and the serial console in a file, all named after the instance. A guest is ready when
+ * its /init printed the readiness line and qemu-guest-agent answered guest-sync. Whatever goes
+ * wrong on the way, the QEMU process that was started is killed before the exception leaves.
+ */
+public final class QemuLauncher {
+
+    /** Ample for TCG on a busy 2-core machine; an idle one boots in about 6 s. */
+    public static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(120);
+    static final String QEMU = "qemu-system-x86_64";
+    static final String READY = "VMSIGHT-READY";
+    static final String FAILED = "VMSIGHT-FAILED";
+
+    private QemuLauncher() {}
+
+    public static QemuGuest start(GuestConfig config) {
+        return start(config, DEFAULT_READY_TIMEOUT);
+    }
+
+    /** Boots {@code config} and waits until it is ready, at most {@code readyTimeout}. */
+    public static QemuGuest start(GuestConfig config, Duration readyTimeout) {
+        RunFiles files = new RunFiles(config.runDir().toAbsolutePath(), LabLayout.checkName(config.name()));
+        checkInputs(config, files);
+        refuseIfRunning(files);
+        clearStaleFiles(files);
+
+        Process process;
+        try {
+            process = new ProcessBuilder(commandLine(config, files))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectErrorStream(true)
+                    .redirectOutput(files.qemuLog().toFile())
+                    .start();
+        } catch (IOException e) {
+            throw new GuestBootException("cannot start " + QEMU + " (apt-get install qemu-system-x86, or run scripts/setup.sh): "
+                    + e.getMessage(), -1, e);
+        }
+        QemuProcessGuest guest = new QemuProcessGuest(config, files, process.toHandle(), true);
+        try {
+            guest.awaitReady(readyTimeout);
+            return guest;
+        } catch (RuntimeException e) {
+            guest.kill();
+            throw new GuestBootException(e.getMessage(), process.pid(), e);
+        }
+    }
+
+    /**
+     * The guest of {@code config} started earlier (its run directory holds QEMU's pid file and
+     * sockets). Closing the result stops it; {@link QemuGuest#detach()} leaves it running.
+     */
+    public static QemuGuest attach(GuestConfig config) {
+        RunFiles files = new RunFiles(config.runDir().toAbsolutePath(), LabLayout.checkName(config.name()));
+        ProcessHandle qemu = runningQemu(files).orElseThrow(() -> new GuestException(
+                "no lab guest '" + config.name() + "' is running (no live QEMU process in " + files.pidFile() + ")"));
+        if (!UnixSockets.isListening(files.qmp())) {
+            throw new GuestException("lab guest '" + config.name() + "' (QEMU PID " + qemu.pid() + ") does not answer on "
+                    + files.qmp());
+        }
+        return new QemuProcessGuest(config, files, qemu, false);
+    }
+
+    /** The live QEMU process named by the instance's pid file, if any. */
+    static Optional<ProcessHandle> runningQemu(RunFiles files) {
+        long pid;
+        try {
+            if (!Files.isRegularFile(files.pidFile())) return Optional.empty();
+            pid = Long.parseLong(Files.readString(files.pidFile()).strip());
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> h.info().command().map(c -> c.contains("qemu-system")).orElse(false));
+    }
+
+    static List<String> commandLine(GuestConfig config, RunFiles files) {
+        List<String> cmd = new ArrayList<>(List.of(
+                QEMU, "-name", "vmsight-" + config.name(),
+                "-accel", "tcg",
+                "-machine", "pc,memory-backend=vmsight-ram",
+                "-m", config.memoryMiB() + "M",
+                "-smp", String.valueOf(config.cpus()),
+                "-object", "memory-backend-file,id=vmsight-ram,size=" + config.memoryMiB() + "M,mem-path="
+                        + files.ram() + ",share=on",
+                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                "-kernel", config.kernel().toAbsolutePath().toString(),
+                "-initrd", config.initramfs().toAbsolutePath().toString(),
+                "-append", config.kernelCommandLine(),
+                "-serial", "file:" + files.serial(),
+                "-qmp", "unix:" + files.qmp() + ",server=on,wait=off",
+                "-chardev", "socket,id=vmsight-gdb,path=" + files.gdb() + ",server=on,wait=off",
+                "-gdb", "chardev:vmsight-gdb",
+                "-device", "virtio-serial",
+                "-chardev", "socket,id=vmsight-qga,path=" + files.qga() + ",server=on,wait=off",
+                "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0",
+                "-pidfile", files.pidFile().toString()));
+        return cmd;
+    }
+
+    private static void checkInputs(GuestConfig config, RunFiles files) {
+        if (!Files.isRegularFile(config.kernel())) {
+            throw new GuestException("kernel " + config.kernel() + " does not exist (run scripts/fetch-kernel.sh)");
+        }
+        if (!Files.isRegularFile(config.initramfs())) {
+            throw new GuestException("guest image " + config.initramfs() + " does not exist (run 'vmsight lab build')");
+        }
+        // QEMU splits option values at commas.
+        for (Path p : List.of(files.dir(), config.kernel().toAbsolutePath(), config.initramfs().toAbsolutePath())) {
+            if (p.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + p);
+        }
+        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb())) UnixSockets.checkLength(socket);
+        try {
+            Files.createDirectories(files.dir());
+        } catch (IOException e) {
+            throw new GuestException("cannot create the run directory " + files.dir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** QEMU unlinks a socket path before binding it, so a second instance would silently steal the first one's sockets. */
+    private static void refuseIfRunning(RunFiles files) {
+        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb())) {
+            if (UnixSockets.isListening(socket)) {
+                throw new GuestException("lab guest '" + files.name() + "' is already running: socket " + socket
+                        + " is in use (stop it with 'vmsight lab stop' or use another name)");
+            }
+        }
+        runningQemu(files).ifPresent(h -> {
+            throw new GuestException("lab guest '" + files.name() + "' is already running: QEMU PID " + h.pid()
+                    + " from " + files.pidFile() + " (stop it with 'vmsight lab stop')");
+        });
+    }
+
+    private static void clearStaleFiles(RunFiles files) {
+        for (Path p : List.of(files.qmp(), files.qga(), files.gdb(), files.serial(), files.qemuLog(), files.pidFile(), files.ram())) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                throw new GuestException("cannot remove the stale file " + p + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package dev.vmsight.guests;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** A QEMU process running a lab guest; see {@link QemuLauncher}. */
+final class QemuProcessGuest implements QemuGuest {
+
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(5);
+
+    private final GuestConfig config;
+    private final RunFiles files;
+    private final ProcessHandle qemu;
+    private final Thread shutdownHook;
+    private QmpClient qmp;
+    private GuestAgentClient qga;
+    private boolean closed;
+
+    /** @param killOnExit whether a JVM shutdown hook kills this QEMU (true for guests this JVM started) */
+    QemuProcessGuest(GuestConfig config, RunFiles files, ProcessHandle qemu, boolean killOnExit) {
+        this.config = config;
+        this.files = files;
+        this.qemu = qemu;
+        if (killOnExit) {
+            shutdownHook = new Thread(() -> killProcess(qemu, files, Duration.ZERO), "vmsight-kill-qemu-" + qemu.pid());
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        } else {
+            shutdownHook = null;
+        }
+    }
+
+    /** Waits for the readiness line on the serial console, then for QMP and qemu-guest-agent. */
+    void awaitReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String serial = readSerial();
+            if (serial.contains(QemuLauncher.READY)) break;
+            int failed = serial.indexOf(QemuLauncher.FAILED);
+            if (failed >= 0) {
+                throw new GuestException("guest '" + config.name() + "' failed to start: "
+                        + serial.substring(failed).lines().findFirst().orElse("").strip() + " (serial log " + files.serial() + ")");
+            }
+            if (!qemu.isAlive()) {
+                throw new GuestException(QemuLauncher.QEMU + " for guest '" + config.name() + "' exited during boot: "
+                        + String.join(" | ", LabLayout.tail(files.qemuLog(), 3)) + "; serial log ends with: "
+                        + String.join(" | ", LabLayout.tail(files.serial(), 5)));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new GuestException("guest '" + config.name() + "' did not become ready within " + timeout.toSeconds()
+                        + " s; serial log " + files.serial() + " ends with: " + String.join(" | ", LabLayout.tail(files.serial(), 5)));
+            }
+            UnixSockets.sleepQuietly(Duration.ofMillis(50));
+        }
+        Duration left = Duration.ofNanos(Math.max(deadline - System.nanoTime(), CONNECT_TIMEOUT.toNanos()));
+        qmp = QmpClient.connect(files.qmp(), CONNECT_TIMEOUT);
+        qga = GuestAgentClient.connect(files.qga(), left);
+    }
+
+    private String readSerial() {
+        try {
+            return Files.exists(files.serial()) ? Files.readString(files.serial(), StandardCharsets.ISO_8859_1) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override public String name() { return config.name(); }
+    @Override public GuestConfig config() { return config; }
+    @Override public long pid() { return qemu.pid(); }
+    @Override public Path runDir() { return files.dir(); }
+    @Override public Path serialLog() { return files.serial(); }
+    @Override public Path gdbSocket() { return files.gdb(); }
+    @Override public Path ramFile() { return files.ram(); }
+
+    private synchronized QmpClient qmp() {
+        checkOpen();
+        if (qmp == null) qmp = QmpClient.connect(files.qmp(), CONNECT_TIMEOUT);
+        return qmp;
+    }
+
+    private synchronized GuestAgentClient qga() {
+        checkOpen();
+        if (qga == null) qga = GuestAgentClient.connect(files.qga(), CONNECT_TIMEOUT);
+        return qga;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new GuestException("guest '" + config.name() + "' is already stopped");
+    }
+
+    @Override
+    public ExecResult exec(Duration timeout, List<String> argv) {
+        return qga().exec(timeout, argv);
+    }
+
+    @Override
+    public long spawn(List<String> argv) {
+        return qga().spawn(argv);
+    }
+
+    @Override
+    public Optional<ExecResult> poll(long guestPid) {
+        return Optional.ofNullable(qga().status(guestPid));
+    }
+
+    @Override
+    public void pause() {
+        qmp().execute("stop", null, QMP_TIMEOUT);
+    }
+
+    @Override
+    public void resume() {
+        qmp().execute("cont", null, QMP_TIMEOUT);
+    }
+
+    @Override
+    public String runState() {
+        return qmp().execute("query-status", null, QMP_TIMEOUT).path("status").asText();
+    }
+
+    @Override
+    public void dumpElf(Path out) {
+        Path target = out.toAbsolutePath();
+        try {
+            if (target.getParent() != null) Files.createDirectories(target.getParent());
+        } catch (IOException e) {
+            throw new GuestException("cannot create the directory for " + target + ": " + e.getMessage(), e);
+        }
+        if (target.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + target);
+        qmp().execute("dump-guest-memory", QmpClient.args().put("paging", false).put("protocol", "file:" + target),
+                DUMP_TIMEOUT);
+        byte[] magic = new byte[4];
+        try (var in = Files.newInputStream(target)) {
+            if (in.read(magic) != 4 || magic[0] != 0x7f || magic[1] != 'E' || magic[2] != 'L' || magic[3] != 'F') {
+                throw new GuestException("QMP dump-guest-memory wrote " + target + " but it is not an ELF file");
+            }
+        } catch (IOException e) {
+            throw new GuestException("QMP dump-guest-memory did not produce " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void detach() {
+        if (shutdownHook != null) removeHook();
+        closeConnections();
+        closed = true;
+    }
+
+    /** Asks QEMU to quit (QMP quit), kills it by PID if it has not exited in 5 s, removes its files. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            if (qemu.isAlive()) {
+                try {
+                    if (qmp == null) qmp = QmpClient.connect(files.qmp(), Duration.ofSeconds(2));
+                    qmp.execute("quit", null, Duration.ofSeconds(2));
+                } catch (GuestException e) {
+                    // QEMU may close the socket before answering; the PID check below decides
+                }
+            }
+            closeConnections();
+            killProcess(qemu, files, EXIT_TIMEOUT);
+        } finally {
+            if (shutdownHook != null) removeHook();
+        }
+    }
+
+    /** Kills QEMU right away (boot failure path). */
+    void kill() {
+        closed = true;
+        closeConnections();
+        killProcess(qemu, files, Duration.ZERO);
+        if (shutdownHook != null) removeHook();
+    }
+
+    private void closeConnections() {
+        if (qmp != null) qmp.close();
+        if (qga != null) qga.close();
+        qmp = null;
+        qga = null;
+    }
+
+    private void removeHook() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down; the hook runs and finds QEMU gone
+        }
+    }
+
+    /** Waits {@code grace} for QEMU to exit, then SIGKILLs the PID; deletes the RAM file and sockets. */
+    static void killProcess(ProcessHandle qemu, RunFiles files, Duration grace) {
+        try {
+            if (qemu.isAlive()) {
+                try {
+                    qemu.onExit().get(Math.max(1, grace.toMillis()), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    qemu.destroyForcibly();
+                    qemu.onExit().get(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            qemu.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            qemu.destroyForcibly();
+        }
+        for (Path p : List.of(files.ram(), files.qmp(), files.qga(), files.gdb(), files.pidFile())) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // best effort: a stale file is cleared by the next start
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "QEMU guest '" + config.name() + "' (PID " + qemu.pid() + ")";
+    }
+}
