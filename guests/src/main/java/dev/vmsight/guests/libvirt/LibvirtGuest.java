@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.DomainInfo;
+import org.libvirt.ErrorCallback;
 import org.libvirt.LibvirtException;
 
 /**
@@ -121,9 +122,28 @@ public final class LibvirtGuest implements Guest {
         }
     }
 
+    /**
+     * libvirt's default error handler prints every error to stderr ("libvirt: XML-RPC error : ...")
+     * on top of the exception we turn into one clear line; a no-op handler silences it. Held in a
+     * static field so JNA's callback is never garbage-collected.
+     */
+    private static final ErrorCallback SILENT = new ErrorCallback();
+    private static boolean silenced;
+
+    private static synchronized void silenceLibvirtStderr() {
+        if (silenced) return;
+        try {
+            Connect.setErrorCallback(SILENT);
+            silenced = true;
+        } catch (LibvirtException e) {
+            // keep libvirt's default printing; the exception still carries the message
+        }
+    }
+
     /** Opens {@code uri}; an unreachable libvirtd becomes one line that says how to start it. */
     static Connect open(String uri) {
         try {
+            silenceLibvirtStderr();
             return new Connect(uri);
         } catch (LibvirtException e) {
             throw new GuestException("libvirtd is not running at " + uri + ": start it with scripts/libvirtd-up.sh ("
