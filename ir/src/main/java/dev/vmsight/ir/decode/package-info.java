@@ -1,0 +1,49 @@
+/**
+ * x86-64 decoder: {@link dev.vmsight.ir.decode.Decoder#decode(byte[], int, long)} turns bytes
+ * into an {@link dev.vmsight.ir.decode.Instruction}, or throws a
+ * {@link dev.vmsight.ir.decode.DecodeException} carrying the address and bytes.
+ *
+ * <h2>Conventions the lifter relies on</h2>
+ * <ul>
+ * <li><b>Operands</b> are exactly the ones objdump prints in Intel syntax, in its order
+ *     (destination first). Implicit operands objdump does not print are NOT listed and the
+ *     lifter adds them itself: rax/rdx of mul/div/one-operand imul/cwd/cdq/cqo/cbw/cwde/cdqe,
+ *     eax/ebx/ecx/edx of cpuid, edx:eax(+ecx) of rdtsc/rdtscp/rdmsr/wrmsr/xgetbv/xsetbv/rdpkru,
+ *     rsp of push/pop/call/ret/leave/enter/pushf/popf, rflags everywhere, rcx/r11 of
+ *     syscall/sysret, rcx of loop/jrcxz and of rep prefixes, al/rbx of xlat, the memory image of
+ *     fxsave/xsave*.</li>
+ * <li><b>String instructions</b> (movs, cmps, stos, lods, scas, ins, outs) list their memory
+ *     operands as objdump does: es:[rdi] is a {@code Mem} with base rdi, ds:[rsi] one with base
+ *     rsi (edi/esi with a 67 prefix), plus al/ax/eax/rax or dx where objdump prints them.
+ *     {@code operandSize} is the element size; rep/repne are in {@code prefixes()}.</li>
+ * <li><b>Immediates</b> ({@code Operand.Imm}): {@code value} is the encoded immediate sign-extended
+ *     to 64 bits, {@code size} the operand size it is used at (so truncating value to size gives
+ *     what the CPU computes with, e.g. {@code 83 /0 ib} has size 4 or 8). Unsigned immediates are
+ *     zero-extended and keep their encoded width as size: shift/rotate/bt/shld/shrd counts, port
+ *     numbers of in/out, the vector of int, ret/enter sizes (Iw), pshufd/psrld selectors,
+ *     xabort. The implicit count 1 of shifts D0-D3 is {@code Imm(1, 1)}; mov r64, imm64 is
+ *     {@link dev.vmsight.ir.decode.Mnemonic#MOVABS} with an 8-byte immediate.</li>
+ * <li><b>Branches</b>: relative targets are resolved to absolute addresses
+ *     ({@code Operand.Rel}); RIP-relative memory is {@code Mem(base = RIP, disp)} and the
+ *     effective address is {@code nextAddress() + disp}.</li>
+ * <li><b>Segments</b>: {@code Mem.segment} is FS or GS when such an override changes the address,
+ *     else null (ES/CS/SS/DS have base 0 in 64-bit mode). The raw last segment prefix, even an
+ *     ignored one (e.g. the cs of {@code cs nop}, the ds of {@code notrack jmp}), is in
+ *     {@code Prefixes.segment}.</li>
+ * <li><b>Condition</b> is set for {@code JCC}, {@code SETCC} and {@code CMOVCC} only.</li>
+ * <li><b>operandSize</b> is the effective operand size (1, 2, 4, 8): 66 gives 2, REX.W gives 8
+ *     and wins over 66. push/pop/call/jmp/ret/leave/enter/pushf/popf default to 8. For
+ *     instructions without operands it is still the effective size, which tells
+ *     iret/iretq, sysret/sysretq, cwde/cdqe apart. xmm forms (movdqu, pxor...) have 16; movd/movq
+ *     between xmm and a GPR have the GPR size. For the state instructions fxsave/fxrstor and the
+ *     xsave family it is 8 for the REX.W forms (fxsave64, xsave64...) and 4 otherwise; their
+ *     memory operand has size 0 (an opaque area). mov to/from CR/DR has 8.</li>
+ * <li><b>Memory operand size</b> 0 means "address only": lea, prefetch*, invlpg, clflush*,
+ *     sgdt/lgdt/sidt/lidt, far call/jmp pointers and the state areas above.</li>
+ * <li><b>Prefix handling</b> is the CPU's: the last of F2/F3 wins, the last segment prefix wins, a
+ *     REX not immediately before the opcode is ignored, mandatory prefixes (66/F2/F3 selecting an
+ *     SSE or system instruction) do not change the operand size. {@code 90} is
+ *     {@link dev.vmsight.ir.decode.Mnemonic#NOP} (pause with F3, xchg with REX.B or 66).</li>
+ * </ul>
+ */
+package dev.vmsight.ir.decode;
