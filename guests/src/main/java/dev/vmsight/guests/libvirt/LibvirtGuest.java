@@ -47,6 +47,8 @@ public final class LibvirtGuest implements Guest {
     private final GuestConfig config;
     private final Path serialLog;
     private boolean closed;
+    /** Destroys a domain this JVM started if the JVM exits without close() (e.g. a killed test run). */
+    private Thread shutdownHook;
 
     private LibvirtGuest(Connect connect, Domain domain, String uri, GuestConfig config, Path serialLog) {
         this.connect = connect;
@@ -86,6 +88,8 @@ public final class LibvirtGuest implements Guest {
             throw new GuestException("libvirt at " + uri + " rejected domain " + config.name() + ": " + e.getMessage(), e);
         }
         LibvirtGuest guest = new LibvirtGuest(connect, domain, uri, config, serialLog);
+        guest.shutdownHook = new Thread(guest::close, "destroy libvirt domain " + config.name());
+        Runtime.getRuntime().addShutdownHook(guest.shutdownHook);
         try {
             domain.create();
             guest.awaitReady();
@@ -357,17 +361,19 @@ public final class LibvirtGuest implements Guest {
     }
 
     /** Drops this side's connection; the domain keeps running (reattach with {@link #attach}). */
-    public void disconnect() {
+    public synchronized void disconnect() {
         if (closed) return;
         closed = true;
+        dropShutdownHook();
         closeQuietly(connect);
     }
 
     /** Destroys (if running) and undefines the domain, then closes the connection. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
+        dropShutdownHook();
         try {
             if (domain.isActive() == 1) domain.destroy();
         } catch (LibvirtException e) {
@@ -379,6 +385,15 @@ public final class LibvirtGuest implements Guest {
             // transient or already undefined
         }
         closeQuietly(connect);
+    }
+
+    private void dropShutdownHook() {
+        if (shutdownHook == null || Thread.currentThread() == shutdownHook) return;
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down; the hook runs close() itself
+        }
     }
 
     private static void closeQuietly(Connect c) {
