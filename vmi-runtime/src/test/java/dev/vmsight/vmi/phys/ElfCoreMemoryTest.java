@@ -63,18 +63,25 @@ class ElfCoreMemoryTest {
     }
 
     private Path writeCore(boolean truncate) throws IOException {
+        return writeCore(truncate, false);
+    }
+
+    /** {@code xnum}: e_phnum = PN_XNUM and the count in section header 0's sh_info, as QEMU does for many segments. */
+    private Path writeCore(boolean truncate, boolean xnum) throws IOException {
         ByteArrayOutputStream notes = new ByteArrayOutputStream();
         for (int cpu = 0; cpu < 2; cpu++) {
             notes.writeBytes(note("CORE", 1, prstatus(cpu * 0x10000L)));
             notes.writeBytes(note("QEMU", 0, qemuState(cpu * 0x10000L)));
         }
         int phoff = 64, phnum = 3;
-        long notesOff = phoff + 56L * phnum;
+        long shoff = phoff + 56L * phnum;
+        long notesOff = shoff + (xnum ? 64 : 0);
         long lowOff = notesOff + notes.size(), highOff = lowOff + LOW_LEN;
         ByteBuffer h = ByteBuffer.allocate((int) notesOff).order(ByteOrder.LITTLE_ENDIAN);
         h.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});
         h.putShort(16, (short) 4).putShort(18, (short) 62).putInt(20, 1);
-        h.putLong(0x20, phoff).putShort(0x34, (short) 64).putShort(0x36, (short) 56).putShort(0x38, (short) phnum);
+        h.putLong(0x20, phoff).putShort(0x34, (short) 64).putShort(0x36, (short) 56).putShort(0x38, (short) (xnum ? 0xffff : phnum));
+        if (xnum) h.putLong(0x28, shoff).putShort(0x3a, (short) 64).putShort(0x3c, (short) 1).putInt((int) shoff + 0x2c, phnum);
         long[][] ph = {{4, notesOff, 0, notes.size()}, {1, lowOff, LOW, LOW_LEN}, {1, highOff, HIGH, HIGH_LEN}};
         for (int i = 0; i < phnum; i++) {
             int at = phoff + 56 * i;
@@ -120,6 +127,15 @@ class ElfCoreMemoryTest {
             assertEquals(0x10000L + 0x100 + 5, cpu1.get("rdi"), "the QEMU note wins over NT_PRSTATUS");
             assertEquals(0x10000L + 15, cpu1.get("orig_rax"), "only NT_PRSTATUS has orig_rax");
             assertTrue(cpu1.find("cr1").isEmpty());
+        }
+    }
+
+    @Test
+    void programHeaderCountFromSectionZeroWhenPnXnum() throws IOException {
+        try (ElfCore core = PhysicalMemories.elfCore(writeCore(false, true))) {
+            assertEquals(2, core.map().segments().size());
+            assertArrayEquals(high, core.readFully(HIGH, (int) HIGH_LEN));
+            assertEquals(2, core.cpus().size());
         }
     }
 
