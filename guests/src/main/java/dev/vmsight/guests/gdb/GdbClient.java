@@ -28,6 +28,8 @@ public final class GdbClient implements AutoCloseable {
     /** Bytes per m/M packet: the reply is twice that in hex, well under QEMU's 4 KiB packet buffer. */
     private static final int MEMORY_CHUNK = 1024;
 
+    private static final java.util.regex.Pattern STOP_REPLY = java.util.regex.Pattern.compile("[TS][0-9a-fA-F]{2}");
+
     private final RspChannel rsp;
     private final Path socket;
     private final Set<Long> hardwareBreakpoints = new LinkedHashSet<>();
@@ -54,7 +56,7 @@ public final class GdbClient implements AutoCloseable {
 
     /** The registers of the current vCPU (the one that last stopped). */
     public synchronized X86Registers readRegisters() {
-        return X86Registers.parseHex(checkError(rsp.request("g", REQUEST_TIMEOUT), "read registers"));
+        return X86Registers.parseHex(checkError(ask("g"), "read registers"));
     }
 
     /** {@code length} bytes of guest-virtual memory at {@code address}, in the current vCPU's address space. */
@@ -64,7 +66,7 @@ public final class GdbClient implements AutoCloseable {
         for (int done = 0; done < length; done += MEMORY_CHUNK) {
             int n = Math.min(MEMORY_CHUNK, length - done);
             long at = address + done;
-            String reply = rsp.request("m" + Long.toHexString(at) + "," + Integer.toHexString(n), REQUEST_TIMEOUT);
+            String reply = ask("m" + Long.toHexString(at) + "," + Integer.toHexString(n));
             if (reply.startsWith("E") && reply.length() == 3) {
                 throw new GdbException(String.format("cannot read guest memory at 0x%x (%d bytes): gdbstub %s", at, n, reply));
             }
@@ -83,7 +85,7 @@ public final class GdbClient implements AutoCloseable {
             int n = Math.min(MEMORY_CHUNK, data.length - done);
             long at = address + done;
             String hex = HexFormat.of().formatHex(data, done, done + n);
-            String reply = rsp.request("M" + Long.toHexString(at) + "," + Integer.toHexString(n) + ":" + hex, REQUEST_TIMEOUT);
+            String reply = ask("M" + Long.toHexString(at) + "," + Integer.toHexString(n) + ":" + hex);
             if (!reply.equals("OK")) {
                 throw new GdbException(String.format("cannot write guest memory at 0x%x (%d bytes): gdbstub %s", at, n, reply));
             }
@@ -114,7 +116,7 @@ public final class GdbClient implements AutoCloseable {
 
     /** Inserts a hardware breakpoint ({@code Z1}) at a virtual address. */
     public synchronized void insertHardwareBreakpoint(long address) {
-        String reply = rsp.request("Z1," + Long.toHexString(address) + ",1", REQUEST_TIMEOUT);
+        String reply = ask("Z1," + Long.toHexString(address) + ",1");
         if (!reply.equals("OK")) {
             throw new GdbException(String.format("gdbstub refused a hardware breakpoint at 0x%x: '%s'", address,
                     reply.isEmpty() ? "not supported" : reply));
@@ -124,7 +126,7 @@ public final class GdbClient implements AutoCloseable {
 
     /** Removes a hardware breakpoint ({@code z1}) inserted with {@link #insertHardwareBreakpoint}. */
     public synchronized void removeHardwareBreakpoint(long address) {
-        String reply = rsp.request("z1," + Long.toHexString(address) + ",1", REQUEST_TIMEOUT);
+        String reply = ask("z1," + Long.toHexString(address) + ",1");
         if (!reply.equals("OK")) {
             throw new GdbException(String.format("gdbstub could not remove the hardware breakpoint at 0x%x: '%s'", address, reply));
         }
@@ -175,6 +177,16 @@ public final class GdbClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a request that is not a resumption and returns its answer. A stop reply here is stale
+     * (QEMU announces the stop it makes when a debugger connects): skip it.
+     */
+    private String ask(String payload) {
+        String reply = rsp.request(payload, REQUEST_TIMEOUT);
+        while (STOP_REPLY.matcher(reply).lookingAt()) reply = rsp.receive(REQUEST_TIMEOUT, "the answer to '" + payload + "'");
+        return reply;
+    }
+
     private String checkError(String reply, String what) {
         if (reply.length() == 3 && reply.startsWith("E")) {
             throw new GdbException("gdbstub on " + socket + " could not " + what + ": " + reply);
@@ -189,7 +201,7 @@ public final class GdbClient implements AutoCloseable {
         closed = true;
         try {
             for (Long bp : Set.copyOf(hardwareBreakpoints)) removeHardwareBreakpoint(bp);
-            rsp.request("D", REQUEST_TIMEOUT);
+            ask("D");
         } catch (GdbException e) {
             // the stub is gone (QEMU stopped); nothing left to detach from
         } finally {

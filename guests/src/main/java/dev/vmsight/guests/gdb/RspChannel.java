@@ -70,8 +70,9 @@ final class RspChannel implements AutoCloseable {
         return out.toString();
     }
 
-    /** Sends a packet and waits for its acknowledgement, resending on {@code -}. */
+    /** Sends a packet and waits for its acknowledgement, resending on {@code -}. Unread packets are dropped first. */
     void send(String payload) {
+        frames.removeIf(f -> f instanceof Packet || f instanceof Ack || f instanceof Nak);
         byte[] bytes = frame(payload).getBytes(StandardCharsets.ISO_8859_1);
         for (int attempt = 0; attempt <= MAX_RESENDS; attempt++) {
             write(bytes);
