@@ -44,6 +44,7 @@ class LibvirtGuestLabTest {
     void boot() {
         LabLayout lab = LabLayout.locate();
         LibvirtLab.libvirtdUp(lab);
+        LibvirtLab.removeStaleTestDomains();
         config = LibvirtLab.config(lab, "lvguest");
         long t0 = System.nanoTime();
         guest = LibvirtGuest.start(config, LibvirtLab.URI);
