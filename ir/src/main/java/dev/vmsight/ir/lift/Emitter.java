@@ -165,8 +165,7 @@ final class Emitter {
     }
 
     Register segment(Operand.Mem m) {
-        Register seg = m.segment() != null ? m.segment() : insn.prefixes().segment();
-        return seg;
+        return m.segment();   // the decoder sets it only for FS/GS, the segments with a base in 64-bit mode
     }
 
     int load(int addr, int size, Register seg) {
