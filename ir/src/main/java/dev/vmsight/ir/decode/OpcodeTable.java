@@ -98,7 +98,7 @@ final class OpcodeTable {
     private static void any(Entry[][] map, int op, Entry e) { Arrays.fill(map[op], e); }
 
     /** A row selected by mandatory prefix {@code slot}. */
-    private static void pre(Entry[][] map, int op, int slot, Entry e) { map[op][slot] = slot == NP ? e : e.asMandatory(); }
+    private static void pre(Entry[][] map, int op, int slot, Entry e) { map[op][slot] = slot == NP || e == null ? e : e.asMandatory(); }
 
     private static final Mnemonic[] ALU = {ADD, OR, ADC, SBB, AND, SUB, XOR, CMP};
     private static final Mnemonic[] SHIFTS = {ROL, ROR, RCL, RCR, SHL, SHR, SHL, SAR};
