@@ -61,7 +61,9 @@ public final class LibvirtGuest implements Guest {
     /**
      * Defines and starts the domain {@code config.name()} at {@code uri} (e.g. qemu:///system), waits
      * until the guest prints its readiness line and answers qemu-guest-agent, and returns it. On any
-     * failure the domain is destroyed and undefined again.
+     * failure the domain is destroyed and undefined again. The domain also goes when this JVM exits,
+     * unless {@link #disconnect()} was called: a command that leaves the guest running for later
+     * ones ({@code vmsight lab boot --libvirt}) disconnects, and they {@link #attach} to it.
      */
     public static LibvirtGuest start(GuestConfig config, String uri) {
         for (Path f : List.of(config.kernel(), config.initramfs())) {
@@ -78,7 +80,7 @@ public final class LibvirtGuest implements Guest {
         Domain domain;
         try {
             if (exists(connect, config.name())) {
-                connect.close();
+                closeQuietly(connect);
                 throw new GuestException("a libvirt domain named " + config.name() + " already exists at " + uri
                         + ": stop it first (virsh -c " + uri + " destroy " + config.name() + "; virsh undefine " + config.name() + ")");
             }
