@@ -51,14 +51,38 @@ class LibvirtGuestLabTest {
         System.out.printf("libvirt guest %s booted to VMSIGHT-READY + guest-ping in %.1f s%n", config.name(), (System.nanoTime() - t0) / 1e9);
     }
 
+    /**
+     * Stops the guest the way `vmsight lab boot --libvirt` + `lab stop` would: this handle
+     * disconnects (the domain must keep running), a fresh attach closes it (the domain must be
+     * gone). Whatever fails, the domain is destroyed and undefined before the class ends.
+     */
     @AfterAll
     void destroy() throws Exception {
         if (guest == null) return;
-        guest.close();
+        guest.disconnect();
+        try {
+            assertTrue(domainExists(true), "disconnect() must leave the domain running");
+            LibvirtGuest.attach(LibvirtLab.URI, config.name()).close();
+            assertFalse(domainExists(false), "domain still running or defined after attach().close()");
+        } finally {
+            if (domainExists(false)) {
+                Connect c = new Connect(LibvirtLab.URI);
+                try {
+                    var d = c.domainLookupByName(config.name());
+                    if (d.isActive() == 1) d.destroy();
+                    d.undefine();
+                } finally {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    private boolean domainExists(boolean runningOnly) throws Exception {
         Connect c = new Connect(LibvirtLab.URI);
         try {
-            assertFalse(Arrays.asList(c.listDefinedDomains()).contains(config.name()), "domain still defined after close()");
-            for (int id : c.listDomains()) assertNotEquals(config.name(), c.domainLookupByID(id).getName(), "domain still running after close()");
+            for (int id : c.listDomains()) if (c.domainLookupByID(id).getName().equals(config.name())) return true;
+            return !runningOnly && Arrays.asList(c.listDefinedDomains()).contains(config.name());
         } finally {
             c.close();
         }
@@ -179,5 +203,7 @@ class LibvirtGuestLabTest {
         } finally {
             other.disconnect(); // leave the class's guest running
         }
+        assertEquals("still\n", guest.exec(Duration.ofSeconds(10), List.of("/bin/echo", "still")).stdout(),
+                "disconnecting the attached handle must not stop the guest");
     }
 }
