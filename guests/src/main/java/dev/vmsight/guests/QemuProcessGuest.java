@@ -52,9 +52,12 @@ final class QemuProcessGuest implements QemuGuest {
                         + serial.substring(failed).lines().findFirst().orElse("").strip() + " (serial log " + files.serial() + ")");
             }
             if (!qemu.isAlive()) {
-                throw new GuestException(QemuLauncher.QEMU + " for guest '" + config.name() + "' exited during boot: "
-                        + String.join(" | ", LabLayout.tail(files.qemuLog(), 3)) + "; serial log ends with: "
-                        + String.join(" | ", LabLayout.tail(files.serial(), 5)));
+                String qemuSaid = String.join(" | ", LabLayout.tail(files.qemuLog(), 3)).strip();
+                String panic = serial.lines().filter(l -> l.contains("Kernel panic")).findFirst()
+                        .map(l -> "; the kernel panicked: " + l.replaceFirst("^\\[[^]]*\\] *", "").strip()).orElse("");
+                throw new GuestException(QemuLauncher.QEMU + " for guest '" + config.name() + "' exited during boot"
+                        + (qemuSaid.isEmpty() ? "" : ": " + qemuSaid) + panic + "; serial log " + files.serial()
+                        + " ends with: " + String.join(" | ", LabLayout.tail(files.serial(), 5)));
             }
             if (System.nanoTime() > deadline) {
                 throw new GuestException("guest '" + config.name() + "' did not become ready within " + timeout.toSeconds()
