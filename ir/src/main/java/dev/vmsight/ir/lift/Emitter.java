@@ -41,6 +41,9 @@ final class Emitter {
     }
 
     void raw(UopKind kind, int size, Register segment, int[] out, int[] in, long[] imm) {
+        if (size != 1 && size != 2 && size != 4 && size != 8) {
+            throw new LiftException(insn, kind + " of " + size + " bytes (operand size from the decoder)");
+        }
         uops.add(new Uop(kind, size, segment, out, in, imm));
     }
 

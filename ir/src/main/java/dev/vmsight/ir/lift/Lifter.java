@@ -77,7 +77,7 @@ public final class Lifter {
                 case MOVBE -> {
                     Emitter.Place d = e.place(op(0));
                     int v = e.source(op(1), n);
-                    e.write(d, e.sized(UopKind.BSWAP, n, v));
+                    e.write(d, e.sized(UopKind.BSWAP, n, v), n);
                 }
                 case CBW, CWDE, CDQE -> {
                     int half = n / 2;

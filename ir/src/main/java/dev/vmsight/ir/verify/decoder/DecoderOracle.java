@@ -3,6 +3,7 @@ package dev.vmsight.ir.verify.decoder;
 import dev.vmsight.ir.decode.DecodeException;
 import dev.vmsight.ir.decode.Decoder;
 import dev.vmsight.ir.decode.Instruction;
+import dev.vmsight.ir.decode.Mnemonic;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -165,11 +166,15 @@ public final class DecoderOracle {
         int ourLength = insn.length();
         String waitForm = ObjdumpNames.WAIT_FORMS.get(objdump.name());
         if (waitForm != null && ours.equals("fwait") && ourLength == 1) {
-            // objdump prints fwait + fnXXX as one fXXX; the CPU runs them as two instructions
+            // objdump prints fwait (one or more) + fnXXX as one fXXX; the CPU runs them as separate instructions
             try {
-                Instruction second = decodeTimed(offset + 1, addr + 1);
-                ours = ObjdumpNames.nameOf(second).equals(waitForm) ? objdump.name() : "fwait+" + ObjdumpNames.nameOf(second);
-                ourLength = 1 + second.length();
+                Instruction after = decodeTimed(offset + ourLength, addr + ourLength);
+                while (after.mnemonic() == Mnemonic.FWAIT && ourLength < length) {
+                    ourLength += after.length();
+                    after = decodeTimed(offset + ourLength, addr + ourLength);
+                }
+                ours = ObjdumpNames.nameOf(after).equals(waitForm) ? objdump.name() : "fwait+" + ObjdumpNames.nameOf(after);
+                ourLength += after.length();
             } catch (DecodeException e) {
                 ours = "fwait+refused";
             }
