@@ -46,7 +46,7 @@ class PeekingAndCachingTest {
         CachingPhysicalMemory c = new CachingPhysicalMemory(
                 PhysicalMemories.peeking(peek, MemoryMap.identity(guest.length), "fake peek"), 1024);
         assertArrayEquals(Arrays.copyOfRange(guest, 0x10010, 0x10010 + 200_000), c.readFully(0x10010, 200_000));
-        int pages = (int) ((0x10010 + 200_000 - 1) / 4096 - 0x10010 / 4096 + 1);
+        int pages = ((0x10010 + 200_000 - 1) / 4096 - 0x10010 / 4096 + 1);
         assertEquals(pages, c.misses());
         assertEquals((pages + 15) / 16, c.baseReads(), "runs of 16 pages = one 64 KiB peek each");
         int before = requests.size();
