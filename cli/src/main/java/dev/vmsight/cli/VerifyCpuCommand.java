@@ -1,12 +1,46 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.ir.verify.cpu.CpuOracle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** Placeholder wired into the command tree; replaced by its owner's implementation. */
-@Command(name = "cpu", description = "(not built yet)")
-final class VerifyCpuCommand implements java.util.concurrent.Callable<Integer> {
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code vmsight verify cpu}: the host CPU as the oracle for decoder + lifter + interpreter.
+ * Prints the first mismatches, then one summary line; exits 1 if anything disagreed.
+ */
+@Command(name = "cpu", mixinStandardHelpOptions = true,
+        description = "Run every user-mode instruction form natively and in the µop interpreter on random states; "
+                + "ends with a one-line summary.")
+final class VerifyCpuCommand implements Callable<Integer> {
+
+    @Option(names = "--states", description = "random states per form (default ${DEFAULT-VALUE})", defaultValue = "1000")
+    int states;
+
+    @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE})", defaultValue = "20261125")
+    long seed;
+
+    @Option(names = "--root", description = "repository root: .lab/bin gets the native harness (default: vmsight.root or the current directory)")
+    Path root;
+
+    @Option(names = "--show", description = "mismatches to print before the summary (default ${DEFAULT-VALUE})", defaultValue = "20")
+    int show;
+
     @Override
-    public Integer call() {
-        throw new UnsupportedOperationException("cpu is not built yet");
+    public Integer call() throws Exception {
+        if (states < 1) {
+            throw new IllegalArgumentException("--states must be at least 1, got " + states);
+        }
+        Path r = root != null ? root : Path.of(System.getProperty("vmsight.root", "."));
+        if (!Files.isDirectory(r)) {
+            throw new IllegalArgumentException("--root " + r + " is not a directory");
+        }
+        CpuOracle.Report report = CpuOracle.run(r.toAbsolutePath(), states, seed, null);
+        report.mismatches().stream().limit(show).forEach(m -> System.out.println("mismatch: " + m));
+        System.out.println(report.summary());
+        return report.mismatchCount() == 0 ? 0 : 1;
     }
 }
