@@ -4,7 +4,9 @@ import picocli.CommandLine.Command;
 
 /** {@code vmsight lab ...}: build, boot, use and stop the lab guest. */
 @Command(name = "lab", description = "Build, boot, use and stop the lab guest.",
-        mixinStandardHelpOptions = true, subcommands = {})
+        mixinStandardHelpOptions = true,
+        subcommands = {LabBuildCommand.class, LabBootCommand.class, LabExecCommand.class, LabDumpCommand.class,
+                LabStopCommand.class})
 final class LabCommand implements Runnable {
     @Override
     public void run() {

@@ -28,8 +28,8 @@ final class QemuLab {
         } catch (GuestException e) {
             fail("the lab is not set up (run scripts/setup.sh): " + e.getMessage(), e);
         }
-        // A per-JVM name: tests never collide with a lab guest a developer has running.
-        String name = "t-" + purpose + "-" + ProcessHandle.current().pid();
+        // Test instances have their own names ("test-..."), apart from a developer's running "vmsight".
+        String name = "test-" + purpose;
         return lab.defaultConfig(name, kernel).withProcs(procs);
     }
 }

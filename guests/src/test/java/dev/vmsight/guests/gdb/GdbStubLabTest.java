@@ -50,7 +50,7 @@ class GdbStubLabTest {
         } catch (RuntimeException e) {
             fail("the lab is not set up (run scripts/setup.sh): " + e.getMessage(), e);
         }
-        GuestConfig config = lab.defaultConfig("t-gdb-" + ProcessHandle.current().pid()).withProcs(4);
+        GuestConfig config = lab.defaultConfig("test-gdb").withProcs(4);
         guest = QemuLauncher.start(config);
     }
 

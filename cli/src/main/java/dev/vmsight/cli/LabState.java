@@ -1,0 +1,75 @@
+package dev.vmsight.cli;
+
+import dev.vmsight.guests.GuestConfig;
+import dev.vmsight.guests.GuestException;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/**
+ * What {@code vmsight lab boot} left running, recorded in .lab/run/&lt;name&gt;/state.properties so
+ * later lab commands attach to it: which launcher (QEMU or libvirt), the configuration, the
+ * libvirt URI.
+ */
+record LabState(Kind kind, GuestConfig config, String uri) {
+
+    enum Kind { QEMU, LIBVIRT }
+
+    static Path file(Path runDir) {
+        return runDir.resolve("state.properties");
+    }
+
+    void save() {
+        Properties p = new Properties();
+        p.setProperty("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
+        p.setProperty("name", config.name());
+        p.setProperty("kernel", config.kernel().toString());
+        p.setProperty("initramfs", config.initramfs().toString());
+        p.setProperty("memoryMiB", String.valueOf(config.memoryMiB()));
+        p.setProperty("cpus", String.valueOf(config.cpus()));
+        p.setProperty("kaslr", String.valueOf(config.kaslr()));
+        p.setProperty("procs", String.valueOf(config.procs()));
+        p.setProperty("runDir", config.runDir().toString());
+        if (uri != null) p.setProperty("uri", uri);
+        Path f = file(config.runDir());
+        try {
+            Files.createDirectories(config.runDir());
+            try (Writer w = Files.newBufferedWriter(f)) {
+                p.store(w, "vmsight lab instance (written by 'vmsight lab boot')");
+            }
+        } catch (IOException e) {
+            throw new GuestException("cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The state of instance {@code name}, or an error saying that no such lab guest was booted. */
+    static LabState load(Path runDir, String name) {
+        Path f = file(runDir);
+        if (!Files.isRegularFile(f)) {
+            throw new GuestException("no lab guest '" + name + "' is running (no " + f + "; start one with 'vmsight lab boot')");
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(f)) {
+            p.load(r);
+            Kind kind = Kind.valueOf(p.getProperty("kind", "").toUpperCase(java.util.Locale.ROOT));
+            GuestConfig config = new GuestConfig(p.getProperty("name"), Path.of(p.getProperty("kernel")),
+                    Path.of(p.getProperty("initramfs")), Integer.parseInt(p.getProperty("memoryMiB")),
+                    Integer.parseInt(p.getProperty("cpus")), Boolean.parseBoolean(p.getProperty("kaslr")),
+                    Integer.parseInt(p.getProperty("procs")), Path.of(p.getProperty("runDir")));
+            return new LabState(kind, config, p.getProperty("uri"));
+        } catch (IOException | RuntimeException e) {
+            throw new GuestException("unreadable lab state " + f + " (" + e.getMessage() + "); remove it and boot again", e);
+        }
+    }
+
+    static void delete(Path runDir) {
+        try {
+            Files.deleteIfExists(file(runDir));
+        } catch (IOException e) {
+            throw new GuestException("cannot remove " + file(runDir) + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.vmsight.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+/** `vmsight lab boot / exec / dump / stop` through the real command line, against a real QEMU guest. */
+@Tag("lab")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 240)
+class LabCommandLabTest {
+
+    private static final String NAME = "test-cli";
+
+    record Run(int exit, String out, String err) {}
+
+    private static Run vmsight(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Vmsight.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @AfterAll
+    void stopWhateverIsLeft() {
+        vmsight("lab", "stop", "--name", NAME);
+    }
+
+    @Test
+    void bootExecDumpStop() throws Exception {
+        Run boot = vmsight("lab", "boot", "--name", NAME, "--procs", "3");
+        assertEquals(0, boot.exit(), boot.err());
+        Matcher m = Pattern.compile("QEMU PID (\\d+)").matcher(boot.out());
+        assertTrue(m.find(), boot.out());
+        long qemuPid = Long.parseLong(m.group(1));
+        assertTrue(ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false), "boot leaves QEMU running");
+
+        Run again = vmsight("lab", "boot", "--name", NAME);
+        assertEquals(2, again.exit());
+        assertTrue(again.err().startsWith("vmsight: lab guest '" + NAME + "' is already running"), again.err());
+        assertEquals(1, again.err().lines().count(), "one line: " + again.err());
+
+        Run pid = vmsight("lab", "exec", "--name", NAME, "--", "/bin/sh", "-c", "echo $$; exec /training/getpid");
+        assertEquals(0, pid.exit(), pid.err());
+        String[] lines = pid.out().split("\n");
+        assertEquals("pid=" + lines[0].strip(), lines[1].strip(), "getpid vs the shell's $$ in the guest");
+
+        Run failing = vmsight("lab", "exec", "--name", NAME, "--", "/bin/sh", "-c", "echo to-stderr >&2; exit 7");
+        assertEquals(new Run(7, "", "to-stderr\n"), failing, "exit code and stderr pass through");
+
+        Path core = Files.createTempFile("vmsight-cli", ".core");
+        try {
+            Run dump = vmsight("lab", "dump", "--name", NAME, core.toString());
+            assertEquals(0, dump.exit(), dump.err());
+            byte[] head = new byte[4];
+            try (var in = Files.newInputStream(core)) {
+                assertEquals(4, in.read(head));
+            }
+            assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, head);
+        } finally {
+            Files.deleteIfExists(core);
+        }
+
+        Run stop = vmsight("lab", "stop", "--name", NAME);
+        assertEquals(0, stop.exit(), stop.err());
+        ProcessHandle.of(qemuPid).ifPresent(h -> h.onExit().join());
+        assertFalse(ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false), "stop ends QEMU PID " + qemuPid);
+
+        Run gone = vmsight("lab", "exec", "--name", NAME, "--", "/bin/true");
+        assertEquals(2, gone.exit());
+        assertTrue(gone.err().startsWith("vmsight: no lab guest '" + NAME + "' is running"), gone.err());
+    }
+
+    @Test
+    void wrongKernelAbiIsOneLine() {
+        Run r = vmsight("lab", "boot", "--name", "test-cli-abi", "--abi", "56a");
+        assertEquals(2, r.exit());
+        assertEquals("vmsight: wrong kernel ABI '56a': expected a number like 56 (as in linux-image-6.1.0-56-amd64)\n", r.err());
+    }
+}
