@@ -500,7 +500,7 @@ public final class Lifter {
             }
             e.to(Loc.CF, MOV, 8, of);
             e.to(Loc.OF, MOV, 8, of);
-            mulUndefinedFlags(lo);
+            // SF, ZF, AF, PF are undefined after multiplication: kept unchanged (README)
             if (n == 1) {
                 e.writeReg(Register.AX, lo);
             } else {
@@ -534,12 +534,8 @@ public final class Lifter {
             }
             e.to(Loc.CF, MOV, 8, of);
             e.to(Loc.OF, MOV, 8, of);
-            mulUndefinedFlags(lo);
             e.writeReg(d, lo);
         }
-
-        /** SF, ZF, AF, PF are undefined after multiplication; we keep them unchanged (see README). */
-        private void mulUndefinedFlags(int lo) { }
 
         private void divide(boolean signed) {
             int divisor = e.source(op(0), n);
