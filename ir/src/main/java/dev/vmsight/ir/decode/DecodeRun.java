@@ -468,6 +468,7 @@ final class DecodeRun {
             case F64 -> 8;
             case WORD -> 2;
             case Y -> rexW ? 8 : 4;
+            case Z -> o16 ? 2 : 4;
             case DWORD -> 4;
             case XMM -> 16;
         };
@@ -565,6 +566,8 @@ final class DecodeRun {
                 yield xmm(rm);
             }
             case By -> gpr(vexV, y);
+            case Evw -> mod == 3 ? gpr(rm, opsz) : mem(2);
+            case Xlat -> string(Register.RBX, 1, effectiveSegment());
         };
     }
 

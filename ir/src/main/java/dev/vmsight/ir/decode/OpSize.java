@@ -14,6 +14,8 @@ enum OpSize {
     WORD,
     /** 32 bits, or 64 with REX.W; 66 is ignored */
     Y,
+    /** 16 with 66, else 32; REX.W is ignored (in/out/ins/outs) */
+    Z,
     /** always 32 bits */
     DWORD,
     /** an xmm register's 16 bytes */

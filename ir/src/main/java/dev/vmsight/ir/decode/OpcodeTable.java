@@ -56,7 +56,7 @@ final class OpcodeTable {
 
     private static final Spec[] NO_SPECS = new Spec[0];
 
-    /** A row from {@code "size:spec,spec"}; size is b, v, d64, f64, w, y, d or x. */
+    /** A row from {@code "size:spec,spec"}; size is b, v, d64, f64, w, y, z, d or x. */
     static Entry row(Mnemonic m, String form) { return row(m, null, form); }
 
     static Entry row(Mnemonic m, Condition cc, String form) {
@@ -71,6 +71,7 @@ final class OpcodeTable {
             case "w" -> OpSize.WORD;
             case "y" -> OpSize.Y;
             case "d" -> OpSize.DWORD;
+            case "z" -> OpSize.Z;
             case "x" -> OpSize.XMM;
             default -> throw new IllegalArgumentException("bad size in row " + form);
         };
@@ -137,9 +138,9 @@ final class OpcodeTable {
         t[0x6A] = row(PUSH, "d64:Ibs");
         t[0x6B] = row(IMUL, "v:Gv,Ev,Ibs");
         t[0x6C] = row(INS, "b:Yb,DX");
-        t[0x6D] = row(INS, "v:Yv,DX");
+        t[0x6D] = row(INS, "z:Yv,DX");
         t[0x6E] = row(OUTS, "b:DX,Xb");
-        t[0x6F] = row(OUTS, "v:DX,Xv");
+        t[0x6F] = row(OUTS, "z:DX,Xv");
         t[0x80] = group(rows("b:Eb,Ib", ALU));
         t[0x81] = group(rows("v:Ev,Iz", ALU));
         t[0x83] = group(rows("v:Ev,Ibs", ALU));
@@ -151,9 +152,9 @@ final class OpcodeTable {
         t[0x89] = row(MOV, "v:Ev,Gv");
         t[0x8A] = row(MOV, "b:Gb,Eb");
         t[0x8B] = row(MOV, "v:Gv,Ev");
-        t[0x8C] = row(MOV_SEG, "v:Ev,Sw");
+        t[0x8C] = row(MOV_SEG, "v:Evw,Sw");
         t[0x8D] = row(LEA, "v:Gv,M");
-        t[0x8E] = row(MOV_SEG, "w:Sw,Ew");
+        t[0x8E] = row(MOV_SEG, "v:Sw,Evw");
         t[0x8F] = group(rows("d64:Ev", POP, null, null, null, null, null, null, null));
         t[0x98] = row(CWDE, "v");     // cbw / cwde / cdqe by operand size
         t[0x99] = row(CDQ, "v");      // cwd / cdq / cqo by operand size
@@ -197,7 +198,7 @@ final class OpcodeTable {
         t[0xD1] = group(rows("v:Ev,One", SHIFTS));
         t[0xD2] = group(rows("b:Eb,CL", SHIFTS));
         t[0xD3] = group(rows("v:Ev,CL", SHIFTS));
-        t[0xD7] = row(XLAT, "b");
+        t[0xD7] = row(XLAT, "b:Xlat");
         for (int op = 0xD8; op <= 0xDF; op++) {
             t[op] = special(Special.X87);
         }
@@ -206,16 +207,16 @@ final class OpcodeTable {
         t[0xE2] = row(LOOP, "f64:Jb");
         t[0xE3] = row(JRCXZ, "f64:Jb");  // jecxz with 67
         t[0xE4] = row(IN, "b:AL,Ibu");
-        t[0xE5] = row(IN, "d:eAX,Ibu");
+        t[0xE5] = row(IN, "z:rAX,Ibu");
         t[0xE6] = row(OUT, "b:Ibu,AL");
-        t[0xE7] = row(OUT, "d:Ibu,eAX");
+        t[0xE7] = row(OUT, "z:Ibu,rAX");
         t[0xE8] = row(CALL, "f64:Jz");
         t[0xE9] = row(JMP, "f64:Jz");
         t[0xEB] = row(JMP, "f64:Jb");
         t[0xEC] = row(IN, "b:AL,DX");
-        t[0xED] = row(IN, "d:eAX,DX");
+        t[0xED] = row(IN, "z:rAX,DX");
         t[0xEE] = row(OUT, "b:DX,AL");
-        t[0xEF] = row(OUT, "d:DX,eAX");
+        t[0xEF] = row(OUT, "z:DX,rAX");
         t[0xF1] = row(INT1, "b");
         t[0xF4] = row(HLT, "b");
         t[0xF5] = row(CMC, "b");
@@ -251,8 +252,8 @@ final class OpcodeTable {
         g6reg[5] = row(VERW, "w:Ew");
         any(t, 0x00, group(rows("w:Ew", SLDT, STR, LLDT, LTR, VERR, VERW, null, null), g6reg));
         any(t, 0x01, special(Special.GROUP7_0F01));
-        any(t, 0x02, row(LAR, "v:Gv,Ew"));
-        any(t, 0x03, row(LSL, "v:Gv,Ew"));
+        any(t, 0x02, row(LAR, "v:Gv,Evw"));
+        any(t, 0x03, row(LSL, "v:Gv,Evw"));
         any(t, 0x05, row(SYSCALL, "v"));
         any(t, 0x06, row(CLTS, "v"));
         any(t, 0x07, row(SYSRET, "v"));
@@ -360,7 +361,7 @@ final class OpcodeTable {
 
     private static void threeByte() {
         pre(MAP_0F38, 0x00, P66, row(PSHUFB, "x:Vx,Wx"));
-        pre(MAP_0F38, 0x82, P66, row(INVPCID, "f64:Gq,Mx"));
+        pre(MAP_0F38, 0x82, P66, row(INVPCID, "f64:Gq,M"));
         pre(MAP_0F38, 0xF0, NP, row(MOVBE, "v:Gv,M"));
         pre(MAP_0F38, 0xF1, NP, row(MOVBE, "v:M,Gv"));
         pre(MAP_0F38, 0xF0, P66, row(MOVBE, "v:Gv,M"));
@@ -369,8 +370,8 @@ final class OpcodeTable {
         pre(MAP_0F38, 0xF1, PF2, row(CRC32, "y:Gy,Ev"));
         pre(MAP_0F38, 0xF6, P66, row(ADCX, "y:Gy,Ey"));
         pre(MAP_0F38, 0xF6, PF3, row(ADOX, "y:Gy,Ey"));
-        pre(MAP_0F38, 0xF8, P66, row(MOVDIR64B, "v:Gq,Mx"));
-        pre(MAP_0F38, 0xF8, PF3, row(ENQCMDS, "v:Gq,Mx"));
+        pre(MAP_0F38, 0xF8, P66, row(MOVDIR64B, "v:Gq,M"));
+        pre(MAP_0F38, 0xF8, PF3, row(ENQCMDS, "v:Gq,M"));
         pre(MAP_0F38, 0xF9, NP, row(MOVDIRI, "y:My,Gy"));
     }
 

@@ -118,6 +118,14 @@ class DecoderTest {
     }
 
     @Test
+    void portIoIsSixteenBitsWith66AndIgnoresRexW() {
+        assertEquals(List.of(r(Register.AX), r(Register.DX)), d("66 ed").operands());
+        assertEquals(List.of(r(Register.DX), r(Register.EAX)), d("48 ef").operands());
+        assertEquals(List.of(new Imm(0x12, 1), r(Register.AX)), d("66 e7 12").operands());
+        assertEquals(List.of(r(Register.AL), r(Register.DX)), d("ec").operands());
+    }
+
+    @Test
     void moffsAndImm64() {
         Instruction load = d("48 a1 88 77 66 55 44 33 22 11");
         assertEquals(Mnemonic.MOVABS, load.mnemonic());

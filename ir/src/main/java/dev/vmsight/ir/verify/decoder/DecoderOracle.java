@@ -36,6 +36,9 @@ public final class DecoderOracle {
     private final Map<String, Long> refused = new HashMap<>();
     private final List<String> mismatches = new ArrayList<>();
     private long mismatchCount;
+    private final List<String> operandMismatches = new ArrayList<>();
+    private final Map<String, Long> operandMismatchByName = new HashMap<>();
+    private long operandMismatchCount;
     private long objdumpBad;
     private long mergedPrefixes;
     private long decodeNanos;
@@ -189,6 +192,23 @@ public final class DecoderOracle {
         if (ourLength != length || !ours.equals(objdump.name())) {
             mismatch(addr, offset, length, String.format("ours %s (%d bytes) vs objdump %s %s (%d bytes)", ours,
                     ourLength, objdump.name(), objdump.operands(), length));
+        } else if (waitForm == null) {
+            compareOperands(addr, offset, length, insn, objdump);
+        }
+    }
+
+    private void compareOperands(long addr, int offset, int length, Instruction insn, ObjdumpNames.Parsed objdump) {
+        List<String> theirs = ObjdumpOperands.normaliseObjdump(objdump.operands());
+        List<String> ours = ObjdumpOperands.format(insn);
+        if (!ObjdumpOperands.matches(theirs, insn, ours)) {
+            operandMismatchCount++;
+            operandMismatchByName.merge(objdump.name(), 1L, Long::sum);
+            if (operandMismatches.size() < MAX_LISTED_MISMATCHES) {
+                byte[] b = section.bytes();
+                operandMismatches.add(String.format("0x%x [%s]: %s: ours %s vs objdump %s", addr,
+                        HexFormat.ofDelimiter(" ").formatHex(b, offset, offset + length), objdump.name(),
+                        String.join(",", ours), String.join(",", theirs)));
+            }
         }
     }
 
@@ -231,6 +251,11 @@ public final class DecoderOracle {
                 .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
                 .map(e -> Map.entry(e.getKey(), e.getValue()))
                 .toList();
-        return new DecoderReport(total, decoded, mismatchCount, mismatches, top, objdumpBad, mergedPrefixes, decodeNanos);
+        List<Map.Entry<String, Long>> operandTop = operandMismatchByName.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
+                .map(e -> Map.entry(e.getKey(), e.getValue()))
+                .toList();
+        return new DecoderReport(total, decoded, mismatchCount, mismatches, top, objdumpBad, mergedPrefixes, decodeNanos,
+                operandMismatchCount, operandMismatches, operandTop);
     }
 }

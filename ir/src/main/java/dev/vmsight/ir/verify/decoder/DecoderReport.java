@@ -18,16 +18,23 @@ import java.util.Map;
  * @param mergedPrefixes objdump lines that were only a prefix (e.g. a superseded rex.W) and were
  *                       merged into the next instruction, as the CPU does
  * @param decodeNanos    time spent inside the decoder
+ * @param operandMismatchCount instructions with objdump's length and mnemonic whose operands,
+ *                       printed the objdump way, differ from objdump's
+ * @param operandMismatches the first of those, described
+ * @param operandMismatchesByName mnemonics with operand mismatches, most frequent first
  */
 public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionClass, Long> decoded, long mismatchCount,
                             List<String> mismatches, List<Map.Entry<String, Long>> refused, long objdumpBad,
-                            long mergedPrefixes, long decodeNanos) {
+                            long mergedPrefixes, long decodeNanos, long operandMismatchCount,
+                            List<String> operandMismatches, List<Map.Entry<String, Long>> operandMismatchesByName) {
 
     public DecoderReport {
         total = new EnumMap<>(total);
         decoded = new EnumMap<>(decoded);
         mismatches = List.copyOf(mismatches);
         refused = List.copyOf(refused);
+        operandMismatches = List.copyOf(operandMismatches);
+        operandMismatchesByName = List.copyOf(operandMismatchesByName);
     }
 
     public long totalInstructions() { return total.values().stream().mapToLong(Long::longValue).sum(); }
@@ -55,7 +62,8 @@ public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionCl
                     total.getOrDefault(c, 0L)));
             sep = ", ";
         }
-        return sb.append(String.format(Locale.ROOT, "), %,d mismatches", mismatchCount)).toString();
+        return sb.append(String.format(Locale.ROOT, "), %,d mismatches, %,d operand mismatches", mismatchCount,
+                operandMismatchCount)).toString();
     }
 
     /** Details: mismatches, refused mnemonics, resynchronisation counts and speed. */
@@ -66,6 +74,14 @@ public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionCl
         }
         if (mismatchCount > mismatches.size()) {
             sb.append("... ").append(mismatchCount - mismatches.size()).append(" more mismatches\n");
+        }
+        for (String m : operandMismatches) {
+            sb.append("operand mismatch ").append(m).append('\n');
+        }
+        if (operandMismatchCount > 0) {
+            sb.append("operand mismatches by mnemonic:");
+            operandMismatchesByName.stream().limit(20).forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(e.getValue()));
+            sb.append('\n');
         }
         sb.append("top refused:");
         refused.stream().limit(20).forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(e.getValue()));

@@ -36,6 +36,7 @@ class AssembledCorpusTest {
         System.out.println(report.details());
         System.out.println(report.summaryLine());
         assertEquals(0, report.mismatchCount(), () -> "mismatches:\n" + String.join("\n", report.mismatches()));
+        assertEquals(0, report.operandMismatchCount(), () -> "operand mismatches:\n" + String.join("\n", report.operandMismatches()));
         assertEquals(report.totalInstructions(), report.decodedInstructions(), () -> "refused: " + report.refused());
         assertTrue(report.totalInstructions() > 300, "corpus too small: " + report.summaryLine());
         for (InstructionClass c : new InstructionClass[] {InstructionClass.GENERAL_PURPOSE, InstructionClass.SYSTEM,
@@ -75,6 +76,17 @@ class AssembledCorpusTest {
         assertTrue(bad.mismatches().get(0).contains("ours nop"), bad.mismatches().get(0));
         assertEquals(4, bad.decodedInstructions());
         assertEquals(1, bad.refused().get(0).getValue());
+
+        String wrongOperands = """
+                 100:\tmov    rsp,rbp
+                 103:\tnop
+                 104:\tret
+                """;
+        DecoderReport ops = DecoderOracle.compareListing(new ElfSection(".text", 0x100, new byte[] {0x48, (byte) 0x89,
+                (byte) 0xe5, (byte) 0x90, (byte) 0xc3}), new BufferedReader(new StringReader(wrongOperands)));
+        assertEquals(0, ops.mismatchCount(), ops.details());
+        assertEquals(1, ops.operandMismatchCount(), ops.details());
+        assertTrue(ops.operandMismatches().get(0).contains("ours rbp,rsp vs objdump rsp,rbp"), ops.operandMismatches().get(0));
 
         String wrongLength = """
                  100:\tmov    rbp,rsp

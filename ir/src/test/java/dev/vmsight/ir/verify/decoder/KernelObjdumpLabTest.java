@@ -28,6 +28,7 @@ class KernelObjdumpLabTest {
         System.out.println(report.details());
         System.out.println(report.summaryLine());
         assertEquals(0, report.mismatchCount(), () -> "mismatches:\n" + String.join("\n", report.mismatches()));
+        assertEquals(0, report.operandMismatchCount(), () -> "operand mismatches:\n" + String.join("\n", report.operandMismatches()));
         assertEquals(100.0, report.percentDecoded(InstructionClass.GENERAL_PURPOSE), 0.0,
                 () -> "GP integer instructions refused: " + report.refused());
         assertTrue(report.totalInstructions() > 1_000_000, "suspiciously few instructions: " + report.summaryLine());
