@@ -35,10 +35,18 @@ dpkg-deb -x "$deb" "$tmp"
 cp "$tmp"/boot/vmlinuz-* "$dir/vmlinuz"
 cp "$tmp"/boot/config-* "$dir/config"
 rm -rf "$dir/modules"; mv "$tmp"/lib/modules/* "$dir/modules"
-# The bzImage carries an xz payload (CONFIG_KERNEL_XZ): decompress from the xz magic.
-off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$dir/vmlinuz" | head -1 | cut -d: -f1 || true)
-[ -n "$off" ] || { echo "fetch-kernel: no xz payload in $deb's vmlinuz" >&2; exit 2; }
-tail -c +"$((off + 1))" "$dir/vmlinuz" | xz -dc 2>/dev/null > "$dir/vmlinux.part" || true
-head -c 4 "$dir/vmlinux.part" | grep -q 'ELF' || { echo "fetch-kernel: decompressed payload of $deb is not an ELF" >&2; exit 2; }
+# The bzImage carries a compressed payload: xz for amd64 (CONFIG_KERNEL_XZ), lz4 for cloud-amd64
+# (CONFIG_KERNEL_LZ4, legacy frame). Decompress from the first magic that yields an ELF.
+extracted=
+for format in 'xz:\xFD7zXZ\x00' 'lz4:\x02\x21\x4C\x18' 'zstd:\x28\xB5\x2F\xFD'; do
+  tool=${format%%:*}
+  off=$(LC_ALL=C grep -obUaP "${format#*:}" "$dir/vmlinuz" | head -1 | cut -d: -f1 || true)
+  [ -n "$off" ] || continue
+  command -v "$tool" >/dev/null || { echo "fetch-kernel: $deb's vmlinuz is $tool-compressed and '$tool' is missing (run scripts/setup.sh)" >&2; exit 2; }
+  # Trailing bytes after the payload make the decompressor complain; the ELF check decides.
+  tail -c +"$((off + 1))" "$dir/vmlinuz" | "$tool" -dc 2>/dev/null > "$dir/vmlinux.part" || true
+  if head -c 4 "$dir/vmlinux.part" | grep -q 'ELF'; then extracted=$tool; break; fi
+done
+[ -n "$extracted" ] || { echo "fetch-kernel: found no xz, lz4 or zstd payload that decompresses to an ELF in $deb's vmlinuz" >&2; exit 2; }
 mv "$dir/vmlinux.part" "$dir/vmlinux"
 echo "$dir"

@@ -18,7 +18,7 @@ packages=(
   qemu-guest-agent                        # copied into the guest image
   gcc libc6-dev                           # static training programs
   binutils                                # objdump, nm
-  cpio gzip zstd xz-utils                 # initramfs, kernel payloads
+  cpio gzip zstd xz-utils lz4             # initramfs, kernel payloads (xz: amd64, lz4: cloud-amd64)
   ca-certificates
 )
 
@@ -31,7 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2 || { echo "setup: apt-get update failed" >&2; exit 2; }
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
+  # With recommends, as on the machines where the lab was checked (libvirt and QEMU firmware extras).
+  apt-get install -y -q "${missing[@]}" >&2 \
     || { echo "setup: apt-get install ${missing[*]} failed" >&2; exit 2; }
 fi
 
