@@ -117,7 +117,10 @@ public final class Interpreter {
         }
     }
 
-    /** Runs the µops of one instruction; returns the next RIP. */
+    /**
+     * Runs the µops of one instruction; returns the next RIP. The switch is an expression, so a new
+     * µop kind is a compile error here; {@code leave} means "the instruction ends now".
+     */
     private long exec(Uop[] uops, long next, MachineState state) {
         long[] v = state.v;
         for (Uop u : uops) {
@@ -125,84 +128,226 @@ public final class Interpreter {
             int[] i = u.in();
             long[] k = u.imm();
             int size = u.size();
-            switch (u.kind()) {
-                case CONST -> v[o[0]] = k[0];
-                case MOV -> v[o[0]] = v[i[0]];
-                case ZEXT -> v[o[0]] = zext(v[i[0]], size);
-                case SEXT -> v[o[0]] = sext(v[i[0]], size);
-                case MERGE -> v[o[0]] = merge(v[i[0]], v[i[1]], size, k[0]);
-                case EXTRACT -> v[o[0]] = extract(v[i[0]], size, k[0]);
-                case ADD -> v[o[0]] = v[i[0]] + v[i[1]];
-                case SUB -> v[o[0]] = v[i[0]] - v[i[1]];
-                case AND -> v[o[0]] = v[i[0]] & v[i[1]];
-                case OR -> v[o[0]] = v[i[0]] | v[i[1]];
-                case XOR -> v[o[0]] = v[i[0]] ^ v[i[1]];
-                case NOT -> v[o[0]] = ~v[i[0]];
-                case NEG -> v[o[0]] = -v[i[0]];
-                case SHL -> v[o[0]] = v[i[0]] << v[i[1]];
-                case SHR -> v[o[0]] = v[i[0]] >>> v[i[1]];
-                case SAR -> v[o[0]] = v[i[0]] >> v[i[1]];
-                case ROL -> v[o[0]] = rol(v[i[0]], v[i[1]], size);
-                case ROR -> v[o[0]] = ror(v[i[0]], v[i[1]], size);
-                case MUL -> v[o[0]] = v[i[0]] * v[i[1]];
-                case UMULH -> v[o[0]] = umulh(v[i[0]], v[i[1]]);
-                case SMULH -> v[o[0]] = smulh(v[i[0]], v[i[1]]);
+            boolean leave = switch (u.kind()) {
+                case CONST -> {
+                    v[o[0]] = k[0];
+                    yield false;
+                }
+                case MOV -> {
+                    v[o[0]] = v[i[0]];
+                    yield false;
+                }
+                case ZEXT -> {
+                    v[o[0]] = zext(v[i[0]], size);
+                    yield false;
+                }
+                case SEXT -> {
+                    v[o[0]] = sext(v[i[0]], size);
+                    yield false;
+                }
+                case MERGE -> {
+                    v[o[0]] = merge(v[i[0]], v[i[1]], size, k[0]);
+                    yield false;
+                }
+                case EXTRACT -> {
+                    v[o[0]] = extract(v[i[0]], size, k[0]);
+                    yield false;
+                }
+                case ADD -> {
+                    v[o[0]] = v[i[0]] + v[i[1]];
+                    yield false;
+                }
+                case SUB -> {
+                    v[o[0]] = v[i[0]] - v[i[1]];
+                    yield false;
+                }
+                case AND -> {
+                    v[o[0]] = v[i[0]] & v[i[1]];
+                    yield false;
+                }
+                case OR -> {
+                    v[o[0]] = v[i[0]] | v[i[1]];
+                    yield false;
+                }
+                case XOR -> {
+                    v[o[0]] = v[i[0]] ^ v[i[1]];
+                    yield false;
+                }
+                case NOT -> {
+                    v[o[0]] = ~v[i[0]];
+                    yield false;
+                }
+                case NEG -> {
+                    v[o[0]] = -v[i[0]];
+                    yield false;
+                }
+                case SHL -> {
+                    v[o[0]] = v[i[0]] << v[i[1]];
+                    yield false;
+                }
+                case SHR -> {
+                    v[o[0]] = v[i[0]] >>> v[i[1]];
+                    yield false;
+                }
+                case SAR -> {
+                    v[o[0]] = v[i[0]] >> v[i[1]];
+                    yield false;
+                }
+                case ROL -> {
+                    v[o[0]] = rol(v[i[0]], v[i[1]], size);
+                    yield false;
+                }
+                case ROR -> {
+                    v[o[0]] = ror(v[i[0]], v[i[1]], size);
+                    yield false;
+                }
+                case MUL -> {
+                    v[o[0]] = v[i[0]] * v[i[1]];
+                    yield false;
+                }
+                case UMULH -> {
+                    v[o[0]] = umulh(v[i[0]], v[i[1]]);
+                    yield false;
+                }
+                case SMULH -> {
+                    v[o[0]] = smulh(v[i[0]], v[i[1]]);
+                    yield false;
+                }
                 case DIVU -> {
                     long[] qr = divu(v[i[0]], v[i[1]], v[i[2]], size);
                     v[o[0]] = qr[0];
                     v[o[1]] = qr[1];
+                    yield false;
                 }
                 case DIVS -> {
                     long[] qr = divs(v[i[0]], v[i[1]], v[i[2]], size);
                     v[o[0]] = qr[0];
                     v[o[1]] = qr[1];
+                    yield false;
                 }
-                case SELECT -> v[o[0]] = v[i[0]] != 0 ? v[i[1]] : v[i[2]];
-                case EQ -> v[o[0]] = v[i[0]] == v[i[1]] ? 1 : 0;
-                case BIT -> v[o[0]] = (v[i[0]] >>> v[i[1]]) & 1;
-                case BSWAP -> v[o[0]] = bswap(v[i[0]], size);
-                case BSF -> v[o[0]] = bsf(v[i[0]], v[i[1]], size);
-                case BSR -> v[o[0]] = bsr(v[i[0]], v[i[1]], size);
-                case TZCNT -> v[o[0]] = tzcnt(v[i[0]], size);
-                case LZCNT -> v[o[0]] = lzcnt(v[i[0]], size);
-                case POPCNT -> v[o[0]] = popcnt(v[i[0]], size);
-                case ZERO -> v[o[0]] = zero(v[i[0]], size);
-                case SIGN -> v[o[0]] = sign(v[i[0]], size);
-                case PARITY -> v[o[0]] = parity(v[i[0]]);
-                case AUX -> v[o[0]] = aux(v[i[0]], v[i[1]], v[i[2]]);
-                case CARRY_ADD -> v[o[0]] = carryAdd(v[i[0]], v[i[1]], v[i[2]], size);
-                case OVERFLOW_ADD -> v[o[0]] = overflowAdd(v[i[0]], v[i[1]], v[i[2]], size);
-                case BORROW_SUB -> v[o[0]] = borrowSub(v[i[0]], v[i[1]], v[i[2]], size);
-                case OVERFLOW_SUB -> v[o[0]] = overflowSub(v[i[0]], v[i[1]], v[i[2]], size);
-                case LOAD -> v[o[0]] = memory.read(v[i[0]], size);
-                case STORE -> memory.write(v[i[0]], size, v[i[1]]);
-                case JUMP, CALL -> next = k[0];
-                case BRANCH -> next = v[i[0]] != 0 ? k[0] : k[1];
+                case SELECT -> {
+                    v[o[0]] = v[i[0]] != 0 ? v[i[1]] : v[i[2]];
+                    yield false;
+                }
+                case EQ -> {
+                    v[o[0]] = v[i[0]] == v[i[1]] ? 1 : 0;
+                    yield false;
+                }
+                case BIT -> {
+                    v[o[0]] = (v[i[0]] >>> v[i[1]]) & 1;
+                    yield false;
+                }
+                case BSWAP -> {
+                    v[o[0]] = bswap(v[i[0]], size);
+                    yield false;
+                }
+                case BSF -> {
+                    v[o[0]] = bsf(v[i[0]], v[i[1]], size);
+                    yield false;
+                }
+                case BSR -> {
+                    v[o[0]] = bsr(v[i[0]], v[i[1]], size);
+                    yield false;
+                }
+                case TZCNT -> {
+                    v[o[0]] = tzcnt(v[i[0]], size);
+                    yield false;
+                }
+                case LZCNT -> {
+                    v[o[0]] = lzcnt(v[i[0]], size);
+                    yield false;
+                }
+                case POPCNT -> {
+                    v[o[0]] = popcnt(v[i[0]], size);
+                    yield false;
+                }
+                case ZERO -> {
+                    v[o[0]] = zero(v[i[0]], size);
+                    yield false;
+                }
+                case SIGN -> {
+                    v[o[0]] = sign(v[i[0]], size);
+                    yield false;
+                }
+                case PARITY -> {
+                    v[o[0]] = parity(v[i[0]]);
+                    yield false;
+                }
+                case AUX -> {
+                    v[o[0]] = aux(v[i[0]], v[i[1]], v[i[2]]);
+                    yield false;
+                }
+                case CARRY_ADD -> {
+                    v[o[0]] = carryAdd(v[i[0]], v[i[1]], v[i[2]], size);
+                    yield false;
+                }
+                case OVERFLOW_ADD -> {
+                    v[o[0]] = overflowAdd(v[i[0]], v[i[1]], v[i[2]], size);
+                    yield false;
+                }
+                case BORROW_SUB -> {
+                    v[o[0]] = borrowSub(v[i[0]], v[i[1]], v[i[2]], size);
+                    yield false;
+                }
+                case OVERFLOW_SUB -> {
+                    v[o[0]] = overflowSub(v[i[0]], v[i[1]], v[i[2]], size);
+                    yield false;
+                }
+                case LOAD -> {
+                    v[o[0]] = memory.read(v[i[0]], size);
+                    yield false;
+                }
+                case STORE -> {
+                    memory.write(v[i[0]], size, v[i[1]]);
+                    yield false;
+                }
+                case JUMP, CALL -> {
+                    next = k[0];
+                    yield false;
+                }
+                case BRANCH -> {
+                    next = v[i[0]] != 0 ? k[0] : k[1];
+                    yield false;
+                }
                 case EXIT_IF -> {
                     if (v[i[0]] != 0) {
-                        return k[0];
+                        next = k[0];
+                        yield true;
                     }
+                    yield false;
                 }
-                case JUMP_IND, CALL_IND, RET -> next = v[i[0]];
+                case JUMP_IND, CALL_IND, RET -> {
+                    next = v[i[0]];
+                    yield false;
+                }
                 case FAULT -> throw new CpuFault((int) k[0], k[1], 0,
                         "exception " + k[0] + " raised at rip 0x" + Long.toHexString(v[Loc.RIP]));
-                case FENCE -> { }
-                case RDTSC -> v[o[0]] = env.rdtsc();
+                case FENCE -> { yield false; }
+                case RDTSC -> {
+                    v[o[0]] = env.rdtsc();
+                    yield false;
+                }
                 case CPUID -> {
                     long[] r = env.cpuid(v[i[0]] & 0xFFFF_FFFFL, v[i[1]] & 0xFFFF_FFFFL);
                     for (int n = 0; n < 4; n++) {
                         v[o[n]] = r[n] & 0xFFFF_FFFFL;
                     }
+                    yield false;
                 }
-                case RDRAND -> v[o[0]] = zext(env.rdrand(size), size);
+                case RDRAND -> {
+                    v[o[0]] = zext(env.rdrand(size), size);
+                    yield false;
+                }
                 case RDMSR -> {
                     requireRing0(state, "rdmsr");
                     int loc = Msrs.location(v[i[0]] & 0xFFFF_FFFFL);
                     v[o[0]] = loc >= 0 ? v[loc] : env.rdmsr(v[i[0]] & 0xFFFF_FFFFL);
+                    yield false;
                 }
                 case PORT_IN -> {
                     requireRing0(state, "in");
                     v[o[0]] = zext(env.portIn(v[i[0]] & 0xFFFF, size), size);
+                    yield false;
                 }
                 case WRMSR -> {
                     requireRing0(state, "wrmsr");
@@ -212,17 +357,29 @@ public final class Interpreter {
                     } else {
                         system.execute(u, new long[]{v[i[0]], v[i[1]]}, state, memory);
                     }
+                    yield false;
                 }
-                case PRIVILEGED -> requireRing0(state, "privileged instruction");
+                case PRIVILEGED -> {
+                    requireRing0(state, "privileged instruction");
+                    yield false;
+                }
                 case CR_WRITE -> {
                     v[o[0]] = v[i[0]];
                     system.execute(u, new long[]{v[i[0]]}, state, memory);
+                    yield false;
                 }
-                case PORT_OUT, INVLPG, SYSTEM_OP -> system.execute(u, inputs(u, v), state, memory);
+                case PORT_OUT, INVLPG, SYSTEM_OP -> {
+                    system.execute(u, inputs(u, v), state, memory);
+                    yield false;
+                }
                 case SYSCALL, SYSRET, IRET, HLT -> {
                     system.execute(u, inputs(u, v), state, memory);
-                    return v[Loc.RIP];
+                    next = v[Loc.RIP];
+                    yield true;
                 }
+            };
+            if (leave) {
+                return next;
             }
         }
         return next;

@@ -56,40 +56,73 @@ public final class Lifter {
         private Register acc(int size) { return Register.gpr(RAX, size); }
 
         void run() {
-            switch (insn.mnemonic()) {
-                case MOV, MOVABS -> mov();
-                case MOVZX -> movExtend(false);
-                case MOVSX, MOVSXD -> movExtend(true);
+            // a switch expression, so that a new Mnemonic is a compile error here
+            Void done = switch (insn.mnemonic()) {
+                case MOV, MOVABS -> {
+                    mov();
+                    yield null;
+                }
+                case MOVZX -> {
+                    movExtend(false);
+                    yield null;
+                }
+                case MOVSX, MOVSXD -> {
+                    movExtend(true);
+                    yield null;
+                }
                 case LEA -> {
                     Operand.Mem m = (Operand.Mem) op(1);
                     e.writeReg(((Operand.Reg) op(0)).register(), e.address(stripSegment(m)));
+                    yield null;
                 }
-                case PUSH -> push();
-                case POP -> pop();
-                case XCHG -> xchg();
+                case PUSH -> {
+                    push();
+                    yield null;
+                }
+                case POP -> {
+                    pop();
+                    yield null;
+                }
+                case XCHG -> {
+                    xchg();
+                    yield null;
+                }
                 case BSWAP -> {
                     Register r = reg(0);
                     if (r.size() < 4) {
                         throw unsupported("bswap of a 16-bit register is undefined");
                     }
                     e.writeReg(r, e.sized(UopKind.BSWAP, r.size(), e.readReg(r)));
+                    yield null;
                 }
                 case MOVBE -> {
                     Emitter.Place d = e.place(op(0));
                     int v = e.source(op(1), n);
                     e.write(d, e.sized(UopKind.BSWAP, n, v), n);
+                    yield null;
                 }
                 case CBW, CWDE, CDQE -> {
                     int half = n / 2;
                     e.writeReg(acc(n), e.sized(SEXT, half, e.readReg(acc(half))));
+                    yield null;
                 }
                 case CWD, CDQ, CQO -> {
                     int s = e.op(SAR, e.sized(SEXT, n, e.readReg(acc(n))), e.constant(63));
                     e.writeReg(Register.gpr(RDX, n), s);
+                    yield null;
                 }
-                case ADD, ADC, SUB, SBB, CMP -> arith();
-                case AND, OR, XOR, TEST -> logic();
-                case INC, DEC -> incDec();
+                case ADD, ADC, SUB, SBB, CMP -> {
+                    arith();
+                    yield null;
+                }
+                case AND, OR, XOR, TEST -> {
+                    logic();
+                    yield null;
+                }
+                case INC, DEC -> {
+                    incDec();
+                    yield null;
+                }
                 case NEG -> {
                     Emitter.Place d = e.place(op(0));
                     int a = e.read(d);
@@ -97,21 +130,33 @@ public final class Lifter {
                     int r = e.op(UopKind.NEG, a);
                     e.flagsSub(zero, a, zero, r, n);
                     e.write(d, r);
+                    yield null;
                 }
                 case NOT -> {
                     Emitter.Place d = e.place(op(0));
                     e.write(d, e.op(UopKind.NOT, e.read(d)));
+                    yield null;
                 }
-                case MUL -> mulWide(false);
+                case MUL -> {
+                    mulWide(false);
+                    yield null;
+                }
                 case IMUL -> {
                     if (ops.size() == 1) {
                         mulWide(true);
                     } else {
                         imulTruncating();
                     }
+                    yield null;
                 }
-                case DIV -> divide(false);
-                case IDIV -> divide(true);
+                case DIV -> {
+                    divide(false);
+                    yield null;
+                }
+                case IDIV -> {
+                    divide(true);
+                    yield null;
+                }
                 case XADD -> {
                     Emitter.Place d = e.place(op(0));
                     Register s = reg(1);
@@ -121,15 +166,40 @@ public final class Lifter {
                     e.flagsAdd(a, b, e.constant(0), r, n);
                     e.writeReg(s, a);
                     e.write(d, r);
+                    yield null;
                 }
-                case CMPXCHG -> cmpxchg();
-                case CMPXCHG8B -> cmpxchgDouble(4);
-                case CMPXCHG16B -> cmpxchgDouble(8);
-                case SHL, SHR, SAR, ROL, ROR -> shift();
-                case RCL, RCR -> throw unsupported("rcl/rcr are not lifted yet");
-                case SHLD, SHRD -> doubleShift();
-                case BT, BTS, BTR, BTC -> bitTest();
-                case BSF, BSR -> bitScan();
+                case CMPXCHG -> {
+                    cmpxchg();
+                    yield null;
+                }
+                case CMPXCHG8B -> {
+                    cmpxchgDouble(4);
+                    yield null;
+                }
+                case CMPXCHG16B -> {
+                    cmpxchgDouble(8);
+                    yield null;
+                }
+                case SHL, SHR, SAR, ROL, ROR -> {
+                    shift();
+                    yield null;
+                }
+                case RCL, RCR -> {
+                    rotateThroughCarry();
+                    yield null;
+                }
+                case SHLD, SHRD -> {
+                    doubleShift();
+                    yield null;
+                }
+                case BT, BTS, BTR, BTC -> {
+                    bitTest();
+                    yield null;
+                }
+                case BSF, BSR -> {
+                    bitScan();
+                    yield null;
+                }
                 case TZCNT, LZCNT -> {
                     Emitter.Place d = e.place(op(0));
                     int src = e.copy(e.source(op(1), n));
@@ -137,6 +207,7 @@ public final class Lifter {
                     e.to(Loc.CF, ZERO, n, src);
                     e.to(Loc.ZF, ZERO, n, r);
                     e.write(d, r);
+                    yield null;
                 }
                 case POPCNT -> {
                     Emitter.Place d = e.place(op(0));
@@ -147,14 +218,22 @@ public final class Lifter {
                     }
                     e.to(Loc.ZF, ZERO, n, src);
                     e.write(d, r);
+                    yield null;
                 }
-                case JCC -> e.effect(BRANCH, 8, new int[]{e.condition(insn.condition())}, target(), insn.nextAddress());
-                case SETCC -> e.write(e.place(op(0)), e.condition(insn.condition()), 1);
+                case JCC -> {
+                    e.effect(BRANCH, 8, new int[]{e.condition(insn.condition())}, target(), insn.nextAddress());
+                    yield null;
+                }
+                case SETCC -> {
+                    e.write(e.place(op(0)), e.condition(insn.condition()), 1);
+                    yield null;
+                }
                 case CMOVCC -> {
                     Register d = reg(0);
                     int src = e.source(op(1), n);
                     int c = e.condition(insn.condition());
                     e.writeReg(d, e.op(SELECT, c, src, e.readReg(d)));
+                    yield null;
                 }
                 case JMP -> {
                     if (op(0) instanceof Operand.Rel r) {
@@ -162,6 +241,7 @@ public final class Lifter {
                     } else {
                         e.effect(JUMP_IND, 8, new int[]{e.source(op(0), 8)});
                     }
+                    yield null;
                 }
                 case CALL -> {
                     if (op(0) instanceof Operand.Rel r) {
@@ -172,6 +252,7 @@ public final class Lifter {
                         e.push(e.constant(insn.nextAddress()), 8);
                         e.effect(CALL_IND, 8, new int[]{t});
                     }
+                    yield null;
                 }
                 case RET -> {
                     int t = e.pop(8);
@@ -179,12 +260,14 @@ public final class Lifter {
                         e.to(Loc.GPR0 + RSP, ADD, 8, Loc.GPR0 + RSP, e.constant(((Operand.Imm) op(0)).value() & 0xFFFF));
                     }
                     e.effect(UopKind.RET, 8, new int[]{t});
+                    yield null;
                 }
                 case LEAVE -> {
                     int sz = n == 2 ? 2 : 8;
                     int t = e.load(Loc.GPR0 + RBP, sz, Register.SS);
                     e.to(Loc.GPR0 + RSP, ADD, 8, Loc.GPR0 + RBP, e.constant(sz));
                     e.writeReg(Register.gpr(RBP, sz), t);
+                    yield null;
                 }
                 case ENTER -> {
                     long level = ((Operand.Imm) op(1)).value() & 31;
@@ -194,10 +277,12 @@ public final class Lifter {
                     e.push(Loc.GPR0 + RBP, 8);
                     e.to(Loc.GPR0 + RBP, MOV, 8, Loc.GPR0 + RSP);
                     e.to(Loc.GPR0 + RSP, SUB, 8, Loc.GPR0 + RSP, e.constant(((Operand.Imm) op(0)).value() & 0xFFFF));
+                    yield null;
                 }
                 case JRCXZ, JECXZ -> {
                     int c = e.sized(ZERO, insn.mnemonic() == Mnemonic.JRCXZ ? 8 : 4, Loc.GPR0 + RCX);
                     e.effect(BRANCH, 8, new int[]{c}, target(), insn.nextAddress());
+                    yield null;
                 }
                 case LOOP, LOOPE, LOOPNE -> {
                     e.to(Loc.GPR0 + RCX, SUB, 8, Loc.GPR0 + RCX, e.constant(1));
@@ -208,13 +293,32 @@ public final class Lifter {
                         c = e.op(UopKind.AND, c, e.not1(Loc.ZF));
                     }
                     e.effect(BRANCH, 8, new int[]{c}, target(), insn.nextAddress());
+                    yield null;
                 }
-                case CLC -> e.setConst(Loc.CF, 0);
-                case STC -> e.setConst(Loc.CF, 1);
-                case CMC -> e.to(Loc.CF, UopKind.XOR, 8, Loc.CF, e.constant(1));
-                case CLD -> e.setConst(Loc.DF, 0);
-                case STD -> e.setConst(Loc.DF, 1);
-                case LAHF -> lahf();
+                case CLC -> {
+                    e.setConst(Loc.CF, 0);
+                    yield null;
+                }
+                case STC -> {
+                    e.setConst(Loc.CF, 1);
+                    yield null;
+                }
+                case CMC -> {
+                    e.to(Loc.CF, UopKind.XOR, 8, Loc.CF, e.constant(1));
+                    yield null;
+                }
+                case CLD -> {
+                    e.setConst(Loc.DF, 0);
+                    yield null;
+                }
+                case STD -> {
+                    e.setConst(Loc.DF, 1);
+                    yield null;
+                }
+                case LAHF -> {
+                    lahf();
+                    yield null;
+                }
                 case SAHF -> {
                     int ah = e.readReg(Register.AH);
                     int[] flags = {Loc.CF, Loc.PF, Loc.AF, Loc.ZF, Loc.SF};
@@ -222,40 +326,72 @@ public final class Lifter {
                     for (int i = 0; i < flags.length; i++) {
                         e.to(flags[i], BIT, 8, ah, e.constant(bits[i]));
                     }
+                    yield null;
                 }
-                case PUSHF -> e.push(rflagsImage(), n == 2 ? 2 : 8);
-                case POPF -> popf();
-                case MOVS, STOS, LODS, CMPS, SCAS -> string();
-                case NOP, ENDBR64 -> { }
-                case PAUSE, PREFETCH, LFENCE, MFENCE, SFENCE, FWAIT, CLFLUSH ->
-                        e.effect(FENCE, 8, new int[0], insn.mnemonic().ordinal());
-                case UD2 -> e.effect(FAULT, 8, new int[0], 6, 0);
-                case INT3 -> e.effect(FAULT, 8, new int[0], 3, 0);
-                case INT -> e.effect(FAULT, 8, new int[0], ((Operand.Imm) op(0)).value() & 0xFF, 0);
+                case PUSHF -> {
+                    e.push(rflagsImage(), n == 2 ? 2 : 8);
+                    yield null;
+                }
+                case POPF -> {
+                    popf();
+                    yield null;
+                }
+                case MOVS, STOS, LODS, CMPS, SCAS -> {
+                    string();
+                    yield null;
+                }
+                case NOP, ENDBR64 -> { yield null; }
+                case PAUSE, PREFETCH, LFENCE, MFENCE, SFENCE, FWAIT, CLFLUSH -> {
+                    e.effect(FENCE, 8, new int[0], insn.mnemonic().ordinal());
+                    yield null;
+                }
+                case UD2 -> {
+                    e.effect(FAULT, 8, new int[0], 6, 0);
+                    yield null;
+                }
+                case INT3 -> {
+                    e.effect(FAULT, 8, new int[0], 3, 0);
+                    yield null;
+                }
+                case INT -> {
+                    e.effect(FAULT, 8, new int[0], ((Operand.Imm) op(0)).value() & 0xFF, 0);
+                    yield null;
+                }
                 case CLI, STI -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.setConst(Loc.IF, insn.mnemonic() == Mnemonic.STI ? 1 : 0);
+                    yield null;
                 }
                 case CLAC, STAC -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.setConst(Loc.AC, insn.mnemonic() == Mnemonic.STAC ? 1 : 0);
+                    yield null;
                 }
                 case HLT -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.effect(UopKind.HLT, 8, new int[0], insn.nextAddress());
+                    yield null;
                 }
                 case SWAPGS -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     int t = e.copy(Loc.GS_BASE);
                     e.to(Loc.GS_BASE, MOV, 8, Loc.KERNEL_GS_BASE);
                     e.to(Loc.KERNEL_GS_BASE, MOV, 8, t);
+                    yield null;
                 }
-                case SYSCALL -> e.effect(UopKind.SYSCALL, 8, new int[0], insn.nextAddress());
+                case SYSCALL -> {
+                    e.effect(UopKind.SYSCALL, 8, new int[0], insn.nextAddress());
+                    yield null;
+                }
                 case SYSRET -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.effect(UopKind.SYSRET, 8, new int[0]);
+                    yield null;
                 }
-                case IRET -> e.effect(UopKind.IRET, 8, new int[0]);
+                case IRET -> {
+                    e.effect(UopKind.IRET, 8, new int[0]);
+                    yield null;
+                }
                 case CPUID -> {
                     int[] out = {e.temp(), e.temp(), e.temp(), e.temp()};
                     e.raw(UopKind.CPUID, 8, null, out, new int[]{e.readReg(Register.EAX), e.readReg(Register.ECX)}, new long[0]);
@@ -263,6 +399,7 @@ public final class Lifter {
                     e.writeReg(Register.EBX, out[1]);
                     e.writeReg(Register.ECX, out[2]);
                     e.writeReg(Register.EDX, out[3]);
+                    yield null;
                 }
                 case RDTSC, RDTSCP -> {
                     int t = e.op(UopKind.RDTSC);
@@ -271,16 +408,22 @@ public final class Lifter {
                     if (insn.mnemonic() == Mnemonic.RDTSCP) {
                         e.writeReg(Register.ECX, Loc.TSC_AUX);
                     }
+                    yield null;
                 }
-                case RDPID -> e.writeReg(reg(0).family(), e.sized(ZEXT, 4, Loc.TSC_AUX));
+                case RDPID -> {
+                    e.writeReg(reg(0).family(), e.sized(ZEXT, 4, Loc.TSC_AUX));
+                    yield null;
+                }
                 case RDMSR -> {
                     int t = e.op(UopKind.RDMSR, e.readReg(Register.ECX));
                     e.writeReg(Register.EAX, t);
                     e.writeReg(Register.EDX, e.op(UopKind.SHR, t, e.constant(32)));
+                    yield null;
                 }
                 case WRMSR -> {
                     int v = e.op(UopKind.OR, e.op(UopKind.SHL, e.readReg(Register.EDX), e.constant(32)), e.readReg(Register.EAX));
                     e.effect(UopKind.WRMSR, 8, new int[]{e.readReg(Register.ECX), v});
+                    yield null;
                 }
                 case RDRAND, RDSEED -> {
                     Register d = reg(0);
@@ -289,20 +432,24 @@ public final class Lifter {
                     for (int f : new int[]{Loc.OF, Loc.SF, Loc.ZF, Loc.AF, Loc.PF}) {
                         e.setConst(f, 0);
                     }
+                    yield null;
                 }
                 case IN -> {
                     Register d = reg(0);
                     int port = op(1) instanceof Operand.Imm i ? e.constant(i.value() & 0xFF) : e.readReg(Register.DX);
                     e.writeReg(d, e.sized(PORT_IN, d.size(), port));
+                    yield null;
                 }
                 case OUT -> {
                     Register s = reg(1);
                     int port = op(0) instanceof Operand.Imm i ? e.constant(i.value() & 0xFF) : e.readReg(Register.DX);
                     e.effect(PORT_OUT, s.size(), new int[]{port, e.readReg(s)});
+                    yield null;
                 }
                 case INVLPG -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.effect(UopKind.INVLPG, 8, new int[]{e.address((Operand.Mem) op(0))});
+                    yield null;
                 }
                 case MOV_CR -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
@@ -313,45 +460,172 @@ public final class Lifter {
                     } else {
                         e.writeReg(d, e.crLoc(s));
                     }
+                    yield null;
                 }
                 case FXSAVE, FXRSTOR, XSAVE, XSAVEOPT, XSAVEC, XSAVES, XRSTOR, XRSTORS, LGDT, LIDT, SGDT, SIDT -> {
                     if (insn.mnemonic() == Mnemonic.LGDT || insn.mnemonic() == Mnemonic.LIDT) {
                         e.effect(PRIVILEGED, 8, new int[0]);
                     }
                     e.effect(SYSTEM_OP, 8, new int[]{e.address((Operand.Mem) op(0))}, insn.mnemonic().ordinal());
+                    yield null;
                 }
                 case INVPCID -> {
                     e.effect(PRIVILEGED, 8, new int[0]);
                     e.effect(SYSTEM_OP, 8, new int[]{e.address((Operand.Mem) op(1))}, insn.mnemonic().ordinal());
+                    yield null;
                 }
                 case WBINVD, CLTS, FNINIT, XSETBV, VERW -> {
                     if (insn.mnemonic() != Mnemonic.FNINIT && insn.mnemonic() != Mnemonic.VERW) {
                         e.effect(PRIVILEGED, 8, new int[0]);
                     }
                     e.effect(SYSTEM_OP, 8, new int[]{e.constant(0)}, insn.mnemonic().ordinal());
+                    yield null;
                 }
-                case LDMXCSR -> e.to(Loc.MXCSR, MOV, 8, e.load(e.address((Operand.Mem) op(0)), 4, null));
-                case STMXCSR -> e.store(e.address((Operand.Mem) op(0)), 4, null, Loc.MXCSR);
-                case MOVDQU, MOVDQA, MOVAPS, MOVUPS -> moveXmm();
-                case MOVD, MOVQ -> moveXmmScalar();
+                case LDMXCSR -> {
+                    e.to(Loc.MXCSR, MOV, 8, e.load(e.address((Operand.Mem) op(0)), 4, null));
+                    yield null;
+                }
+                case STMXCSR -> {
+                    e.store(e.address((Operand.Mem) op(0)), 4, null, Loc.MXCSR);
+                    yield null;
+                }
+                case MOVDQU, MOVDQA, MOVAPS, MOVUPS -> {
+                    moveXmm();
+                    yield null;
+                }
+                case MOVD, MOVQ -> {
+                    moveXmmScalar();
+                    yield null;
+                }
                 case PXOR, XORPS -> {
-                    int d = xmm(reg(0));
+                    xmmLogic(UopKind.XOR);
+                    yield null;
+                }
+                case XLAT -> {
+                    // al = [seg:rbx + al]: the same address as a Mem operand [rbx + al], built by the emitter
+                    Register seg = insn.prefixes().segment();
+                    seg = seg == Register.FS || seg == Register.GS ? seg : null;
+                    int a = e.op(UopKind.ADD, Loc.GPR0 + RBX, e.readReg(Register.AL));
+                    if (seg != null) {
+                        a = e.op(UopKind.ADD, a, seg == Register.FS ? Loc.FS_BASE : Loc.GS_BASE);
+                    }
+                    e.writeReg(Register.AL, e.load(a, 1, seg));
+                    yield null;
+                }
+                case MOVNTI, MOVDIRI -> {
+                    mov();
+                    yield null;
+                }
+                case ADCX, ADOX -> {
+                    int flag = insn.mnemonic() == Mnemonic.ADCX ? Loc.CF : Loc.OF;
+                    Register d = reg(0);
+                    int a = e.readReg(d);
+                    int b = e.source(op(1), n);
+                    int r = e.op(UopKind.ADD, e.op(UopKind.ADD, a, b), flag);
+                    e.to(flag, CARRY_ADD, n, a, b, flag);   // only this one flag changes
+                    e.writeReg(d, r);
+                    yield null;
+                }
+                case MULX -> {
+                    Register hiReg = reg(0);
+                    Register loReg = reg(1);
+                    int src = e.source(op(2), n);
+                    int a = e.readReg(Register.gpr(RDX, n));
                     int lo;
                     int hi;
-                    if (op(1) instanceof Operand.Mem m) {
-                        int a = e.address(m);
-                        lo = e.load(a, 8, e.segment(m));
-                        hi = e.load(e.op(UopKind.ADD, a, e.constant(8)), 8, e.segment(m));
+                    if (n == 8) {
+                        lo = e.op(UopKind.MUL, a, src);
+                        hi = e.op(UMULH, a, src);
                     } else {
-                        lo = xmm(reg(1));
-                        hi = lo + 1;
+                        lo = e.op(UopKind.MUL, a, src);
+                        hi = e.op(UopKind.SHR, lo, e.constant(32));
                     }
-                    e.to(d, UopKind.XOR, 8, d, lo);
-                    e.to(d + 1, UopKind.XOR, 8, d + 1, hi);
+                    e.writeReg(loReg, lo);
+                    e.writeReg(hiReg, hi);   // written last: if both name one register it gets the high half
+                    yield null;
                 }
+                case ANDN -> {
+                    int a = e.readReg(reg(1));
+                    int b = e.source(op(2), n);
+                    int r = e.op(UopKind.AND, e.op(UopKind.NOT, a), b);
+                    e.flagsLogic(r, n);   // AF, PF undefined: AF = 0, PF computed
+                    e.writeReg(reg(0), r);
+                    yield null;
+                }
+                case SHLX, SHRX, SARX -> {
+                    int a = e.source(op(1), n);
+                    int c = e.op(UopKind.AND, e.readReg(reg(2)), e.constant(n == 8 ? 63 : 31));
+                    int r = switch (insn.mnemonic()) {
+                        case SHLX -> e.op(UopKind.SHL, a, c);
+                        case SHRX -> e.op(UopKind.SHR, a, c);
+                        default -> e.op(UopKind.SAR, e.sized(SEXT, n, a), c);
+                    };
+                    e.writeReg(reg(0), r);   // no flags
+                    yield null;
+                }
+                case RORX -> {
+                    int a = e.source(op(1), n);
+                    e.writeReg(reg(0), e.sized(UopKind.ROR, n, a, e.constant(((Operand.Imm) op(2)).value())));
+                    yield null;
+                }
+                case BLSR, BLSMSK, BLSI -> {
+                    int src = e.copy(e.source(op(1), n));
+                    int r = switch (insn.mnemonic()) {
+                        case BLSR -> e.op(UopKind.AND, src, e.op(UopKind.SUB, src, e.constant(1)));
+                        case BLSMSK -> e.op(UopKind.XOR, src, e.op(UopKind.SUB, src, e.constant(1)));
+                        default -> e.op(UopKind.AND, src, e.op(UopKind.NEG, src));
+                    };
+                    int srcZero = e.sized(ZERO, n, src);
+                    e.to(Loc.CF, MOV, 8, insn.mnemonic() == Mnemonic.BLSI ? e.not1(srcZero) : srcZero);
+                    e.setConst(Loc.OF, 0);
+                    e.to(Loc.ZF, ZERO, n, r);
+                    e.to(Loc.SF, SIGN, n, r);   // AF, PF undefined: kept unchanged
+                    e.writeReg(reg(0), r);
+                    yield null;
+                }
+                case PREFETCHW, PREFETCHNTA, PREFETCHT0, PREFETCHT1, PREFETCHT2, CLFLUSHOPT, CLWB, SERIALIZE -> {
+                    e.effect(FENCE, 8, new int[0], insn.mnemonic().ordinal());
+                    yield null;
+                }
+                case UD0, UD1 -> {
+                    e.effect(FAULT, 8, new int[0], 6, 0);
+                    yield null;
+                }
+                case INT1 -> {
+                    e.effect(FAULT, 8, new int[0], 1, 0);
+                    yield null;
+                }
+                case RDFSBASE, RDGSBASE -> {
+                    e.writeReg(reg(0), insn.mnemonic() == Mnemonic.RDFSBASE ? Loc.FS_BASE : Loc.GS_BASE);
+                    yield null;
+                }
+                case WRFSBASE, WRGSBASE -> {
+                    e.to(insn.mnemonic() == Mnemonic.WRFSBASE ? Loc.FS_BASE : Loc.GS_BASE, MOV, 8, e.readReg(reg(0)));
+                    yield null;
+                }
+                case INVD, WBNOINVD -> {
+                    e.effect(PRIVILEGED, 8, new int[0]);
+                    e.effect(SYSTEM_OP, 8, new int[]{e.constant(0)}, insn.mnemonic().ordinal());
+                    yield null;
+                }
+                case MOVNTDQ -> {
+                    moveXmm();
+                    yield null;
+                }
+                case PAND, POR -> {
+                    xmmLogic(insn.mnemonic() == Mnemonic.PAND ? UopKind.AND : UopKind.OR);
+                    yield null;
+                }
+                case CRC32, BZHI, BEXTR, PDEP, PEXT, RETF, CALLF, JMPF, VERR, LAR, SMSW, LMSW, SYSENTER, SYSEXIT,
+                        LSS, LFS, LGS, MOV_SEG, MONITOR, MWAIT, MONITORX, MWAITX, RDPKRU, WRPKRU, ENCLS, VMCALL,
+                        VMMCALL, VMGEXIT, STGI, CLGI, PVALIDATE, RMPADJUST, TDCALL, TPAUSE, UMONITOR, UMWAIT,
+                        MOVDIR64B, ENQCMDS, GETSEC, RSM, XBEGIN, XABORT, XEND, XTEST, FNCLEX, FNSTSW, FNSTCW, FLDCW,
+                        FNSAVE, FRSTOR, FNSTENV, FLDENV, FILD, EMMS, PADDD, PADDQ, PUNPCKLDQ, PUNPCKLQDQ, PSHUFD,
+                        PSHUFB, PSRLD, PSLLD ->
+                        throw unsupported("not lifted yet (no µop sequence defined for it)");
                 case RDPMC, INS, OUTS, LLDT, LTR, STR, SLDT, MOV_DR, XGETBV, LSL ->
                         throw unsupported("not lifted yet (system instruction without a defined µop)");
-            }
+            };
         }
 
         private Register reg(int i) {
@@ -670,6 +944,48 @@ public final class Lifter {
             e.write(d, r);
         }
 
+        /**
+         * rcl/rcr rotate the (width+1)-bit value CF:dest by the masked count modulo width+1
+         * (SDM: 9 for bytes, 17 for words). A rotation by 0 changes nothing, flags included.
+         */
+        private void rotateThroughCarry() {
+            boolean left = insn.mnemonic() == Mnemonic.RCL;
+            Emitter.Place d = e.place(op(0));
+            int a = e.read(d);
+            int c = count(1)[0];
+            int bits = n * 8;
+            if (n <= 2) {   // reduce modulo bits+1 by conditional subtraction (c < 32)
+                int mod = e.constant(bits + 1);
+                for (int k = 0; k < (n == 1 ? 3 : 1); k++) {
+                    int below = e.sized(BORROW_SUB, 8, c, mod, e.constant(0));
+                    c = e.op(SELECT, below, c, e.op(UopKind.SUB, c, mod));
+                }
+            }
+            int nz = e.not1(e.sized(ZERO, 8, c));
+            int one = e.op(EQ, c, e.constant(1));
+            int zero = e.constant(0);
+            int back = e.op(UopKind.SUB, e.constant(bits + 1), c);   // bits+1-c, in 1..bits when c != 0
+            int carryIn = e.op(UopKind.SHL, Loc.CF, left ? e.op(UopKind.SUB, c, e.constant(1))
+                    : e.op(UopKind.SUB, e.constant(bits), c));
+            int r;
+            int cf;
+            if (left) {
+                int wrapped = e.op(SELECT, one, zero, e.op(UopKind.SHR, a, back));
+                r = e.op(UopKind.OR, e.op(UopKind.OR, e.op(UopKind.SHL, a, c), carryIn), wrapped);
+                cf = e.op(BIT, a, e.op(UopKind.SUB, e.constant(bits), c));
+            } else {
+                int wrapped = e.op(SELECT, one, zero, e.op(UopKind.SHL, a, back));
+                r = e.op(UopKind.OR, e.op(UopKind.OR, e.op(UopKind.SHR, a, c), carryIn), wrapped);
+                cf = e.op(BIT, a, e.op(UopKind.SUB, c, e.constant(1)));
+            }
+            r = e.op(SELECT, nz, r, a);
+            int msb = e.sized(SIGN, n, r);
+            int of = left ? e.op(UopKind.XOR, msb, cf) : e.op(UopKind.XOR, msb, e.op(BIT, r, e.constant(bits - 2)));
+            e.flagIf(nz, Loc.OF, of);   // defined for a count of 1 only (README)
+            e.flagIf(nz, Loc.CF, cf);
+            e.write(d, r);
+        }
+
         private void doubleShift() {
             boolean left = insn.mnemonic() == Mnemonic.SHLD;
             Emitter.Place d = e.place(op(0));
@@ -874,6 +1190,23 @@ public final class Lifter {
                 e.store(a, 8, e.segment(m), y);
                 e.store(e.op(UopKind.ADD, a, e.constant(8)), 8, e.segment(m), y + 1);
             }
+        }
+
+        /** pxor/xorps/pand/por: both 64-bit halves of the xmm destination with an xmm or m128 source. */
+        private void xmmLogic(UopKind k) {
+            int d = xmm(reg(0));
+            int lo;
+            int hi;
+            if (op(1) instanceof Operand.Mem m) {
+                int a = e.address(m);
+                lo = e.load(a, 8, e.segment(m));
+                hi = e.load(e.op(UopKind.ADD, a, e.constant(8)), 8, e.segment(m));
+            } else {
+                lo = xmm(reg(1));
+                hi = lo + 1;
+            }
+            e.to(d, k, 8, d, lo);
+            e.to(d + 1, k, 8, d + 1, hi);
         }
 
         private void moveXmmScalar() {

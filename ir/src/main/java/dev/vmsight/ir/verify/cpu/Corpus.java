@@ -109,7 +109,7 @@ final class Corpus {
             f.add(new Form("imul " + p[0] + ", " + p[1] + ", -0x5"));
             f.add(new Form("imul " + p[0] + ", " + mem(s) + ", 0x1234"));
         }
-        for (String m : new String[]{"shl", "shr", "sar", "rol", "ror"}) {
+        for (String m : new String[]{"shl", "shr", "sar", "rol", "ror", "rcl", "rcr"}) {
             for (int s : SIZES) {
                 String r = PAIRS[s][0][0];
                 f.add(new Form(m + " " + r + ", 1"));
@@ -147,6 +147,13 @@ final class Corpus {
                 f.add(new Form(m + " " + p[0] + ", " + p[1]));
                 f.add(new Form(m + " " + p[0] + ", " + mem(s)));
             }
+        }
+        for (String s : new String[]{"andn eax, ecx, edx", "andn rax, rcx, QWORD PTR [r14+8]", "shlx eax, ecx, edx",
+                "shrx rax, QWORD PTR [r14+8], rcx", "sarx r9d, r10d, ecx", "sarx rax, rcx, rdx", "rorx eax, ecx, 5",
+                "rorx rax, QWORD PTR [r14+8], 0x3f", "blsr eax, ecx", "blsr rax, rcx", "blsmsk rax, rcx", "blsmsk edx, eax",
+                "blsi r9, QWORD PTR [r14+8]", "blsi eax, ecx", "mulx r9, r10, rcx", "mulx eax, ecx, ebx",
+                "mulx rax, rax, rcx", "adcx eax, ecx", "adox rax, rcx", "adcx rdx, QWORD PTR [r14+8]"}) {
+            f.add(new Form(s));
         }
         f.add(new Form("bswap eax"));
         f.add(new Form("bswap r10"));

@@ -13,9 +13,9 @@ final class UndefinedFlags {
     static final long CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
     static final long STATUS = CF | PF | AF | ZF | SF | OF;
 
-    static final String SUMMARY = "logic AF; shifts AF, OF if count>1, CF if count>=width; rotates OF if count>1; "
+    static final String SUMMARY = "logic AF; shifts AF, OF if count>1, CF if count>=width; rotates (rol ror rcl rcr) OF if count>1; "
             + "shld/shrd AF, OF if count>1; mul/imul SF ZF AF PF; div/idiv all; bsf/bsr CF OF SF AF PF; "
-            + "bt* OF SF AF PF; tzcnt OF SF AF PF";
+            + "bt* OF SF AF PF; tzcnt OF SF AF PF; andn/blsr/blsmsk/blsi AF PF";
 
     static long of(Instruction insn, long[] gpr) {
         int bits = insn.operandSize() * 8;
@@ -32,7 +32,7 @@ final class UndefinedFlags {
                 }
                 yield u;
             }
-            case ROL, ROR -> count(insn, gpr) > 1 ? OF : 0;
+            case ROL, ROR, RCL, RCR -> count(insn, gpr) > 1 ? OF : 0;
             case SHLD, SHRD -> {
                 long c = count(insn, gpr);
                 yield c == 0 ? 0 : AF | (c != 1 ? OF : 0);
@@ -42,6 +42,7 @@ final class UndefinedFlags {
             case BSF, BSR -> CF | OF | SF | AF | PF;
             case BT, BTS, BTR, BTC -> OF | SF | AF | PF;
             case TZCNT, LZCNT -> OF | SF | AF | PF;
+            case ANDN, BLSR, BLSMSK, BLSI -> AF | PF;
             default -> 0;
         };
     }
