@@ -45,6 +45,11 @@ for m in "${modules[@]}"; do
   module_files+=("$f")
 done
 
+# One build at a time (test JVMs and CLI runs may call this together).
+mkdir -p "$root/.lab"
+exec 9>"$root/.lab/build-image.lock"
+flock -w 600 9 || die "another build-image.sh has held $root/.lab/build-image.lock for 10 minutes"
+
 programs=(getpid gettime pslist getpsfile lsmod getdrvfile)
 sources=("${BASH_SOURCE[0]}" "$here/image/init" "$here/image/workload.c" "$here/training/vmsight_marks.h")
 for p in "${programs[@]}"; do sources+=("$here/training/$p.c"); done
