@@ -29,12 +29,31 @@ final class VerifyCpuCommand implements Callable<Integer> {
     @Option(names = "--show", description = "mismatches to print before the summary (default ${DEFAULT-VALUE})", defaultValue = "20")
     int show;
 
+    /** vmsight.root, else the checkout the jar was built in (root/cli/target/vmsight.jar), else the current directory. */
+    private static Path defaultRoot() {
+        String prop = System.getProperty("vmsight.root");
+        if (prop != null) {
+            return Path.of(prop);
+        }
+        try {
+            Path jar = Path.of(VerifyCpuCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path target = jar.getParent();
+            if (jar.toString().endsWith(".jar") && target != null && target.getParent() != null
+                    && target.getParent().getParent() != null && Files.isDirectory(target.getParent().getParent().resolve("scripts"))) {
+                return target.getParent().getParent();
+            }
+        } catch (Exception e) {
+            // fall through to the current directory
+        }
+        return Path.of(".");
+    }
+
     @Override
     public Integer call() throws Exception {
         if (states < 1) {
             throw new IllegalArgumentException("--states must be at least 1, got " + states);
         }
-        Path r = root != null ? root : Path.of(System.getProperty("vmsight.root", "."));
+        Path r = root != null ? root : defaultRoot();
         if (!Files.isDirectory(r)) {
             throw new IllegalArgumentException("--root " + r + " is not a directory");
         }

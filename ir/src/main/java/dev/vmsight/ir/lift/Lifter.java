@@ -583,7 +583,8 @@ public final class Lifter {
                     e.writeReg(reg(0), r);
                     yield null;
                 }
-                case PREFETCHW, PREFETCHNTA, PREFETCHT0, PREFETCHT1, PREFETCHT2, CLFLUSHOPT, CLWB, SERIALIZE -> {
+                case PREFETCHW, PREFETCHNTA, PREFETCHT0, PREFETCHT1, PREFETCHT2, PREFETCHWT1, CLDEMOTE, CLFLUSHOPT, CLWB,
+                        SERIALIZE -> {
                     e.effect(FENCE, 8, new int[0], insn.mnemonic().ordinal());
                     yield null;
                 }
