@@ -66,7 +66,7 @@ public final class Interpreter {
         while (count < maxInstructions && v[Loc.RIP] != stopAt) {
             Compiled[] block = blocks.get(v[Loc.RIP]);
             if (block == null) {
-                block = buildBlock(v[Loc.RIP]);
+                block = buildBlock(v[Loc.RIP], stopAt);
                 blocks.put(v[Loc.RIP], block);
             }
             for (Compiled c : block) {
@@ -83,10 +83,15 @@ public final class Interpreter {
         return count;
     }
 
-    private Compiled[] buildBlock(long address) {
+    /**
+     * Decodes a block: up to a block-ending instruction, MAX_BLOCK instructions, or the stop
+     * address (never fetched: it may not be code). A block cut short is still correct when
+     * reused with another stop address; execution just continues in the next block.
+     */
+    private Compiled[] buildBlock(long address, long stopAt) {
         List<Compiled> list = new ArrayList<>();
         long a = address;
-        while (list.size() < MAX_BLOCK) {
+        while (list.size() < MAX_BLOCK && (list.isEmpty() || a != stopAt)) {
             LiftedInstruction li = code.at(a);
             list.add(Compiled.of(li));
             if (li.endsBlock()) {

@@ -204,6 +204,16 @@ final class Corpus {
             f.add(new Form("cmov" + c + " rax, rcx"));
             f.add(new Form("cmov" + c + " eax, ecx"));
         }
+        for (String c : cc) {   // a conditional branch over "inc rax": rax tells whether it was taken
+            f.add(new Form("j" + c + " 1f;inc rax;1:"));
+        }
+        f.add(new Form("jrcxz 1f;inc rax;1:"));
+        f.add(new Form("jecxz 1f;inc rax;1:"));
+        f.add(new Form("loop 1f;inc rax;1:"));
+        f.add(new Form("loope 1f;inc rax;1:"));
+        f.add(new Form("loopne 1f;inc rax;1:"));
+        f.add(new Form("jmp 1f;inc rax;1:"));
+        f.add(new Form("jmp 1f;inc rax;jmp 2f;1:inc rdx;2:"));
         f.add(new Form("cmovne dx, WORD PTR [r14+8]"));
         f.add(new Form("cmovl r9, QWORD PTR [r14+8]"));
         // strings

@@ -73,16 +73,16 @@ public final class CpuOracle {
             for (int i = 0; i < forms.size(); i++) {
                 Corpus.Form form = forms.get(i);
                 String name = form.asm().replace(";1:", "") + " [" + HexFormat.of().formatHex(bytes.get(i)) + "]";
-                LiftedInstruction lifted;
+                List<LiftedInstruction> lifted = new ArrayList<>();
                 try {
-                    Instruction insn = Decoder.decode(bytes.get(i), 0, cpu.insnAddress);
-                    if (insn.length() != bytes.get(i).length) {
-                        mismatches += states;
-                        cases += states;
-                        reported.add(new Mismatch(name, "decoded length " + insn.length() + " != assembled " + bytes.get(i).length));
-                        continue;
+                    // a form is one instruction, or a short sequence (a branch over an instruction)
+                    byte[] code = bytes.get(i);
+                    int off = 0;
+                    while (off < code.length) {
+                        Instruction insn = Decoder.decode(code, off, cpu.insnAddress + off);
+                        lifted.add(Lifter.lift(insn));
+                        off += insn.length();
                     }
-                    lifted = Lifter.lift(insn);
                 } catch (RuntimeException e) {   // DecodeException, LiftException, or a bug: report, go on
                     mismatches += states;
                     cases += states;
@@ -92,7 +92,7 @@ public final class CpuOracle {
                 SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + i);
                 List<NativeCpu.Input> inputs = new ArrayList<>(states);
                 for (int s = 0; s < states; s++) {
-                    inputs.add(StateGenerator.generate(form, bytes.get(i), lifted.instruction(), cpu, rnd));
+                    inputs.add(StateGenerator.generate(form, bytes.get(i), lifted.get(0).instruction(), cpu, rnd));
                 }
                 List<NativeCpu.Output> outputs = cpu.run(inputs);
                 int reportedHere = 0;
@@ -121,7 +121,9 @@ public final class CpuOracle {
     }
 
     /** Runs the interpreter on {@code in}; returns null if it agrees with {@code nat}, else what differs. */
-    private static String compare(LiftedInstruction lifted, NativeCpu cpu, NativeCpu.Input in, NativeCpu.Output nat) {
+    private static String compare(List<LiftedInstruction> code, NativeCpu cpu, NativeCpu.Input in, NativeCpu.Output nat) {
+        LiftedInstruction first = code.get(0);
+        LiftedInstruction last = code.get(code.size() - 1);
         PagedMemory mem = new PagedMemory().map(StateGenerator.DATA_ADDR, StateGenerator.DATA_SIZE);
         mem.load(cpu.windowAddress, in.window());
         MachineState st = new MachineState();
@@ -131,17 +133,22 @@ public final class CpuOracle {
         st.setRflags(in.rflags());
         st.set(Loc.SEL0 + 1, 0x33);   // user-mode CS: CPL 3
         st.setRip(cpu.insnAddress);
-        long next = lifted.instruction().nextAddress();
+        long end = last.instruction().nextAddress();
+        java.util.Map<Long, LiftedInstruction> byAddress = new java.util.HashMap<>();
+        for (LiftedInstruction li : code) {
+            byAddress.put(li.instruction().address(), li);
+        }
         Interpreter interp = Interpreter.userMode(mem, a -> {
-            throw new IllegalStateException("the oracle executes one instruction; no code fetch at 0x" + Long.toHexString(a));
+            LiftedInstruction li = byAddress.get(a);
+            if (li == null) {
+                throw new IllegalStateException("control left the form: rip 0x" + Long.toHexString(a));
+            }
+            return li;
         });
         int vector = -1;
         try {
-            // a rep string instruction jumps back to itself until it is done
-            int iterations = 0;
-            do {
-                interp.execute(lifted, st);
-            } while (st.rip() == lifted.instruction().address() && ++iterations < 100_000);
+            // until the end of the form (a rep string instruction jumps back to itself until done)
+            interp.run(st, end, 100_000);
         } catch (CpuFault f) {
             vector = f.vector();
         } catch (RuntimeException e) {
@@ -158,8 +165,8 @@ public final class CpuOracle {
             return same ? null : "native signal " + nat.signal() + " vs interpreter fault vector " + vector;
         }
         StringBuilder d = new StringBuilder();
-        if (st.rip() != next) {
-            d.append(" rip: interp 0x").append(Long.toHexString(st.rip())).append(" expected 0x").append(Long.toHexString(next));
+        if (st.rip() != end) {
+            d.append(" rip: interp 0x").append(Long.toHexString(st.rip())).append(" expected 0x").append(Long.toHexString(end));
         }
         for (int r = 0; r < 16; r++) {
             if (st.gpr(r) != nat.gpr()[r]) {
@@ -167,7 +174,7 @@ public final class CpuOracle {
                         .append(" interp 0x").append(Long.toHexString(st.gpr(r)));
             }
         }
-        long defined = (UndefinedFlags.STATUS | 0x400) & ~UndefinedFlags.of(lifted.instruction(), in.gpr());
+        long defined = (UndefinedFlags.STATUS | 0x400) & ~UndefinedFlags.of(first.instruction(), in.gpr());
         long fc = nat.rflags() & defined;
         long fi = st.rflags() & defined;
         if (fc != fi) {
