@@ -125,21 +125,23 @@ final class DecodeRun {
         rexB = (b & 1) != 0;
     }
 
-    /** Picks a 0F-map row by mandatory prefix: F3/F2 first (the last one present), then 66, then none. */
+    /**
+     * Picks a 0F-map row by prefix: F3/F2 (the last one present) first, then 66, then none. A
+     * prefix with no row is an invalid (or unsupported) encoding: rows that ignore prefixes fill
+     * all four slots.
+     */
     private Entry select(Entry[] slots) {
-        Entry e = null;
+        Entry e;
         if (rep == 0xF3) {
             e = slots[PF3];
         } else if (rep == 0xF2) {
             e = slots[PF2];
-        }
-        if (e == null && operandSize16) {
+        } else if (operandSize16) {
             e = slots[P66];
-        }
-        if (e == null) {
+        } else {
             e = slots[NP];
         }
-        if (e != null && e.mandatory() && e == slots[P66] && e != slots[NP]) {
+        if (e != null && e.mandatory() && e == slots[P66]) {
             prefix66Consumed = true;
         }
         return e;
@@ -156,7 +158,7 @@ final class DecodeRun {
                 if (rep == 0xF3) {
                     yield row(PAUSE, "v");
                 }
-                yield operandSize16 && !rexW ? row(XCHG, "v:Zv,rAX") : row(NOP, "v");
+                yield operandSize16 ? row(XCHG, "v:Zv,rAX") : row(NOP, "v");
             }
             case XABORT_C6 -> {
                 readModrm(false);
@@ -231,8 +233,8 @@ final class DecodeRun {
             case 0xEF -> WRPKRU;
             case 0xF8 -> SWAPGS;
             case 0xF9 -> RDTSCP;
-            case 0xFA -> MONITORX;
-            case 0xFB -> MWAITX;
+            case 0xFA -> rep == 0 && !operandSize16 ? MONITORX : null;
+            case 0xFB -> rep == 0 && !operandSize16 ? MWAITX : null;
             case 0xFE -> rep == 0xF3 ? RMPADJUST : null;
             case 0xFF -> rep == 0xF2 ? PVALIDATE : null;
             default -> null;
@@ -301,6 +303,9 @@ final class DecodeRun {
                 case 5 -> row(XSAVES, "y:M");
                 default -> throw invalid("unknown 0F C7 memory form /" + r);
             };
+        }
+        if (rep == 0xF2 || (rep == 0xF3 && r != 7)) {
+            throw invalid("unknown F2/F3 0F C7 register form /" + r);
         }
         return switch (r) {
             case 6 -> row(RDRAND, "v:Ev");
@@ -464,11 +469,11 @@ final class DecodeRun {
         return switch (e.size()) {
             case BYTE -> 1;
             case V -> rexW ? 8 : o16 ? 2 : 4;
-            case D64 -> o16 ? 2 : 8;
+            case D64 -> rexW ? 8 : o16 ? 2 : 8;
             case F64 -> 8;
             case WORD -> 2;
             case Y -> rexW ? 8 : 4;
-            case Z -> o16 ? 2 : 4;
+            case Z -> o16 && !rexW ? 2 : 4;
             case DWORD -> 4;
             case XMM -> 16;
         };
@@ -496,6 +501,7 @@ final class DecodeRun {
             case Mq -> memOnly(8);
             case My -> memOnly(y);
             case Mx -> memOnly(16);
+            case Mv -> memOnly(opsz);
             case Rq -> regOnly(8);
             case Ry -> regOnly(y);
             case Ib -> new Operand.Imm(s8(), 1);

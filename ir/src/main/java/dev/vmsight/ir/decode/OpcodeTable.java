@@ -98,6 +98,12 @@ final class OpcodeTable {
     /** A prefix-independent 0F-map row (66 then changes the operand size, F2/F3 are ignored). */
     private static void any(Entry[][] map, int op, Entry e) { Arrays.fill(map[op], e); }
 
+    /** A row without a mandatory prefix whose 66 form is the 16-bit version (F2/F3 forms are other instructions). */
+    private static void ignore66(Entry[][] map, int op, Entry e) {
+        map[op][NP] = e;
+        map[op][P66] = e;
+    }
+
     /** A row selected by mandatory prefix {@code slot}. */
     private static void pre(Entry[][] map, int op, int slot, Entry e) { map[op][slot] = slot == NP || e == null ? e : e.asMandatory(); }
 
@@ -181,8 +187,8 @@ final class OpcodeTable {
         t[0xAF] = row(SCAS, "v:rAX,Yv");
         t[0xC0] = group(rows("b:Eb,Ibu", SHIFTS));
         t[0xC1] = group(rows("v:Ev,Ibu", SHIFTS));
-        t[0xC2] = row(RET, "f64:Iw");
-        t[0xC3] = row(RET, "f64");
+        t[0xC2] = row(RET, "d64:Iw");
+        t[0xC3] = row(RET, "d64");
         t[0xC4] = special(Special.VEX);
         t[0xC5] = special(Special.VEX);
         t[0xC6] = special(Special.XABORT_C6);
@@ -258,19 +264,30 @@ final class OpcodeTable {
         any(t, 0x06, row(CLTS, "v"));
         any(t, 0x07, row(SYSRET, "v"));
         any(t, 0x08, row(INVD, "v"));
-        any(t, 0x09, row(WBINVD, "v"));
+        pre(t, 0x09, NP, row(WBINVD, "v"));
         pre(t, 0x09, PF3, row(WBNOINVD, "v"));
         any(t, 0x0B, row(UD2, "v"));
-        any(t, 0x0D, group(rows("b:Mb", PREFETCH, PREFETCHW, PREFETCH, PREFETCH, PREFETCH, PREFETCH, PREFETCH, PREFETCH),
+        any(t, 0x0D, group(rows("b:Mb", PREFETCH, PREFETCHW, PREFETCHWT1, PREFETCH, PREFETCH, PREFETCH, PREFETCH, PREFETCH),
                 new Entry[8]));
         pre(t, 0x10, NP, row(MOVUPS, "x:Vx,Wx"));
         pre(t, 0x11, NP, row(MOVUPS, "x:Wx,Vx"));
         Entry[] hint = rows("v:Ev", NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP);
-        any(t, 0x18, group(rows("b:Mb", PREFETCHNTA, PREFETCHT0, PREFETCHT1, PREFETCHT2, NOP, NOP, NOP, NOP), hint));
+        Entry[] prefetch = hint.clone();
+        prefetch[0] = row(PREFETCHNTA, "b:Mb");
+        prefetch[1] = row(PREFETCHT0, "b:Mb");
+        prefetch[2] = row(PREFETCHT1, "b:Mb");
+        prefetch[3] = row(PREFETCHT2, "b:Mb");
+        any(t, 0x18, group(prefetch, hint));
         for (int op = 0x19; op <= 0x1F; op++) {
             any(t, op, group(hint));
         }
         any(t, 0x1E, special(Special.NOP_0F1E));
+        Entry[] cldemote = rows("v:Ev", NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP);
+        cldemote[0] = row(CLDEMOTE, "b:Mb");
+        any(t, 0x1C, group(cldemote, hint));
+        t[0x1C][P66] = group(hint);       // cldemote only without prefixes; else a hint nop
+        t[0x1C][PF3] = group(hint);
+        t[0x1C][PF2] = group(hint);
         any(t, 0x20, row(MOV_CR, "f64:Rq,Cq"));
         any(t, 0x21, row(MOV_DR, "f64:Rq,Dq"));
         any(t, 0x22, row(MOV_CR, "f64:Cq,Rq"));
@@ -336,9 +353,9 @@ final class OpcodeTable {
         any(t, 0xB9, row(UD1, "v:Gv,Ev"));
         any(t, 0xBA, group(rows("v:Ev,Ibu", null, null, null, null, BT, BTS, BTR, BTC)));
         any(t, 0xBB, row(BTC, "v:Ev,Gv"));
-        any(t, 0xBC, row(BSF, "v:Gv,Ev"));
+        ignore66(t, 0xBC, row(BSF, "v:Gv,Ev"));
         pre(t, 0xBC, PF3, row(TZCNT, "v:Gv,Ev"));
-        any(t, 0xBD, row(BSR, "v:Gv,Ev"));
+        ignore66(t, 0xBD, row(BSR, "v:Gv,Ev"));
         pre(t, 0xBD, PF3, row(LZCNT, "v:Gv,Ev"));
         any(t, 0xBE, row(MOVSX, "v:Gv,Eb"));
         any(t, 0xBF, row(MOVSX, "v:Gv,Ew"));
@@ -347,7 +364,7 @@ final class OpcodeTable {
         pre(t, 0xC3, NP, row(MOVNTI, "y:My,Gy"));
         any(t, 0xC7, special(Special.GROUP9_0FC7));
         for (int r = 0; r < 8; r++) {
-            any(t, 0xC8 + r, row(BSWAP, "y:Zv"));
+            any(t, 0xC8 + r, row(BSWAP, "v:Zv"));
         }
         pre(t, 0xD6, P66, row(MOVQ, "x:Wq,Vx"));
         pre(t, 0xDB, P66, row(PAND, "x:Vx,Wx"));
@@ -362,10 +379,8 @@ final class OpcodeTable {
     private static void threeByte() {
         pre(MAP_0F38, 0x00, P66, row(PSHUFB, "x:Vx,Wx"));
         pre(MAP_0F38, 0x82, P66, row(INVPCID, "f64:Gq,M"));
-        pre(MAP_0F38, 0xF0, NP, row(MOVBE, "v:Gv,M"));
-        pre(MAP_0F38, 0xF1, NP, row(MOVBE, "v:M,Gv"));
-        pre(MAP_0F38, 0xF0, P66, row(MOVBE, "v:Gv,M"));
-        pre(MAP_0F38, 0xF1, P66, row(MOVBE, "v:M,Gv"));
+        ignore66(MAP_0F38, 0xF0, row(MOVBE, "v:Gv,Mv"));
+        ignore66(MAP_0F38, 0xF1, row(MOVBE, "v:Mv,Gv"));
         pre(MAP_0F38, 0xF0, PF2, row(CRC32, "y:Gy,Eb"));
         pre(MAP_0F38, 0xF1, PF2, row(CRC32, "y:Gy,Ev"));
         pre(MAP_0F38, 0xF6, P66, row(ADCX, "y:Gy,Ey"));

@@ -10,7 +10,7 @@ package dev.vmsight.ir.decode;
  * x = 128-bit. Ibs is a byte sign-extended to the operand size; Ibu/Iw are unsigned.
  */
 enum Spec {
-    Eb, Ev, Ew, Ed, Ey, Eq, Gb, Gv, Gw, Gd, Gy, Gq, M, Mb, Mw, Md, Mq, My, Mx, Rq, Ry,
+    Eb, Ev, Ew, Ed, Ey, Eq, Gb, Gv, Gw, Gd, Gy, Gq, M, Mb, Mw, Md, Mq, My, Mx, Mv, Rq, Ry,
     Ib, Ibs, Ibu, Iw, Iz, Iv, Jb, Jz, Zb, Zv, AL, rAX, eAX, CL, DX, One, Ob, Ov, Sw,
     Xb, Xv, Yb, Yv, FS, GS, Cq, Dq, Vx, Wx, Wd, Wq, Ux, By,
     /** register at the operand size, or a word in memory (mov Sreg, lar, lsl) */
@@ -20,7 +20,7 @@ enum Spec {
 
     boolean needsModrm() {
         return switch (this) {
-            case Eb, Ev, Ew, Ed, Ey, Eq, Gb, Gv, Gw, Gd, Gy, Gq, M, Mb, Mw, Md, Mq, My, Mx, Rq, Ry,
+            case Eb, Ev, Ew, Ed, Ey, Eq, Gb, Gv, Gw, Gd, Gy, Gq, M, Mb, Mw, Md, Mq, My, Mx, Mv, Rq, Ry,
                  Sw, Cq, Dq, Vx, Wx, Wd, Wq, Ux, Evw -> true;
             default -> false;
         };

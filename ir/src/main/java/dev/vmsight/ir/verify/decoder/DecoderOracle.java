@@ -39,6 +39,7 @@ public final class DecoderOracle {
     private final List<String> operandMismatches = new ArrayList<>();
     private final Map<String, Long> operandMismatchByName = new HashMap<>();
     private long operandMismatchCount;
+    private final Map<KnownDivergence, Long> divergences = new EnumMap<>(KnownDivergence.class);
     private long objdumpBad;
     private long mergedPrefixes;
     private long decodeNanos;
@@ -151,12 +152,12 @@ public final class DecoderOracle {
             throw new IllegalStateException(String.format("objdump names address 0x%x outside section [0x%x, 0x%x)",
                     addr, section.address(), section.end()));
         }
-        if (objdump.name().equals("(bad)")) {
+        if (objdump.invalid()) {
             objdumpBad++;
             try {
                 Instruction insn = decodeTimed(offset, addr);
                 mismatch(addr, offset, length, "decoded " + ObjdumpNames.nameOf(insn) + " (" + insn.length()
-                        + " bytes) where objdump says (bad)");
+                        + " bytes) where objdump says " + objdump.name() + " " + objdump.operands(), insn);
             } catch (DecodeException expected) {
                 // agreement: neither decodes it
             }
@@ -191,7 +192,7 @@ public final class DecoderOracle {
         }
         if (ourLength != length || !ours.equals(objdump.name())) {
             mismatch(addr, offset, length, String.format("ours %s (%d bytes) vs objdump %s %s (%d bytes)", ours,
-                    ourLength, objdump.name(), objdump.operands(), length));
+                    ourLength, objdump.name(), objdump.operands(), length), insn);
         } else if (waitForm == null) {
             compareOperands(addr, offset, length, insn, objdump);
         }
@@ -201,6 +202,11 @@ public final class DecoderOracle {
         List<String> theirs = ObjdumpOperands.normaliseObjdump(objdump.operands());
         List<String> ours = ObjdumpOperands.format(insn);
         if (!ObjdumpOperands.matches(theirs, insn, ours)) {
+            KnownDivergence known = KnownDivergence.of(section.bytes(), offset, insn);
+            if (known != null) {
+                divergences.merge(known, 1L, Long::sum);
+                return;
+            }
             operandMismatchCount++;
             operandMismatchByName.merge(objdump.name(), 1L, Long::sum);
             if (operandMismatches.size() < MAX_LISTED_MISMATCHES) {
@@ -222,6 +228,15 @@ public final class DecoderOracle {
     }
 
     private void mismatch(long addr, int offset, int length, String what) {
+        mismatch(addr, offset, length, what, null);
+    }
+
+    private void mismatch(long addr, int offset, int length, String what, Instruction ours) {
+        KnownDivergence known = KnownDivergence.of(section.bytes(), offset, ours);
+        if (known != null) {
+            divergences.merge(known, 1L, Long::sum);
+            return;
+        }
         mismatchCount++;
         if (mismatches.size() < MAX_LISTED_MISMATCHES) {
             byte[] b = section.bytes();
@@ -246,6 +261,12 @@ public final class DecoderOracle {
         return -1;
     }
 
+    private Map<String, Long> divergenceCounts() {
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        divergences.forEach((k, v) -> out.put(k.name(), v));
+        return out;
+    }
+
     private DecoderReport report() {
         List<Map.Entry<String, Long>> top = refused.entrySet().stream()
                 .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
@@ -256,6 +277,6 @@ public final class DecoderOracle {
                 .map(e -> Map.entry(e.getKey(), e.getValue()))
                 .toList();
         return new DecoderReport(total, decoded, mismatchCount, mismatches, top, objdumpBad, mergedPrefixes, decodeNanos,
-                operandMismatchCount, operandMismatches, operandTop);
+                operandMismatchCount, operandMismatches, operandTop, divergenceCounts());
     }
 }

@@ -22,11 +22,14 @@ import java.util.Map;
  *                       printed the objdump way, differ from objdump's
  * @param operandMismatches the first of those, described
  * @param operandMismatchesByName mnemonics with operand mismatches, most frequent first
+ * @param knownDivergences disagreements explained by a documented objdump-versus-CPU difference
+ *                       (not counted as mismatches), by kind
  */
 public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionClass, Long> decoded, long mismatchCount,
                             List<String> mismatches, List<Map.Entry<String, Long>> refused, long objdumpBad,
                             long mergedPrefixes, long decodeNanos, long operandMismatchCount,
-                            List<String> operandMismatches, List<Map.Entry<String, Long>> operandMismatchesByName) {
+                            List<String> operandMismatches, List<Map.Entry<String, Long>> operandMismatchesByName,
+                            Map<String, Long> knownDivergences) {
 
     public DecoderReport {
         total = new EnumMap<>(total);
@@ -35,6 +38,7 @@ public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionCl
         refused = List.copyOf(refused);
         operandMismatches = List.copyOf(operandMismatches);
         operandMismatchesByName = List.copyOf(operandMismatchesByName);
+        knownDivergences = Map.copyOf(knownDivergences);
     }
 
     public long totalInstructions() { return total.values().stream().mapToLong(Long::longValue).sum(); }
@@ -82,6 +86,10 @@ public record DecoderReport(Map<InstructionClass, Long> total, Map<InstructionCl
             sb.append("operand mismatches by mnemonic:");
             operandMismatchesByName.stream().limit(20).forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(e.getValue()));
             sb.append('\n');
+        }
+        if (!knownDivergences.isEmpty()) {
+            sb.append("known objdump-vs-CPU divergences (decoder follows the CPU, see KnownDivergence): ")
+                    .append(new java.util.TreeMap<>(knownDivergences)).append('\n');
         }
         sb.append("top refused:");
         refused.stream().limit(20).forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(e.getValue()));

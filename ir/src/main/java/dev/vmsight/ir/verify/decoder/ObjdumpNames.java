@@ -29,7 +29,9 @@ final class ObjdumpNames {
             Map.entry("fxsave64", "fxsave"), Map.entry("fxrstor64", "fxrstor"),
             Map.entry("xsave64", "xsave"), Map.entry("xrstor64", "xrstor"), Map.entry("xsaveopt64", "xsaveopt"),
             Map.entry("xsavec64", "xsavec"), Map.entry("xsaves64", "xsaves"), Map.entry("xrstors64", "xrstors"),
-            Map.entry("xlatb", "xlat"), Map.entry("sal", "shl"));
+            Map.entry("xlatb", "xlat"), Map.entry("sal", "shl"), Map.entry("sysexitd", "sysexit"),
+            Map.entry("pushw", "push"), Map.entry("popw", "pop"), Map.entry("retw", "ret"), Map.entry("enterw", "enter"),
+            Map.entry("leavew", "leave"), Map.entry("callw", "call"), Map.entry("jmpw", "jmp"));
 
     /** objdump's fwait-prefixed forms: 9B followed by the no-wait instruction, printed as one. */
     static final Map<String, String> WAIT_FORMS = Map.of("finit", "fninit", "fclex", "fnclex", "fstsw", "fnstsw",
@@ -54,7 +56,12 @@ final class ObjdumpNames {
     private ObjdumpNames() { }
 
     /** The text after the address: mnemonic (with prefix words) and operands, split into the canonical name and the rest. */
-    record Parsed(String name, String operands, boolean prefixOnly) { }
+    record Parsed(String name, String operands, boolean prefixOnly) {
+        /** objdump's "(bad)", or an instruction it prints with a "(bad)" or "?" operand (cr1, segment 6...): #UD on the CPU. */
+        boolean invalid() {
+            return name.equals("(bad)") || operands.contains("(bad)") || operands.matches("(^|.*,)\\?(,.*|$)");
+        }
+    }
 
     static Parsed parse(String text) {
         String s = text.strip();
