@@ -238,6 +238,11 @@ final class Corpus {
             f.add(new Form(s, Trait.STACK));
         }
         f.add(new Form("ret", Trait.STACK, Trait.RET));
+        f.add(new Form("ret 0x10", Trait.STACK, Trait.RET));
+        // indirect control and RIP-relative addressing, natively
+        f.add(new Form("lea rcx, [rip+1f];jmp rcx;inc rax;1:"));
+        f.add(new Form("lea rcx, [rip+1f];call rcx;1:", Trait.STACK));
+        f.add(new Form("lea rdx, [rip+1f];mov QWORD PTR [r14+8], rdx;jmp QWORD PTR [r14+8];inc rax;1:"));
         f.add(new Form("popfq", Trait.STACK, Trait.POPF));
         return f;
     }

@@ -25,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class NativeCpu implements AutoCloseable {
     static final int WINDOW = 256;
+    /** Longest code (one instruction or a short sequence) a request carries. */
+    static final int MAX_CODE = 32;
 
     /** One run's input. */
     record Input(byte[] code, long[] gpr, long rflags, byte[] window) { }
@@ -46,7 +48,7 @@ final class NativeCpu implements AutoCloseable {
         ByteBuffer b = ByteBuffer.wrap(hdr).order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[4];
         b.get(magic);
-        if (!"VMSH".equals(new String(magic, StandardCharsets.US_ASCII)) || b.getInt() != 1) {
+        if (!"VMSH".equals(new String(magic, StandardCharsets.US_ASCII)) || b.getInt() != 2) {
             throw new IOException("cpu harness answered with a bad header " + HexFormat.of().formatHex(hdr));
         }
         insnAddress = b.getLong();
@@ -99,12 +101,18 @@ final class NativeCpu implements AutoCloseable {
 
     /** Runs every input (streamed from another thread so that neither pipe fills). */
     List<Output> run(List<Input> inputs) throws IOException {
+        for (Input in : inputs) {
+            if (in.code().length > MAX_CODE) {
+                throw new IllegalArgumentException("form of " + in.code().length + " bytes is longer than the harness's "
+                        + MAX_CODE + ": " + HexFormat.of().formatHex(in.code()));
+            }
+        }
         CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
             try {
-                ByteBuffer b = ByteBuffer.allocate(2 + 16 + 17 * 8 + WINDOW).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer b = ByteBuffer.allocate(2 + MAX_CODE + 17 * 8 + WINDOW).order(ByteOrder.LITTLE_ENDIAN);
                 for (Input in : inputs) {
                     b.clear();
-                    b.put((byte) 1).put((byte) in.code().length).put(java.util.Arrays.copyOf(in.code(), 16));
+                    b.put((byte) 1).put((byte) in.code().length).put(java.util.Arrays.copyOf(in.code(), MAX_CODE));
                     for (long r : in.gpr()) {
                         b.putLong(r);
                     }

@@ -4,7 +4,7 @@
  * on stdin/stdout (all integers little-endian):
  *
  *   startup  -> "VMSH" u32 version u64 insn_addr u64 window_addr u32 window_size
- *   request  <- u8 cmd (1 = run, 0 = quit) u8 len u8 code[16] u64 gpr[16] u64 rflags u8 window[W]
+ *   request  <- u8 cmd (1 = run, 0 = quit) u8 len u8 code[32] (one instruction or a short sequence) u64 gpr[16] u64 rflags u8 window[W]
  *   response -> u8 status (0 ok, else the signal number) u64 gpr[16] u64 rflags u8 window[W]
  *               u8 outside_dirty (1 if a byte of the data pages outside the window changed)
  *
@@ -97,7 +97,7 @@ int main(void) {
     }
 
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-    uint32_t version = 1, wsize = WINDOW_SIZE;
+    uint32_t version = 2, wsize = WINDOW_SIZE;
     uint64_t insn_addr = CODE_ADDR + INSN_OFFSET, waddr = WINDOW_ADDR;
     fwrite("VMSH", 1, 4, stdout);
     fwrite(&version, 4, 1, stdout);
@@ -107,14 +107,14 @@ int main(void) {
     fflush(stdout);
 
     for (;;) {
-        uint8_t cmd, len, insn[16];
+        uint8_t cmd, len, insn[32];
         uint64_t gpr[16], rflags;
         uint8_t window[WINDOW_SIZE];
         if (!read_full(&cmd, 1) || cmd == 0) {
             return 0;
         }
-        if (!read_full(&len, 1) || !read_full(insn, 16) || !read_full(gpr, sizeof gpr)
-            || !read_full(&rflags, 8) || !read_full(window, WINDOW_SIZE) || len > 15) {
+        if (!read_full(&len, 1) || !read_full(insn, 32) || !read_full(gpr, sizeof gpr)
+            || !read_full(&rflags, 8) || !read_full(window, WINDOW_SIZE) || len > 32) {
             fprintf(stderr, "harness: truncated or bad request\n");
             return 3;
         }
