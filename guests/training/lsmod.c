@@ -1,17 +1,21 @@
 /*
- * lsmod: the loaded kernel modules and their base addresses. Between the marks: open
- * /proc/modules, read it whole into text[] (the output buffer), close. Prints one
- * "module=<name> base=<0x...>" line per module (base as /proc/modules shows it).
+ * lsmod: the loaded kernel modules' base addresses. Between the marks: open /proc/modules, read
+ * it whole, close, and parse each line's base address (6th field) into bases[] (the output
+ * buffer). Prints one "module=<name> base=0x<hex>" line per module, names taken from the text.
  */
 #include <stdio.h>
 #include <string.h>
 #include "vmsight_marks.h"
 
+#define MAX_MODULES 1024
+
 static char text[65536];
+static unsigned long bases[MAX_MODULES];
 
 int main(void)
 {
     long fd, n, total = 0;
+    int count = 0;
 
     vmsight_mark_in(NULL, 0);
     fd = vmsight_syscall3(VMSIGHT_SYS_OPENAT, VMSIGHT_AT_FDCWD, (long)"/proc/modules", 0);
@@ -20,19 +24,35 @@ int main(void)
                && (n = vmsight_syscall3(VMSIGHT_SYS_READ, fd, (long)(text + total), sizeof text - 1 - total)) > 0)
             total += n;
         vmsight_syscall1(VMSIGHT_SYS_CLOSE, fd);
+        /* Each line: name size refcount deps state base. */
+        for (long i = 0, field = 0; i < total && count < MAX_MODULES; i++) {
+            if (text[i] == '\n') { field = 0; continue; }
+            if (text[i] == ' ') { field++; continue; }
+            if (field == 5 && text[i] == '0' && i + 1 < total && text[i + 1] == 'x') {
+                unsigned long v = 0;
+                for (i += 2; i < total; i++) {
+                    char c = text[i];
+                    if (c >= '0' && c <= '9') v = v * 16 + (unsigned long)(c - '0');
+                    else if (c >= 'a' && c <= 'f') v = v * 16 + (unsigned long)(c - 'a' + 10);
+                    else break;
+                }
+                bases[count++] = v;
+                i--; /* let the loop see the separator */
+                field = 6;
+            }
+        }
     }
-    vmsight_mark_out(text, (size_t)total);
+    vmsight_mark_out(bases, (size_t)count * sizeof bases[0]);
 
     if (fd < 0) {
         fprintf(stderr, "lsmod: cannot open /proc/modules: errno %ld\n", -fd);
         return 1;
     }
     text[total] = '\0';
-    /* Each line: name size refcount deps state base */
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char name[64], base[32];
-        if (sscanf(line, "%63s %*s %*s %*s %*s %31s", name, base) == 2)
-            printf("module=%s base=%s\n", name, base);
+    int index = 0;
+    for (char *line = strtok(text, "\n"); line && index < count; line = strtok(NULL, "\n")) {
+        char name[64];
+        if (sscanf(line, "%63s", name) == 1) printf("module=%s base=0x%016lx\n", name, bases[index++]);
     }
     return 0;
 }

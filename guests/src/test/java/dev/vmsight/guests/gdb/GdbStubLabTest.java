@@ -144,11 +144,19 @@ class GdbStubLabTest {
         throw new AssertionError("no " + name + " in /run/vmsight-workload");
     }
 
-    /** argv[i] of a process stopped at main (rdi = argc, rsi = argv). */
+    /**
+     * argv[i] of a process stopped at main (rdi = argc, rsi = argv); "" when the stop is not at a
+     * program's main (busybox code at the same address: rdi/rsi are then not argc/argv).
+     */
     private static String argv(GdbClient gdb, X86Registers r, int i) {
         if (i >= r.rdi() || r.rdi() > 64) return "";
-        long pointer = ByteBuffer.wrap(gdb.readMemory(r.rsi() + 8L * i, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        byte[] s = gdb.readMemory(pointer, 64);
+        byte[] s;
+        try {
+            long pointer = ByteBuffer.wrap(gdb.readMemory(r.rsi() + 8L * i, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            s = gdb.readMemory(pointer, 64);
+        } catch (GdbException unmapped) {
+            return "";
+        }
         int len = 0;
         while (len < s.length && s[len] != 0) len++;
         return new String(s, 0, len, StandardCharsets.US_ASCII);
