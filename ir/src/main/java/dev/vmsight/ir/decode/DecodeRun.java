@@ -18,6 +18,8 @@ final class DecodeRun {
     private static final int MAX_LENGTH = 15;
     private static final Register[] SEGMENTS = {Register.ES, Register.CS, Register.SS, Register.DS, Register.FS, Register.GS};
     private static final Register[] HIGH_BYTES = {Register.AH, Register.CH, Register.DH, Register.BH};
+    private static final Register[] XMM = java.util.stream.IntStream.range(0, 16)
+            .mapToObj(n -> Register.valueOf("XMM" + n)).toArray(Register[]::new);
 
     private final byte[] code;
     private final int start;
@@ -399,7 +401,7 @@ final class DecodeRun {
         reg = (modrm >> 3 & 7) | (rexR ? 8 : 0);
         rm = (modrm & 7) | (rexB ? 8 : 0);
         if (registerOnly) {
-            mod = 3;   // mov to/from CR/DR ignore ModRM.mod
+            mod = 3;
         }
         if (mod != 3) {
             readMemory();
@@ -439,8 +441,9 @@ final class DecodeRun {
     private Instruction build(Entry e) {
         Spec[] specs = e.specs();
         if (e.needsModrm()) {
-            boolean registerOnly = Arrays.asList(specs).contains(Spec.Rq) && (opcode >= 0x20 && opcode <= 0x23);
-            readModrm(registerOnly);
+            // mov to/from CR/DR read a register whatever ModRM.mod says
+            List<Spec> all = Arrays.asList(specs);
+            readModrm(all.contains(Spec.Cq) || all.contains(Spec.Dq));
         }
         int opsz = operandSize(e);
         List<Operand> ops = new ArrayList<>(specs.length);
@@ -620,7 +623,7 @@ final class DecodeRun {
         return new Operand.Reg(Register.gpr(n, 1));
     }
 
-    private static Operand xmm(int n) { return new Operand.Reg(Register.valueOf("XMM" + n)); }
+    private static Operand xmm(int n) { return new Operand.Reg(XMM[n]); }
 
     // ---- byte reading ----
 

@@ -42,8 +42,23 @@
  *     sgdt/lgdt/sidt/lidt, far call/jmp pointers and the state areas above.</li>
  * <li><b>Prefix handling</b> is the CPU's: the last of F2/F3 wins, the last segment prefix wins, a
  *     REX not immediately before the opcode is ignored, mandatory prefixes (66/F2/F3 selecting an
- *     SSE or system instruction) do not change the operand size. {@code 90} is
- *     {@link dev.vmsight.ir.decode.Mnemonic#NOP} (pause with F3, xchg with REX.B or 66).</li>
+ *     SSE or system instruction) do not change the operand size; a 66/F2/F3 with no row of its
+ *     own in an SSE row's slot is an invalid encoding, not the prefix-less instruction.
+ *     {@code 90} is {@link dev.vmsight.ir.decode.Mnemonic#NOP}; with F3 it is PAUSE, with REX.B
+ *     {@code xchg r8,rax}, and with 66 {@code xchg ax,ax} (objdump's reading; it changes nothing).
+ *     66 on near jmp/call/jcc is ignored as on Intel CPUs (64-bit target, rel32); push/pop/ret/
+ *     enter/leave honour it (16-bit) unless REX.W is also present.</li>
+ * <li><b>Sizes of particular forms</b>: in/out/ins/outs are 1, 2 (66) or 4 bytes (REX.W ignored);
+ *     {@code MOVD} with operandSize 8 is the REX.W form objdump calls movq (xmm from/to a 64-bit
+ *     GPR), while {@code MOVQ} is the xmm/m64 form; mov to/from a segment register, lar and lsl
+ *     name a register at the operand size but read/write a word in memory; {@code XLAT} lists
+ *     its memory operand {@code BYTE PTR [rbx]} (al is implicit); bswap with 66 names the 16-bit
+ *     register (undefined result on the CPU).</li>
+ * <li><b>Hint space</b>: 0F 18 /4-7, 0F 19-1F and F3 0F 1E (except endbr64) are NOP (with their
+ *     ModRM operand); 0F 1A/1B (MPX on old CPUs) are NOP too; 0F 1C /0 is CLDEMOTE.</li>
+ * <li><b>Not decoded</b> (DecodeException, "unsupported"): VEX/EVEX vector instructions (AVX,
+ *     AVX-512, AMX) other than the BMI1/BMI2 general-purpose ones, most SSE/MMX/3DNow arithmetic,
+ *     x87 arithmetic, VMX/SVM host instructions. See ir/DECODER.md.</li>
  * </ul>
  */
 package dev.vmsight.ir.decode;

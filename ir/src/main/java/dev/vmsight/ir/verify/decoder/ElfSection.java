@@ -20,6 +20,9 @@ public record ElfSection(String name, long address, byte[] bytes) {
     /** Reads section {@code name} of {@code elf}; an error names the file and what is wrong with it. */
     public static ElfSection read(Path elf, String name) {
         try (FileChannel ch = FileChannel.open(elf, StandardOpenOption.READ)) {
+            if (ch.size() < 64) {
+                throw new IllegalArgumentException(elf + " is not an ELF file (only " + ch.size() + " bytes)");
+            }
             ByteBuffer eh = read(ch, 0, 64, elf);
             if (eh.getInt(0) != 0x464C457F) {
                 throw new IllegalArgumentException(elf + " is not an ELF file (bad magic)");
