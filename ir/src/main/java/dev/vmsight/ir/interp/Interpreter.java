@@ -368,7 +368,7 @@ public final class Interpreter {
                     requireRing0(state, "privileged instruction");
                     yield false;
                 }
-                case CR_WRITE -> {
+                case SYSREG_WRITE -> {
                     v[o[0]] = v[i[0]];
                     system.execute(u, new long[]{v[i[0]]}, state, memory);
                     yield false;

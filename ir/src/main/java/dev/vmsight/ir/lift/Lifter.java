@@ -456,7 +456,7 @@ public final class Lifter {
                     Register d = reg(0);
                     Register s = reg(1);
                     if (d.kind() == Register.Kind.CONTROL) {
-                        e.raw(CR_WRITE, 8, null, new int[]{e.crLoc(d)}, new int[]{e.readReg(s)}, new long[0]);
+                        e.raw(SYSREG_WRITE, 8, null, new int[]{e.crLoc(d)}, new int[]{e.readReg(s)}, new long[0]);
                     } else {
                         e.writeReg(d, e.crLoc(s));
                     }
@@ -510,6 +510,22 @@ public final class Lifter {
                         a = e.op(UopKind.ADD, a, seg == Register.FS ? Loc.FS_BASE : Loc.GS_BASE);
                     }
                     e.writeReg(Register.AL, e.load(a, 1, seg));
+                    yield null;
+                }
+                case MOV_SEG -> {
+                    Operand d = op(0);
+                    if (d instanceof Operand.Reg r && r.register().kind() == Register.Kind.SEGMENT) {
+                        int sel = e.sized(ZEXT, 2, e.source(op(1), 2));
+                        if (r.register() == Register.CS) {
+                            throw unsupported("mov to cs is invalid (#UD)");
+                        }
+                        e.raw(SYSREG_WRITE, 8, null, new int[]{Loc.SEL0 + r.register().number()}, new int[]{sel}, new long[0]);
+                    } else {
+                        Register s = reg(1);
+                        int sel = Loc.SEL0 + s.number();
+                        Emitter.Place p = e.place(d);
+                        e.write(p, e.sized(ZEXT, 2, sel), p.isMemory() ? 2 : p.size());
+                    }
                     yield null;
                 }
                 case MOVNTI, MOVDIRI -> {
@@ -618,7 +634,7 @@ public final class Lifter {
                     yield null;
                 }
                 case CRC32, BZHI, BEXTR, PDEP, PEXT, RETF, CALLF, JMPF, VERR, LAR, SMSW, LMSW, SYSENTER, SYSEXIT,
-                        LSS, LFS, LGS, MOV_SEG, MONITOR, MWAIT, MONITORX, MWAITX, RDPKRU, WRPKRU, ENCLS, VMCALL,
+                        LSS, LFS, LGS, MONITOR, MWAIT, MONITORX, MWAITX, RDPKRU, WRPKRU, ENCLS, VMCALL,
                         VMMCALL, VMGEXIT, STGI, CLGI, PVALIDATE, RMPADJUST, TDCALL, TPAUSE, UMONITOR, UMWAIT,
                         MOVDIR64B, ENQCMDS, GETSEC, RSM, XBEGIN, XABORT, XEND, XTEST, FNCLEX, FNSTSW, FNSTCW, FLDCW,
                         FNSAVE, FRSTOR, FNSTENV, FLDENV, FILD, EMMS, PADDD, PADDQ, PUNPCKLDQ, PUNPCKLQDQ, PSHUFD,

@@ -130,8 +130,11 @@ public enum UopKind {
     PORT_OUT(0, 2, 0, SYSTEM, SIDE_EFFECT, FAULTS),
     /** #GP(0) unless CPL == 0 */
     PRIVILEGED(0, 0, 0, SYSTEM, SIDE_EFFECT, FAULTS),
-    /** out (a control-register location) = in0, with its side effects (TLB flush, mode change) */
-    CR_WRITE(1, 1, 0, SYSTEM, SIDE_EFFECT),
+    /**
+     * out (a control-register or segment-selector location) = in0, then the SystemLayer gives the
+     * write its effect (CR: TLB flush, mode change; selector: descriptor load, FS/GS base)
+     */
+    SYSREG_WRITE(1, 1, 0, SYSTEM, SIDE_EFFECT),
     /** invalidate the TLB entry of address in0 */
     INVLPG(0, 1, 0, SYSTEM, SIDE_EFFECT),
     /** syscall; imm0 is the return address. Reads and writes state as the SDM says (OPAQUE here) */

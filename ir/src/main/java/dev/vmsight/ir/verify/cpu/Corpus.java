@@ -176,7 +176,8 @@ final class Corpus {
                 "cbw", "cwde", "cdqe", "cwd", "cdq", "cqo",
                 "clc", "stc", "cmc", "cld", "std", "lahf", "sahf",
                 "nop", "nop DWORD PTR [rax+rax*1+0x0]", "pause", "lfence", "mfence", "sfence",
-                "prefetcht0 [r14]", "prefetchw [r14]", "endbr64"}) {
+                "prefetcht0 [r14]", "prefetchw [r14]", "endbr64",
+                "mov eax, ss", "mov rcx, ds", "mov ax, ss", "mov WORD PTR [r14+8], ss", "mov r9d, fs"}) {
             f.add(new Form(s));
         }
         for (int s : SIZES) {

@@ -131,7 +131,8 @@ public final class CpuOracle {
             st.setGpr(r, in.gpr()[r]);
         }
         st.setRflags(in.rflags());
-        st.set(Loc.SEL0 + 1, 0x33);   // user-mode CS: CPL 3
+        st.set(Loc.SEL0 + 1, 0x33);   // Linux user mode: CS 0x33 (CPL 3), SS 0x2b, DS = ES = FS = GS = 0
+        st.set(Loc.SEL0 + 2, 0x2b);
         st.setRip(cpu.insnAddress);
         long end = last.instruction().nextAddress();
         java.util.Map<Long, LiftedInstruction> byAddress = new java.util.HashMap<>();
