@@ -16,6 +16,9 @@ import java.util.List;
 final class DecodeRun {
 
     private static final int MAX_LENGTH = 15;
+    /** The instructions LOCK may prefix, and then only with a memory destination (SDM "LOCK"). */
+    private static final java.util.Set<Mnemonic> LOCKABLE = java.util.EnumSet.of(ADD, ADC, AND, BTC, BTR, BTS,
+            CMPXCHG, CMPXCHG8B, CMPXCHG16B, DEC, INC, NEG, NOT, OR, SBB, SUB, XOR, XADD, XCHG);
     private static final Register[] SEGMENTS = {Register.ES, Register.CS, Register.SS, Register.DS, Register.FS, Register.GS};
     private static final Register[] HIGH_BYTES = {Register.AH, Register.CH, Register.DH, Register.BH};
     private static final Register[] XMM = java.util.stream.IntStream.range(0, 16)
@@ -451,6 +454,9 @@ final class DecodeRun {
             ops.add(operand(s, opsz));
         }
         Mnemonic m = e.mnemonic();
+        if (lock && !(LOCKABLE.contains(m) && !ops.isEmpty() && ops.get(0) instanceof Operand.Mem)) {
+            throw invalid("lock prefix on " + m.asm() + " without a memory destination (#UD)");
+        }
         if (m == CWDE) {
             m = opsz == 2 ? CBW : opsz == 4 ? CWDE : CDQE;
         } else if (m == CDQ) {

@@ -172,6 +172,23 @@ class DecoderTest {
         assertEquals(new Mem(null, Register.EDI, null, 1, 0, 1, 4), d("67 a4").operand(0));
     }
 
+    @ParameterizedTest(name = "lock {0} is #UD")
+    @ValueSource(strings = {"f0 01 c0", "f0 90", "f0 8b 00", "f0 89 00", "f0 0f af 00", "f0 f7 20", "f0 0f a3 00"})
+    void lockNeedsALockableInstructionWithAMemoryDestination(String hex) {
+        byte[] bytes = HexFormat.of().parseHex(hex.replace(" ", ""));
+        DecodeException e = assertThrows(DecodeException.class, () -> Decoder.decode(bytes, 0, AT));
+        assertTrue(e.getMessage().contains("lock prefix"), e.getMessage());
+    }
+
+    @Test
+    void lockOnMemoryDestinations() {
+        assertTrue(d("f0 01 00").prefixes().lock());
+        assertEquals(Mnemonic.NOT, d("f0 f7 10").mnemonic());
+        assertEquals(Mnemonic.BTS, d("f0 48 0f ab 07").mnemonic());
+        assertEquals(Mnemonic.XCHG, d("f0 87 07").mnemonic());
+        assertEquals(Mnemonic.CMPXCHG16B, d("f0 48 0f c7 0f").mnemonic());
+    }
+
     @Test
     void branches() {
         Instruction je = d("74 fe");
