@@ -49,6 +49,8 @@ final class DemoCommand implements Callable<Integer> {
 
         t = System.nanoTime();
         String name = "demo";
+        boolean agree;
+        long stopping;
         try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig(name, kernel).withProcs(procs))) {
             stage(out, "boot guest (QEMU PID " + guest.pid() + ")", t);
 
@@ -63,13 +65,11 @@ final class DemoCommand implements Callable<Integer> {
             Set<Long> ls = numbers(parts[0], Pattern.compile("(?m)^(\\d+)$"));
             Set<Long> pslist = numbers(parts[1], Pattern.compile("(?m)^pid=(\\d+)$"));
             long self = numbers(parts[1], Pattern.compile("(?m)^self=(\\d+)$")).iterator().next();
-            boolean agree = compare(out, ls, pslist, self);
-
-            t = System.nanoTime();
-            guest.close();
-            stage(out, "stop guest", t);
-            return agree ? 0 : 1;
+            agree = compare(out, ls, pslist, self);
+            stopping = System.nanoTime();
         }
+        stage(out, "stop guest", stopping);
+        return agree ? 0 : 1;
     }
 
     /** Prints both views side by side; they agree when they differ at most by ls's own (exited) PID. */

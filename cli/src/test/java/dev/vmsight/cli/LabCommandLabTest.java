@@ -85,6 +85,20 @@ class LabCommandLabTest {
         assertTrue(gone.err().startsWith("vmsight: no lab guest '" + NAME + "' is running"), gone.err());
     }
 
+    /** The demo boots, compares pslist with ls /proc, and stops its guest. */
+    @Test
+    void demoAgreesAndStopsItsGuest() {
+        Run demo = vmsight("demo", "--procs", "5");
+        assertEquals(0, demo.exit(), demo.out() + demo.err());
+        assertTrue(demo.out().contains("-> AGREE"), demo.out());
+        for (String stage : new String[] {"build lab image", "boot guest (QEMU PID", "run pslist and ls /proc", "stop guest"}) {
+            assertTrue(demo.out().contains(stage), "stage '" + stage + "' timed: " + demo.out());
+        }
+        Matcher m = Pattern.compile("QEMU PID (\\d+)").matcher(demo.out());
+        assertTrue(m.find());
+        assertFalse(ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false), "demo stopped QEMU");
+    }
+
     @Test
     void wrongKernelAbiIsOneLine() {
         Run r = vmsight("lab", "boot", "--name", "test-cli-abi", "--abi", "56a");

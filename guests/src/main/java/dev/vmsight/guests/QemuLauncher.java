@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -88,7 +87,7 @@ public final class QemuLauncher {
     }
 
     static List<String> commandLine(GuestConfig config, RunFiles files) {
-        List<String> cmd = new ArrayList<>(List.of(
+        return List.of(
                 QEMU, "-name", "vmsight-" + config.name(),
                 "-accel", "tcg",
                 "-machine", "pc,memory-backend=vmsight-ram",
@@ -107,8 +106,7 @@ public final class QemuLauncher {
                 "-device", "virtio-serial",
                 "-chardev", "socket,id=vmsight-qga,path=" + files.qga() + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0",
-                "-pidfile", files.pidFile().toString()));
-        return cmd;
+                "-pidfile", files.pidFile().toString());
     }
 
     private static void checkInputs(GuestConfig config, RunFiles files) {
