@@ -92,6 +92,15 @@ class QemuGuestLabTest {
                 "vmns-init's PID namespace differs from init's");
     }
 
+    /** The defaults: nokaslr (the kernel text at 0xffffffff81000000), one vCPU, 256 MiB in the RAM file. */
+    @Test
+    void defaultBootOptions() throws IOException {
+        assertTrue(sh("cat /proc/cmdline").contains("nokaslr"));
+        assertEquals("ffffffff81000000", sh("grep ' T _text$' /proc/kallsyms").split(" ")[0]);
+        assertEquals("1", sh("grep -c ^processor /proc/cpuinfo").strip());
+        assertEquals(256L << 20, Files.size(guest.ramFile()));
+    }
+
     private String state(long pid) {
         String stat = sh("cat /proc/" + pid + "/stat");
         return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

@@ -50,7 +50,8 @@ class GdbStubLabTest {
         } catch (RuntimeException e) {
             fail("the lab is not set up (run scripts/setup.sh): " + e.getMessage(), e);
         }
-        GuestConfig config = lab.defaultConfig("test-gdb").withProcs(4);
+        // The non-default boot options, so that they are exercised too: KASLR, 2 vCPUs, 384 MiB.
+        GuestConfig config = lab.defaultConfig("test-gdb").withProcs(4).withKaslr(true).withCpus(2).withMemoryMiB(384);
         guest = QemuLauncher.start(config);
     }
 
@@ -120,6 +121,23 @@ class GdbStubLabTest {
         List<String> expected = List.of("pid=" + sleeper[1] + " name=vmsleep-1", "pid=" + sleeper[4] + " name=vmsleep-4",
                 "pid=" + sleeper[3] + " name=vmsleep-3").stream().sorted().toList();
         assertEquals(expected, lines, "all runs completed after detach; A reports the PID written into its buffer");
+    }
+
+    /** KASLR moves the kernel's text away from 0xffffffff81000000; both vCPUs and all the RAM are there. */
+    @Test
+    void bootOptionsTakeEffect() throws IOException {
+        String cmdline = sh("cat /proc/cmdline");
+        assertFalse(cmdline.contains("nokaslr"), cmdline);
+        assertNotEquals("ffffffff81000000", sh("grep ' T _text$' /proc/kallsyms").split(" ")[0],
+                "_text is randomised with KASLR (1 chance in ~500 to sit at the default by luck)");
+        assertEquals("2", sh("grep -c ^processor /proc/cpuinfo"));
+        long memTotalKiB = Long.parseLong(sh("grep MemTotal /proc/meminfo").replaceAll("[^0-9]", ""));
+        assertTrue(memTotalKiB > 256 * 1024 && memTotalKiB <= 384 * 1024, "MemTotal " + memTotalKiB + " kB of 384 MiB");
+        assertEquals(384L << 20, Files.size(guest.ramFile()), "the shared RAM file is the guest's RAM");
+    }
+
+    private String sh(String script) {
+        return guest.exec(Duration.ofSeconds(20), List.of("/bin/sh", "-c", script)).stdoutOrThrow(script).strip();
     }
 
     private ExecResult awaitExit(long guestPid) {
