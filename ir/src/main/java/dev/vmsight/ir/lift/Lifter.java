@@ -1227,9 +1227,15 @@ public final class Lifter {
         }
 
         private void moveXmmScalar() {
-            int size = insn.mnemonic() == Mnemonic.MOVD ? 4 : 8;
             Operand d = op(0);
             Operand s = op(1);
+            // movd with REX.W is movq: the decoder gives a GPR operand its own size
+            int size = insn.mnemonic() == Mnemonic.MOVQ ? 8 : 4;
+            for (Operand o : ops) {
+                if (o instanceof Operand.Reg r && r.register().isGpr()) {
+                    size = r.register().size();
+                }
+            }
             if (d instanceof Operand.Reg dr && dr.register().kind() == Register.Kind.XMM) {
                 int x = xmm(dr.register());
                 int v = s instanceof Operand.Reg sr && sr.register().kind() == Register.Kind.XMM

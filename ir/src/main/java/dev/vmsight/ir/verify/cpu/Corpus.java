@@ -155,6 +155,15 @@ final class Corpus {
                 "mulx rax, rax, rcx", "adcx eax, ecx", "adox rax, rcx", "adcx rdx, QWORD PTR [r14+8]"}) {
             f.add(new Form(s));
         }
+        for (String s : new String[]{"pxor xmm0, xmm1", "pxor xmm2, XMMWORD PTR [r14]", "xorps xmm3, xmm0",
+                "pand xmm0, xmm1", "por xmm2, XMMWORD PTR [r14]", "movdqu xmm1, XMMWORD PTR [r14+8]",
+                "movdqu XMMWORD PTR [r14+8], xmm2", "movdqa xmm0, xmm3", "movdqa xmm1, XMMWORD PTR [r14]",
+                "movaps xmm1, XMMWORD PTR [r14]", "movups XMMWORD PTR [r14+0x18], xmm0", "movups xmm3, xmm2",
+                "movd xmm0, ecx", "movd eax, xmm1", "movd xmm3, DWORD PTR [r14+8]", "movd DWORD PTR [r14+8], xmm2",
+                "movq xmm2, rdx", "movq rcx, xmm3", "movq xmm1, QWORD PTR [r14+8]", "movq QWORD PTR [r14+8], xmm0",
+                "movq xmm0, xmm1"}) {
+            f.add(new Form(s));
+        }
         f.add(new Form("bswap eax"));
         f.add(new Form("bswap r10"));
         f.add(new Form("movbe ecx, DWORD PTR [r14+8]"));

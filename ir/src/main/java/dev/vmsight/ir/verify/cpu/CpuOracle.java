@@ -131,6 +131,9 @@ public final class CpuOracle {
             st.setGpr(r, in.gpr()[r]);
         }
         st.setRflags(in.rflags());
+        for (int x = 0; x < NativeCpu.XMM_LONGS; x++) {
+            st.set(Loc.XMM0 + x, in.xmm()[x]);
+        }
         st.set(Loc.SEL0 + 1, 0x33);   // Linux user mode: CS 0x33 (CPL 3), SS 0x2b, DS = ES = FS = GS = 0
         st.set(Loc.SEL0 + 2, 0x2b);
         st.setRip(cpu.insnAddress);
@@ -173,6 +176,12 @@ public final class CpuOracle {
             if (st.gpr(r) != nat.gpr()[r]) {
                 d.append(' ').append(GPR[r]).append(": cpu 0x").append(Long.toHexString(nat.gpr()[r]))
                         .append(" interp 0x").append(Long.toHexString(st.gpr(r)));
+            }
+        }
+        for (int x = 0; x < NativeCpu.XMM_LONGS; x++) {
+            if (st.get(Loc.XMM0 + x) != nat.xmm()[x]) {
+                d.append(' ').append(Loc.name(Loc.XMM0 + x)).append(": cpu 0x").append(Long.toHexString(nat.xmm()[x]))
+                        .append(" interp 0x").append(Long.toHexString(st.get(Loc.XMM0 + x)));
             }
         }
         long defined = (UndefinedFlags.STATUS | 0x400) & ~UndefinedFlags.of(first.instruction(), in.gpr());

@@ -29,10 +29,13 @@ final class NativeCpu implements AutoCloseable {
     static final int MAX_CODE = 32;
 
     /** One run's input. */
-    record Input(byte[] code, long[] gpr, long rflags, byte[] window) { }
+    record Input(byte[] code, long[] gpr, long rflags, long[] xmm, byte[] window) { }
 
     /** One run's output; {@code signal} is 0 or the signal the instruction raised (8 = SIGFPE = #DE). */
-    record Output(int signal, long[] gpr, long rflags, byte[] window, boolean outsideDirty) { }
+    record Output(int signal, long[] gpr, long rflags, long[] xmm, byte[] window, boolean outsideDirty) { }
+
+    /** xmm0..xmm3 travel as (low, high) pairs. */
+    static final int XMM_LONGS = 8;
 
     private final Process process;
     private final OutputStream toHarness;
@@ -48,7 +51,7 @@ final class NativeCpu implements AutoCloseable {
         ByteBuffer b = ByteBuffer.wrap(hdr).order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[4];
         b.get(magic);
-        if (!"VMSH".equals(new String(magic, StandardCharsets.US_ASCII)) || b.getInt() != 2) {
+        if (!"VMSH".equals(new String(magic, StandardCharsets.US_ASCII)) || b.getInt() != 3) {
             throw new IOException("cpu harness answered with a bad header " + HexFormat.of().formatHex(hdr));
         }
         insnAddress = b.getLong();
@@ -109,14 +112,18 @@ final class NativeCpu implements AutoCloseable {
         }
         CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
             try {
-                ByteBuffer b = ByteBuffer.allocate(2 + MAX_CODE + 17 * 8 + WINDOW).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer b = ByteBuffer.allocate(2 + MAX_CODE + 17 * 8 + XMM_LONGS * 8 + WINDOW).order(ByteOrder.LITTLE_ENDIAN);
                 for (Input in : inputs) {
                     b.clear();
                     b.put((byte) 1).put((byte) in.code().length).put(java.util.Arrays.copyOf(in.code(), MAX_CODE));
                     for (long r : in.gpr()) {
                         b.putLong(r);
                     }
-                    b.putLong(in.rflags()).put(in.window());
+                    b.putLong(in.rflags());
+                    for (long x : in.xmm()) {
+                        b.putLong(x);
+                    }
+                    b.put(in.window());
                     toHarness.write(b.array(), 0, b.position());
                 }
                 toHarness.flush();
@@ -125,7 +132,7 @@ final class NativeCpu implements AutoCloseable {
             }
         });
         List<Output> out = new ArrayList<>(inputs.size());
-        int rec = 1 + 17 * 8 + WINDOW + 1;
+        int rec = 1 + 17 * 8 + XMM_LONGS * 8 + WINDOW + 1;
         for (int i = 0; i < inputs.size(); i++) {
             byte[] r = fromHarness.readNBytes(rec);
             if (r.length != rec) {
@@ -139,9 +146,13 @@ final class NativeCpu implements AutoCloseable {
                 gpr[k] = b.getLong();
             }
             long fl = b.getLong();
+            long[] xmm = new long[XMM_LONGS];
+            for (int k = 0; k < XMM_LONGS; k++) {
+                xmm[k] = b.getLong();
+            }
             byte[] w = new byte[WINDOW];
             b.get(w);
-            out.add(new Output(sig, gpr, fl, w, b.get() != 0));
+            out.add(new Output(sig, gpr, fl, xmm, w, b.get() != 0));
         }
         writer.join();
         return out;

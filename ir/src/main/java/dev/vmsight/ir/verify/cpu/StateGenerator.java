@@ -99,7 +99,11 @@ final class StateGenerator {
                 case BITOFFSET -> g[1] = r.nextInt(0x400) - 0x200;
             }
         }
-        return new NativeCpu.Input(code, g, flags, win);
+        long[] xmm = new long[NativeCpu.XMM_LONGS];
+        for (int i = 0; i < xmm.length; i++) {
+            xmm[i] = biased(r);
+        }
+        return new NativeCpu.Input(code, g, flags, xmm, win);
     }
 
     private static void putLong(byte[] b, int off, long v) {

@@ -4,8 +4,9 @@
  * on stdin/stdout (all integers little-endian):
  *
  *   startup  -> "VMSH" u32 version u64 insn_addr u64 window_addr u32 window_size
- *   request  <- u8 cmd (1 = run, 0 = quit) u8 len u8 code[32] (one instruction or a short sequence) u64 gpr[16] u64 rflags u8 window[W]
- *   response -> u8 status (0 ok, else the signal number) u64 gpr[16] u64 rflags u8 window[W]
+ *   request  <- u8 cmd (1 = run, 0 = quit) u8 len u8 code[32] (one instruction or a short sequence)
+ *               u64 gpr[16] u64 rflags u64 xmm[8] (xmm0..xmm3 as low, high) u8 window[W]
+ *   response -> u8 status (0 ok, else the signal number) u64 gpr[16] u64 rflags u64 xmm[8] u8 window[W]
  *               u8 outside_dirty (1 if a byte of the data pages outside the window changed)
  *
  * The instruction runs in generated code at a fixed address, between a prologue that loads
@@ -36,6 +37,8 @@ struct save {
     uint64_t host_rsp;
     uint64_t gpr[16];
     uint64_t rflags;
+    uint64_t xmm_in[8];
+    uint64_t xmm_out[8];
 };
 
 static sigjmp_buf jump;
@@ -97,7 +100,7 @@ int main(void) {
     }
 
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-    uint32_t version = 2, wsize = WINDOW_SIZE;
+    uint32_t version = 3, wsize = WINDOW_SIZE;
     uint64_t insn_addr = CODE_ADDR + INSN_OFFSET, waddr = WINDOW_ADDR;
     fwrite("VMSH", 1, 4, stdout);
     fwrite(&version, 4, 1, stdout);
@@ -108,13 +111,13 @@ int main(void) {
 
     for (;;) {
         uint8_t cmd, len, insn[32];
-        uint64_t gpr[16], rflags;
+        uint64_t gpr[16], rflags, xmm[8];
         uint8_t window[WINDOW_SIZE];
         if (!read_full(&cmd, 1) || cmd == 0) {
             return 0;
         }
         if (!read_full(&len, 1) || !read_full(insn, 32) || !read_full(gpr, sizeof gpr)
-            || !read_full(&rflags, 8) || !read_full(window, WINDOW_SIZE) || len > 32) {
+            || !read_full(&rflags, 8) || !read_full(xmm, sizeof xmm) || !read_full(window, WINDOW_SIZE) || len > 32) {
             fprintf(stderr, "harness: truncated or bad request\n");
             return 3;
         }
@@ -131,6 +134,11 @@ int main(void) {
         *p++ = 0x48; *p++ = 0x89; *p++ = 0xC4;                     /* mov rsp, rax */
         p = mov_imm(p, 0, rflags);
         *p++ = 0x50; *p++ = 0x9D;                                  /* push rax; popfq */
+        memcpy(save->xmm_in, xmm, sizeof xmm);
+        p = mov_imm(p, 0, (uint64_t) save->xmm_in);
+        static const uint8_t load_xmm[] = {0xF3, 0x0F, 0x6F, 0x00, 0xF3, 0x0F, 0x6F, 0x48, 0x10,
+                                           0xF3, 0x0F, 0x6F, 0x50, 0x20, 0xF3, 0x0F, 0x6F, 0x58, 0x30};
+        p = emit(p, load_xmm, sizeof load_xmm);                    /* movdqu xmm0..3, [rax + 16n] */
         for (int r = 1; r < 16; r++) {
             p = mov_imm(p, r, gpr[r]);
         }
@@ -145,6 +153,10 @@ int main(void) {
             p = mov_rax_from(p, r);
             *p++ = 0x48; *p++ = 0xA3; p = emit64(p, (uint64_t) &save->gpr[r]);
         }
+        p = mov_imm(p, 0, (uint64_t) save->xmm_out);
+        static const uint8_t store_xmm[] = {0xF3, 0x0F, 0x7F, 0x00, 0xF3, 0x0F, 0x7F, 0x48, 0x10,
+                                            0xF3, 0x0F, 0x7F, 0x50, 0x20, 0xF3, 0x0F, 0x7F, 0x58, 0x30};
+        p = emit(p, store_xmm, sizeof store_xmm);                  /* movdqu [rax + 16n], xmm0..3 */
         p = mov_imm(p, 0, private_stack_top);
         *p++ = 0x48; *p++ = 0x89; *p++ = 0xC4;                     /* mov rsp, rax */
         *p++ = 0x9C; *p++ = 0x58;                                  /* pushfq; pop rax */
@@ -177,6 +189,7 @@ int main(void) {
         fwrite(&status, 1, 1, stdout);
         fwrite(status == 0 ? save->gpr : gpr, 8, 16, stdout);
         fwrite(status == 0 ? &save->rflags : &rflags, 8, 1, stdout);
+        fwrite(status == 0 ? save->xmm_out : xmm, 8, 8, stdout);
         fwrite(data + (WINDOW_ADDR - DATA_ADDR), 1, WINDOW_SIZE, stdout);
         fwrite(&outside, 1, 1, stdout);
         fflush(stdout);
