@@ -16,6 +16,9 @@ import java.util.List;
 final class DecodeRun {
 
     private static final int MAX_LENGTH = 15;
+    /** Near branches whose meaning with 66 depends on the CPU vendor: refused rather than guessed. */
+    private static final java.util.Set<Mnemonic> NEAR_BRANCHES = java.util.EnumSet.of(JCC, JMP, CALL, LOOP, LOOPE,
+            LOOPNE, JRCXZ);
     /** The instructions LOCK may prefix, and then only with a memory destination (SDM "LOCK"). */
     private static final java.util.Set<Mnemonic> LOCKABLE = java.util.EnumSet.of(ADD, ADC, AND, BTC, BTR, BTS,
             CMPXCHG, CMPXCHG8B, CMPXCHG16B, DEC, INC, NEG, NOT, OR, SBB, SUB, XOR, XADD, XCHG);
@@ -456,6 +459,9 @@ final class DecodeRun {
         Mnemonic m = e.mnemonic();
         if (lock && !(LOCKABLE.contains(m) && !ops.isEmpty() && ops.get(0) instanceof Operand.Mem)) {
             throw invalid("lock prefix on " + m.asm() + " without a memory destination (#UD)");
+        }
+        if (operandSize16 && !rexW && NEAR_BRANCHES.contains(m)) {
+            throw invalid("66 prefix on a near branch: Intel CPUs ignore it, AMD ones truncate the target to 16 bits");
         }
         if (m == CWDE) {
             m = opsz == 2 ? CBW : opsz == 4 ? CWDE : CDQE;

@@ -14,11 +14,6 @@ enum KnownDivergence {
      * still lets it change the operand size or register numbers of what follows.
      */
     SUPERSEDED_REX,
-    /**
-     * 66 on a near jmp/call/jcc: Intel CPUs ignore it in 64-bit mode (operand size stays 64,
-     * displacement 32); objdump decodes AMD's 16-bit form.
-     */
-    OPERAND_SIZE_ON_NEAR_BRANCH,
     /** 0F 1A/0F 1B: objdump decodes MPX bnd*; without MPX (all current CPUs) they are hint NOPs. */
     MPX_HINT_NOP,
     /** F3 0F 1E /1 (rdsspd/q): a NOP unless CET shadow stacks are enabled. */
@@ -29,12 +24,10 @@ enum KnownDivergence {
     /** The divergence that explains a disagreement at {@code offset}, or null if none does. */
     static KnownDivergence of(byte[] code, int offset, Instruction ours) {
         int i = offset;
-        boolean o16 = false;
         boolean rep3 = false;
         int end = Math.min(code.length, offset + 15);
         while (i < end && isPrefix(code[i] & 0xFF)) {
             int b = code[i] & 0xFF;
-            o16 |= b == 0x66;
             rep3 |= b == 0xF3;
             if ((b & 0xF0) == 0x40 && i + 1 < end && isPrefix(code[i + 1] & 0xFF)) {
                 return SUPERSEDED_REX;
@@ -47,10 +40,6 @@ enum KnownDivergence {
         int op = code[i] & 0xFF;
         int op2 = code[i + 1] & 0xFF;
         int modrm = code[i + 2] & 0xFF;
-        if (o16 && ours != null && (ours.mnemonic() == Mnemonic.JCC || ours.mnemonic() == Mnemonic.JMP
-                || ours.mnemonic() == Mnemonic.CALL)) {
-            return OPERAND_SIZE_ON_NEAR_BRANCH;
-        }
         if (op == 0x0F && (op2 == 0x1A || op2 == 0x1B)) {
             return MPX_HINT_NOP;
         }
