@@ -46,8 +46,10 @@
  *     own in an SSE row's slot is an invalid encoding, not the prefix-less instruction.
  *     {@code 90} is {@link dev.vmsight.ir.decode.Mnemonic#NOP}; with F3 it is PAUSE, with REX.B
  *     {@code xchg r8,rax}, and with 66 {@code xchg ax,ax} (objdump's reading; it changes nothing).
- *     66 on near jmp/call/jcc is ignored as on Intel CPUs (64-bit target, rel32); push/pop/ret/
- *     enter/leave honour it (16-bit) unless REX.W is also present.</li>
+ *     66 (without REX.W) on a near jmp/call/jcc/loop/jrcxz is refused: Intel CPUs ignore it, AMD
+ *     ones (this lab's host) truncate the target to 16 bits. push/pop/ret/enter/leave honour 66
+ *     (16-bit) unless REX.W is also present. LOCK is accepted only on the lockable instructions
+ *     with a memory destination; anything else is #UD and refused.</li>
  * <li><b>Sizes of particular forms</b>: in/out/ins/outs are 1, 2 (66) or 4 bytes (REX.W ignored);
  *     {@code MOVD} with operandSize 8 is the REX.W form objdump calls movq (xmm from/to a 64-bit
  *     GPR), while {@code MOVQ} is the xmm/m64 form; mov to/from a segment register, lar and lsl
