@@ -457,7 +457,10 @@ final class DecodeRun {
             ops.add(operand(s, opsz));
         }
         Mnemonic m = e.mnemonic();
-        if (lock && !(LOCKABLE.contains(m) && !ops.isEmpty() && ops.get(0) instanceof Operand.Mem)) {
+        if (lock && !LOCKABLE.contains(m)) {
+            throw invalid("lock prefix on " + m.asm() + ", which cannot be locked (#UD)");
+        }
+        if (lock && !(!ops.isEmpty() && ops.get(0) instanceof Operand.Mem)) {
             throw invalid("lock prefix on " + m.asm() + " without a memory destination (#UD)");
         }
         if (operandSize16 && !rexW && NEAR_BRANCHES.contains(m)) {
@@ -480,7 +483,7 @@ final class DecodeRun {
     }
 
     private int operandSize(Entry e) {
-        boolean o16 = operandSize16 && !prefix66Consumed && !e.mandatory();
+        boolean o16 = operandSize16 && !prefix66Consumed;   // 66 still sizes F2/F3-selected rows (popcnt r16)
         return switch (e.size()) {
             case BYTE -> 1;
             case V -> rexW ? 8 : o16 ? 2 : 4;
