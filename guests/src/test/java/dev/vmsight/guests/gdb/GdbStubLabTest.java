@@ -123,6 +123,46 @@ class GdbStubLabTest {
         assertEquals(expected, lines, "all runs completed after detach; A reports the PID written into its buffer");
     }
 
+    /**
+     * Single-stepping from mark_in follows the program into the kernel: the first step that lands
+     * at CPL 0 comes right after a {@code syscall} instruction (0f 05), at the kernel's entry point.
+     */
+    @Test
+    void singleStepsFromTheMarkIntoTheKernel() {
+        TrainingSymbols symbols = lab.trainingSymbols();
+        long main = symbols.address(TrainingProgram.GETPSFILE, TrainingSymbols.MAIN);
+        long markIn = symbols.address(TrainingProgram.GETPSFILE, TrainingSymbols.MARK_IN);
+        String pid1 = "1";
+        long shell = guest.spawn(List.of("/bin/sh", "-c", "sleep 2; exec /training/getpsfile " + pid1));
+        int steps = 0;
+        long nanos;
+        try (GdbClient gdb = GdbClient.connect(guest.gdbSocket(), Duration.ofSeconds(10))) {
+            BreakpointHit atMain = gdb.continueToBreakpoint(main,
+                    r -> argv(gdb, r, 0).endsWith("/getpsfile") && argv(gdb, r, 1).equals(pid1), STOP);
+            gdb.removeHardwareBreakpoint(main);
+            long cr3 = atMain.registers().cr3();
+            X86Registers r = gdb.continueToBreakpoint(markIn, cr3, STOP).registers();
+            gdb.removeHardwareBreakpoint(markIn);
+            long start = System.nanoTime();
+            X86Registers previous = r;
+            while (r.cpl() == 3 && steps < 5000) {
+                previous = r;
+                gdb.step();
+                r = gdb.readRegisters();
+                steps++;
+            }
+            nanos = System.nanoTime() - start;
+            assertEquals(0, r.cpl(), "reached the kernel within 5000 steps");
+            assertArrayEquals(new byte[] {0x0f, 0x05}, gdb.readMemory(previous.rip(), 2), "the last user instruction is syscall");
+            assertTrue(Long.compareUnsigned(r.rip(), 0xffff_ffff_8000_0000L) >= 0, "kernel text: 0x" + Long.toHexString(r.rip()));
+            assertEquals(previous.rip() + 2, r.rcx(), "syscall saved the return address in rcx");
+        }
+        System.out.printf("gdbstub: %d single steps (with a register read each) in %.0f ms: %.0f steps/s%n",
+                steps, nanos / 1e6, steps / (nanos / 1e9));
+        ExecResult result = awaitExit(shell);
+        assertEquals("pid=1 name=init", result.stdout().strip(), "the program completes normally after stepping");
+    }
+
     /** KASLR moves the kernel's text away from 0xffffffff81000000; both vCPUs and all the RAM are there. */
     @Test
     void bootOptionsTakeEffect() throws IOException {
