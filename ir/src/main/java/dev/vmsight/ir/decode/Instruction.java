@@ -28,6 +28,10 @@ public record Instruction(long address, byte[] bytes, Mnemonic mnemonic, Conditi
 
     public Operand operand(int i) { return operands.get(i); }
 
+    /** e.g. {@code 0x1000: 48 89 e5  mov rbp,rsp} (records compare {@code bytes} by identity; use {@link #length()} and the fields). */
+    @Override
+    public String toString() { return IntelSyntax.describe(this); }
+
     /**
      * Legacy prefixes. {@code rep} is F3 and {@code repne} F2 as encoded (on string instructions
      * they mean REP/REPE and REPNE; on others they may select another instruction, which the

@@ -1,6 +1,7 @@
 package dev.vmsight.ir.verify.decoder;
 
 import dev.vmsight.ir.decode.Instruction;
+import dev.vmsight.ir.decode.IntelSyntax;
 import dev.vmsight.ir.decode.Mnemonic;
 import java.util.HashMap;
 import java.util.Locale;
@@ -91,17 +92,7 @@ final class ObjdumpNames {
 
     /** The canonical name of a decoded instruction, in objdump's spelling. */
     static String nameOf(Instruction insn) {
-        Mnemonic m = insn.mnemonic();
-        return switch (m) {
-            case JCC -> "j" + insn.condition().name().toLowerCase(Locale.ROOT);
-            case SETCC -> "set" + insn.condition().name().toLowerCase(Locale.ROOT);
-            case CMOVCC -> "cmov" + insn.condition().name().toLowerCase(Locale.ROOT);
-            case MOV_CR, MOV_DR, MOV_SEG -> "mov";
-            case CALLF -> "call";
-            case JMPF -> "jmp";
-            case MOVD -> insn.operandSize() == 8 ? "movq" : "movd";
-            default -> m.asm();
-        };
+        return IntelSyntax.name(insn);
     }
 
     /** The class of an objdump instruction, from its name, its operands and its first opcode byte. */

@@ -1,7 +1,7 @@
 package dev.vmsight.ir.verify.decoder;
 
 import dev.vmsight.ir.decode.Instruction;
-import dev.vmsight.ir.decode.Mnemonic;
+import dev.vmsight.ir.decode.IntelSyntax;
 import dev.vmsight.ir.decode.Operand;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,9 +45,8 @@ final class ObjdumpOperands {
     /** Our operands as objdump would print them, after the same normalisation. */
     static List<String> format(Instruction insn) {
         List<String> out = new ArrayList<>();
-        boolean one = shiftByImplicitOne(insn);
-        for (Operand op : insn.operands()) {
-            out.add(normalise(format(op, one, insn.mnemonic())));
+        for (String op : IntelSyntax.operands(insn)) {
+            out.add(normalise(op));
         }
         return out;
     }
@@ -69,81 +68,4 @@ final class ObjdumpOperands {
         return true;
     }
 
-    private static String format(Operand op, boolean implicitOne, Mnemonic mnemonic) {
-        if (op instanceof Operand.Reg r) {
-            return r.register().asm();
-        }
-        if (op instanceof Operand.Imm imm) {
-            return implicitOne && imm.value() == 1 ? "1" : hex(imm.value(), imm.size());
-        }
-        if (op instanceof Operand.Rel rel) {
-            return "0x" + Long.toHexString(rel.target());
-        }
-        return mem((Operand.Mem) op, mnemonic);
-    }
-
-    /** D0..D3 shift by an implicit 1 (objdump prints "1", not "0x1"). */
-    private static boolean shiftByImplicitOne(Instruction insn) {
-        for (byte b : insn.bytes()) {
-            int v = b & 0xFF;
-            boolean prefix = v == 0x66 || v == 0x67 || v == 0xF0 || v == 0xF2 || v == 0xF3 || v == 0x2E || v == 0x3E
-                    || v == 0x26 || v == 0x36 || v == 0x64 || v == 0x65 || (v & 0xF0) == 0x40;
-            if (!prefix) {
-                return v == 0xD0 || v == 0xD1;
-            }
-        }
-        return false;
-    }
-
-    private static String mem(Operand.Mem m, Mnemonic mnemonic) {
-        // objdump prints no size for moffs and calls cmpxchg16b's operand an OWORD
-        String size = mnemonic == Mnemonic.MOVABS ? "" : mnemonic == Mnemonic.CMPXCHG16B ? "OWORD PTR " : sizeWord(m.size());
-        StringBuilder sb = new StringBuilder(size);
-        if (m.segment() != null) {
-            sb.append(m.segment().asm()).append(':');
-        }
-        if (m.base() == null && m.index() == null) {
-            if (m.segment() == null) {
-                sb.append("ds:");
-            }
-            long addr = m.addressSize() == 4 ? m.disp() & 0xFFFF_FFFFL : m.disp();
-            return sb.append("0x").append(Long.toHexString(addr)).toString();
-        }
-        sb.append('[');
-        String sep = "";
-        if (m.base() != null) {
-            sb.append(m.base().asm());
-            sep = "+";
-        }
-        if (m.index() != null) {
-            sb.append(sep).append(m.index().asm()).append('*').append(m.scale());
-            sep = "+";
-        }
-        if (m.disp() != 0) {
-            if (m.ripRelative() || m.disp() > 0 || sep.isEmpty()) {
-                long d = m.addressSize() == 4 && !m.ripRelative() ? m.disp() & 0xFFFF_FFFFL : m.disp();
-                sb.append(sep).append("0x").append(Long.toHexString(d));
-            } else {
-                sb.append("-0x").append(Long.toHexString(-m.disp()));
-            }
-        }
-        return sb.append(']').toString();
-    }
-
-    private static String sizeWord(int size) {
-        return switch (size) {
-            case 1 -> "BYTE PTR ";
-            case 2 -> "WORD PTR ";
-            case 4 -> "DWORD PTR ";
-            case 8 -> "QWORD PTR ";
-            case 10 -> "TBYTE PTR ";
-            case 16 -> "XMMWORD PTR ";
-            default -> "";
-        };
-    }
-
-    private static String hex(long value, int size) {
-        long v = size >= 8 ? value : value & ((1L << (8 * size)) - 1);
-        return "0x" + Long.toHexString(v);
-    }
 }
