@@ -121,10 +121,25 @@ public final class QemuLauncher {
             if (p.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + p);
         }
         for (Path socket : List.of(files.qmp(), files.qga(), files.gdb())) UnixSockets.checkLength(socket);
+        checkRamSpace(config, files);
         try {
             Files.createDirectories(files.dir());
         } catch (IOException e) {
             throw new GuestException("cannot create the run directory " + files.dir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A guest whose RAM file does not fit would die of SIGBUS mid-boot; say so up front (containers often give /dev/shm 64 MiB). */
+    private static void checkRamSpace(GuestConfig config, RunFiles files) {
+        try {
+            long free = Files.getFileStore(files.ram().getParent()).getUsableSpace();
+            long needed = config.memoryMiB() * 1024L * 1024L;
+            if (free < needed) {
+                throw new GuestException("not enough space in " + files.ram().getParent() + " for the guest's RAM file: "
+                        + (free >> 20) + " MiB free, " + config.memoryMiB() + " MiB needed (enlarge it, e.g. docker --shm-size=1g)");
+            }
+        } catch (IOException e) {
+            throw new GuestException("cannot check " + files.ram().getParent() + " for the guest's RAM file: " + e.getMessage(), e);
         }
     }
 
