@@ -76,6 +76,15 @@ class QemuBootFailureLabTest {
         assertGone(e, Path.of("/dev/shm/vmsight-" + config.name() + ".ram"));
     }
 
+    /** RAM that /dev/shm cannot hold is refused before QEMU starts (it would die of SIGBUS mid-boot). */
+    @Test
+    void ramLargerThanDevShmIsRefused() {
+        GuestConfig config = QemuLab.config("huge", 1).withMemoryMiB(64 * 1024 * 1024);
+        GuestException e = assertThrows(GuestException.class, () -> QemuLauncher.start(config));
+        assertFalse(e instanceof GuestBootException, "refused before starting QEMU");
+        assertTrue(e.getMessage().startsWith("not enough space in /dev/shm for the guest's RAM file"), e.getMessage());
+    }
+
     /** A kernel package that was never fetched is named, with the command that fetches it. */
     @Test
     void missingKernelPackageIsNamed() {
