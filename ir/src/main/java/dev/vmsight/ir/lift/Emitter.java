@@ -24,6 +24,10 @@ final class Emitter {
         boolean isMemory() { return reg == null; }
     }
 
+    /** Pseudo-conditions known at lift time (never locations): "always true" and "always false". */
+    static final int ALWAYS = -1;
+    static final int NEVER = -2;
+
     private static final int[] NONE = {};
     private static final long[] NO_IMM = {};
 
@@ -278,7 +282,16 @@ final class Emitter {
 
     /** flag = cond ? value : flag (a flag left unchanged when a shift count is zero). */
     void flagIf(int cond, int flag, int value) {
-        to(flag, SELECT, 8, cond, value, flag);
+        if (cond == ALWAYS) {
+            to(flag, MOV, 8, value);
+        } else if (cond != NEVER) {
+            to(flag, SELECT, 8, cond, value, flag);
+        }
+    }
+
+    /** cond ? a : b, folded when the condition is known at lift time. */
+    int select(int cond, int a, int b) {
+        return cond == ALWAYS ? a : cond == NEVER ? b : op(SELECT, cond, a, b);
     }
 
     // ---- stack

@@ -903,8 +903,13 @@ public final class Lifter {
 
         /** The masked count and whether it is non-zero (a zero count leaves every flag unchanged). */
         private int[] count(int countOperand) {
-            int raw = ops.size() > countOperand ? e.source(op(countOperand), 1) : e.constant(1);
-            int c = e.op(UopKind.AND, raw, e.constant(n == 8 ? 63 : 31));
+            long mask = n == 8 ? 63 : 31;
+            if (ops.size() <= countOperand || op(countOperand) instanceof Operand.Imm) {
+                // an immediate count is masked now: a constant, and "non-zero" is known (no SELECTs)
+                long k = ops.size() <= countOperand ? 1 : ((Operand.Imm) op(countOperand)).value() & mask;
+                return new int[]{e.constant(k), k != 0 ? Emitter.ALWAYS : Emitter.NEVER};
+            }
+            int c = e.op(UopKind.AND, e.source(op(countOperand), 1), e.constant(mask));
             int nz = e.not1(e.sized(ZERO, 8, c));
             return new int[]{c, nz};
         }
@@ -916,6 +921,10 @@ public final class Lifter {
             int[] cnt = count(1);
             int c = cnt[0];
             int nz = cnt[1];
+            if (nz == Emitter.NEVER) {   // a zero count changes nothing but still writes (zero-extends) a 32-bit register
+                e.write(d, a);
+                return;
+            }
             int bits = n * 8;
             int cMinus1 = e.op(UopKind.SUB, c, e.constant(1));
             int r;
@@ -1011,6 +1020,10 @@ public final class Lifter {
             int[] cnt = count(2);
             int c = cnt[0];
             int nz = cnt[1];
+            if (nz == Emitter.NEVER) {
+                e.write(d, a);
+                return;
+            }
             int bits = n * 8;
             int r;
             int cf;
@@ -1018,7 +1031,7 @@ public final class Lifter {
                 int back = e.op(UopKind.SUB, e.constant(64), c);
                 r = left ? e.op(UopKind.OR, e.op(UopKind.SHL, a, c), e.op(UopKind.SHR, s, back))
                         : e.op(UopKind.OR, e.op(UopKind.SHR, a, c), e.op(UopKind.SHL, s, back));
-                r = e.op(SELECT, nz, r, a);
+                r = e.select(nz, r, a);
             } else if (left) {
                 int t = e.op(UopKind.OR, e.op(UopKind.SHL, a, e.constant(bits)), s);
                 r = e.op(UopKind.SHR, e.op(UopKind.SHL, t, c), e.constant(bits));
