@@ -48,6 +48,9 @@ final class VerifyCpuCommand implements Callable<Integer> {
         return Path.of(".");
     }
 
+    @Option(names = "--undefined-flags", description = "also print how often the lifter's model of each SDM-undefined flag matched this CPU")
+    boolean undefinedFlags;
+
     @Override
     public Integer call() throws Exception {
         if (states < 1) {
@@ -59,6 +62,10 @@ final class VerifyCpuCommand implements Callable<Integer> {
         }
         CpuOracle.Report report = CpuOracle.run(r.toAbsolutePath(), states, seed, null);
         report.mismatches().stream().limit(show).forEach(m -> System.out.println("mismatch: " + m));
+        if (undefinedFlags) {
+            report.undefinedFlagAgreement().forEach((k, v) ->
+                    System.out.printf("undefined %-12s model = cpu in %,d of %,d cases (%.1f%%)%n", k, v[0], v[1], 100.0 * v[0] / v[1]));
+        }
         System.out.println(report.summary());
         return report.mismatchCount() == 0 ? 0 : 1;
     }

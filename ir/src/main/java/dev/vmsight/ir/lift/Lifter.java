@@ -939,7 +939,8 @@ public final class Lifter {
                 case SHR -> {
                     r = e.op(UopKind.SHR, a, c);
                     cf = e.op(BIT, a, cMinus1);
-                    of = e.sized(SIGN, n, a);
+                    // MSB before the last 1-bit step: MSB(a) for count 1 (SDM); 0 beyond, as the host CPU does
+                    of = e.sized(SIGN, n, e.op(UopKind.SHR, a, cMinus1));
                 }
                 case SAR -> {
                     int sa = e.sized(SEXT, n, a);
@@ -965,7 +966,7 @@ public final class Lifter {
                 e.flagIf(nz, Loc.SF, e.sized(SIGN, n, r));
                 e.flagIf(nz, Loc.ZF, e.sized(ZERO, n, r));
                 e.flagIf(nz, Loc.PF, e.sized(PARITY, 1, r));
-                e.flagIf(nz, Loc.AF, e.constant(0));   // undefined; modelled as cleared
+                e.flagIf(nz, Loc.AF, e.constant(1));   // undefined; set, as the host CPU (AMD EPYC) does
             }
             e.write(d, r);
         }
@@ -1047,7 +1048,7 @@ public final class Lifter {
             e.flagIf(nz, Loc.SF, e.sized(SIGN, n, r));
             e.flagIf(nz, Loc.ZF, e.sized(ZERO, n, r));
             e.flagIf(nz, Loc.PF, e.sized(PARITY, 1, r));
-            e.flagIf(nz, Loc.AF, e.constant(0));
+            e.flagIf(nz, Loc.AF, e.constant(1));   // undefined; set, as the host CPU does
             e.write(d, r);
         }
 

@@ -40,8 +40,12 @@ public final class CpuOracle {
     }
 
     /** The outcome: counts, the first mismatches, and the one-line summary. */
+    /**
+     * @param undefinedFlagAgreement for each "mnemonic FLAG" left undefined by the SDM (excluded from
+     *                               the comparison): {cases where the lifter's model equalled the host CPU, cases}
+     */
     public record Report(int forms, int statesPerForm, long cases, long mismatchCount, long faultCases,
-                         List<Mismatch> mismatches, long millis) {
+                         List<Mismatch> mismatches, long millis, java.util.SortedMap<String, long[]> undefinedFlagAgreement) {
         public String summary() {
             return String.format("cpu: %d forms × %d states = %,d cases, %d mismatches (%,d faulting cases compared; "
                             + "undefined flags excluded: %s) in %.1f s",
@@ -66,6 +70,7 @@ public final class CpuOracle {
         }
         List<byte[]> bytes = Assembler.assemble(text, root.resolve("target/cpu-oracle"));
         List<Mismatch> reported = new ArrayList<>();
+        java.util.SortedMap<String, long[]> undefinedAgreement = new java.util.TreeMap<>();
         long mismatches = 0;
         long faults = 0;
         long cases = 0;
@@ -103,7 +108,7 @@ public final class CpuOracle {
                     if (nat.signal() != 0) {
                         faults++;
                     }
-                    String diff = compare(lifted, cpu, in, nat);
+                    String diff = compare(lifted, cpu, in, nat, undefinedAgreement);
                     if (diff != null) {
                         mismatches++;
                         if (reportedHere++ < MAX_REPORTED_PER_FORM) {
@@ -117,11 +122,13 @@ public final class CpuOracle {
                 }
             }
         }
-        return new Report(forms.size(), states, cases, mismatches, faults, reported, (System.nanoTime() - t0) / 1_000_000);
+        return new Report(forms.size(), states, cases, mismatches, faults, reported, (System.nanoTime() - t0) / 1_000_000,
+                undefinedAgreement);
     }
 
     /** Runs the interpreter on {@code in}; returns null if it agrees with {@code nat}, else what differs. */
-    private static String compare(List<LiftedInstruction> code, NativeCpu cpu, NativeCpu.Input in, NativeCpu.Output nat) {
+    private static String compare(List<LiftedInstruction> code, NativeCpu cpu, NativeCpu.Input in, NativeCpu.Output nat,
+                                  java.util.Map<String, long[]> undefinedAgreement) {
         LiftedInstruction first = code.get(0);
         LiftedInstruction last = code.get(code.size() - 1);
         PagedMemory mem = new PagedMemory().map(StateGenerator.DATA_ADDR, StateGenerator.DATA_SIZE);
@@ -184,7 +191,16 @@ public final class CpuOracle {
                         .append(" interp 0x").append(Long.toHexString(st.get(Loc.XMM0 + x)));
             }
         }
-        long defined = (UndefinedFlags.STATUS | 0x400) & ~UndefinedFlags.of(first.instruction(), in.gpr());
+        long undefined = UndefinedFlags.of(first.instruction(), in.gpr());
+        long defined = (UndefinedFlags.STATUS | 0x400) & ~undefined;
+        for (long bit = 1; bit <= UndefinedFlags.OF; bit <<= 1) {
+            if ((undefined & bit) != 0) {
+                long[] a = undefinedAgreement.computeIfAbsent(first.instruction().mnemonic().asm() + " "
+                        + flagNames(bit).replaceAll("[{}]", ""), k -> new long[2]);
+                a[0] += ((nat.rflags() ^ st.rflags()) & bit) == 0 ? 1 : 0;
+                a[1]++;
+            }
+        }
         long fc = nat.rflags() & defined;
         long fi = st.rflags() & defined;
         if (fc != fi) {
