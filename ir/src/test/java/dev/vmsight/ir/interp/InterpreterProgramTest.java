@@ -63,4 +63,35 @@ class InterpreterProgramTest {
         assertEquals(CpuFault.PF, f.vector());
         assertEquals(0x1234_5000L, f.address());
     }
+
+    @Test
+    void aFaultHandlerCanResumeElsewhere() {
+        // ud2; inc rax; ud2 ... : the handler skips each ud2 (2 bytes) and counts it
+        PagedMemory mem = new PagedMemory().load(CODE, HexFormat.of().parseHex("0f0b48ffc00f0b48ffc0"));
+        int[] faults = {0};
+        Interpreter in = new Interpreter(mem, CodeSource.decoding(mem), Environment.NONE, SystemLayer.USER_MODE,
+                (fault, state) -> {
+                    assertEquals(CpuFault.UD, fault.vector());
+                    faults[0]++;
+                    state.setRip(state.rip() + 2);
+                });
+        MachineState st = new MachineState().setRip(CODE);
+        in.run(st, CODE + 10, 100);
+        assertEquals(2, faults[0]);
+        assertEquals(2, st.gpr(0));
+    }
+
+    @Test
+    void theBlockCacheServesOldCodeUntilInvalidated() {
+        PagedMemory mem = new PagedMemory().load(CODE, HexFormat.of().parseHex("48ffc0"));   // inc rax
+        Interpreter in = Interpreter.userMode(mem, CodeSource.decoding(mem));
+        MachineState st = new MachineState().setRip(CODE);
+        in.run(st, CODE + 3, 10);
+        mem.load(CODE, HexFormat.of().parseHex("48ffc8"));   // dec rax
+        in.run(st.setRip(CODE), CODE + 3, 10);
+        assertEquals(2, st.gpr(0), "cached block still increments");
+        in.invalidate();
+        in.run(st.setRip(CODE), CODE + 3, 10);
+        assertEquals(1, st.gpr(0), "after invalidate() the new code runs");
+    }
 }
