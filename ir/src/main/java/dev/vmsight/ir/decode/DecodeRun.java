@@ -391,7 +391,7 @@ final class DecodeRun {
         return switch (both) {
             case 0xDBE2 -> row(FNCLEX, "v");
             case 0xDBE3 -> row(FNINIT, "v");
-            case 0xDFE0 -> row(FNSTSW, "w:AL");
+            case 0xDFE0 -> row(FNSTSW, "w:rAX");
             default -> throw invalid("unsupported x87 instruction");
         };
     }
@@ -542,9 +542,8 @@ final class DecodeRun {
             }
             case Zb -> reg8((opcode & 7) | (rexB ? 8 : 0));
             case Zv -> gpr((opcode & 7) | (rexB ? 8 : 0), opsz);
-            case AL -> new Operand.Reg(opsz == 2 ? Register.AX : Register.AL);
+            case AL -> new Operand.Reg(Register.AL);
             case rAX -> gpr(0, opsz);
-            case eAX -> new Operand.Reg(Register.EAX);
             case CL -> new Operand.Reg(Register.CL);
             case DX -> new Operand.Reg(Register.DX);
             case One -> new Operand.Imm(1, 1);

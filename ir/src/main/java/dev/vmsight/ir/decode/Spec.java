@@ -11,7 +11,7 @@ package dev.vmsight.ir.decode;
  */
 enum Spec {
     Eb, Ev, Ew, Ed, Ey, Eq, Gb, Gv, Gw, Gd, Gy, Gq, M, Mb, Mw, Md, Mq, My, Mx, Mv, Rq, Ry,
-    Ib, Ibs, Ibu, Iw, Iz, Iv, Jb, Jz, Zb, Zv, AL, rAX, eAX, CL, DX, One, Ob, Ov, Sw,
+    Ib, Ibs, Ibu, Iw, Iz, Iv, Jb, Jz, Zb, Zv, AL, rAX, CL, DX, One, Ob, Ov, Sw,
     Xb, Xv, Yb, Yv, FS, GS, Cq, Dq, Vx, Wx, Wd, Wq, Ux, By,
     /** register at the operand size, or a word in memory (mov Sreg, lar, lsl) */
     Evw,
