@@ -62,6 +62,7 @@ final class VerifyCpuCommand implements Callable<Integer> {
         }
         CpuOracle.Report report = CpuOracle.run(r.toAbsolutePath(), states, seed, null);
         report.mismatches().stream().limit(show).forEach(m -> System.out.println("mismatch: " + m));
+        report.nativeReruns().forEach(note -> System.out.println("native re-run: " + note));
         if (undefinedFlags) {
             report.undefinedFlagAgreement().forEach((k, v) ->
                     System.out.printf("undefined %-12s model = cpu in %,d of %,d cases (%.1f%%)%n", k, v[0], v[1], 100.0 * v[0] / v[1]));

@@ -45,11 +45,13 @@ public final class CpuOracle {
      *                               the comparison): {cases where the lifter's model equalled the host CPU, cases}
      */
     public record Report(int forms, int statesPerForm, long cases, long mismatchCount, long faultCases,
-                         List<Mismatch> mismatches, long millis, java.util.SortedMap<String, long[]> undefinedFlagAgreement) {
+                         List<Mismatch> mismatches, long millis, java.util.SortedMap<String, long[]> undefinedFlagAgreement,
+                         List<String> nativeReruns) {
         public String summary() {
             return String.format("cpu: %d forms × %d states = %,d cases, %d mismatches (%,d faulting cases compared; "
-                            + "undefined flags excluded: %s) in %.1f s",
-                    forms, statesPerForm, cases, mismatchCount, faultCases, UndefinedFlags.SUMMARY, millis / 1000.0);
+                            + "%d non-repeatable native results re-run; undefined flags excluded: %s) in %.1f s",
+                    forms, statesPerForm, cases, mismatchCount, faultCases, nativeReruns.size(), UndefinedFlags.SUMMARY,
+                    millis / 1000.0);
         }
     }
 
@@ -71,6 +73,7 @@ public final class CpuOracle {
         List<byte[]> bytes = Assembler.assemble(text, root.resolve("target/cpu-oracle"));
         List<Mismatch> reported = new ArrayList<>();
         java.util.SortedMap<String, long[]> undefinedAgreement = new java.util.TreeMap<>();
+        List<String> rerun = new ArrayList<>();
         long mismatches = 0;
         long faults = 0;
         long cases = 0;
@@ -110,6 +113,15 @@ public final class CpuOracle {
                     }
                     String diff = compare(lifted, cpu, in, nat, undefinedAgreement);
                     if (diff != null) {
+                        // Run the case natively once more: a CPU result that changes between two runs of
+                        // the same state (seen: one spurious SIGILL in ~10^6 cases) is counted and reported
+                        // as a native re-run, not hidden; a repeatable difference is a mismatch.
+                        NativeCpu.Output again = cpu.run(List.of(in)).get(0);
+                        if (!sameOutput(nat, again) && compare(lifted, cpu, in, again, new java.util.HashMap<>()) == null) {
+                            rerun.add(name + ": first native run gave " + (nat.signal() != 0 ? "signal " + nat.signal() : diff)
+                                    + "; the re-run agreed with the interpreter");
+                            continue;
+                        }
                         mismatches++;
                         if (reportedHere++ < MAX_REPORTED_PER_FORM) {
                             Mismatch m = new Mismatch(name, diff + "\n    input: " + describe(in));
@@ -123,7 +135,13 @@ public final class CpuOracle {
             }
         }
         return new Report(forms.size(), states, cases, mismatches, faults, reported, (System.nanoTime() - t0) / 1_000_000,
-                undefinedAgreement);
+                undefinedAgreement, rerun);
+    }
+
+    private static boolean sameOutput(NativeCpu.Output a, NativeCpu.Output b) {
+        return a.signal() == b.signal() && a.rflags() == b.rflags() && a.outsideDirty() == b.outsideDirty()
+                && java.util.Arrays.equals(a.gpr(), b.gpr()) && java.util.Arrays.equals(a.xmm(), b.xmm())
+                && java.util.Arrays.equals(a.window(), b.window());
     }
 
     /** Runs the interpreter on {@code in}; returns null if it agrees with {@code nat}, else what differs. */
