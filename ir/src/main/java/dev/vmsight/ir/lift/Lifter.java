@@ -1042,7 +1042,19 @@ public final class Lifter {
             }
             cf = left ? e.op(BIT, a, e.op(UopKind.SUB, e.constant(bits), c))
                     : e.op(BIT, a, e.op(UopKind.SUB, c, e.constant(1)));
-            int of = e.op(UopKind.XOR, e.sized(SIGN, n, r), e.sized(SIGN, n, a));
+            // OF: MSB before the last 1-bit step XOR MSB after (the SDM's count-1 rule; the host does the
+            // same for larger counts). Left: that bit is the one shifted out (CF). Right: bit bits+c-2 of src:dest.
+            int prevMsb;
+            if (left) {
+                prevMsb = cf;
+            } else if (n == 8) {
+                prevMsb = e.op(SELECT, e.op(EQ, c, e.constant(1)), e.sized(SIGN, n, a),
+                        e.op(BIT, s, e.op(UopKind.SUB, c, e.constant(2))));
+            } else {
+                int t = e.op(UopKind.OR, e.op(UopKind.SHL, s, e.constant(bits)), a);
+                prevMsb = e.op(BIT, t, e.op(UopKind.ADD, c, e.constant(bits - 2)));
+            }
+            int of = e.op(UopKind.XOR, e.sized(SIGN, n, r), prevMsb);
             e.flagIf(nz, Loc.CF, cf);
             e.flagIf(nz, Loc.OF, of);
             e.flagIf(nz, Loc.SF, e.sized(SIGN, n, r));

@@ -244,7 +244,8 @@ final class Corpus {
         // stack
         for (String s : new String[]{"push rax", "push r12", "push rsp", "push 0x7f", "push -0x12345",
                 "push QWORD PTR [r14+8]", "push ax", "pop rcx", "pop r13", "pop QWORD PTR [r14+8]", "pop ax",
-                "pop rsp", "leave", "pushfq", "call 1f;1:"}) {
+                "pop rsp", "leave", "pushfq", "call 1f;1:", "pop QWORD PTR [rsp+8]", "push QWORD PTR [rsp+8]",
+                "pop WORD PTR [rsp]", "add QWORD PTR [rsp+0x10], rax", "lea rax, [rsp-0x10]"}) {
             f.add(new Form(s, Trait.STACK));
         }
         f.add(new Form("ret", Trait.STACK, Trait.RET));
