@@ -1,12 +1,9 @@
 package dev.vmsight.guests;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -80,44 +77,17 @@ final class GuestAgentClient implements AutoCloseable {
 
     /** guest-exec with captured output, then guest-exec-status until it exits or {@code timeout} passes. */
     ExecResult exec(Duration timeout, List<String> argv) {
-        long pid = spawn(argv);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long pollMillis = 5;
-        while (true) {
-            ExecResult result = status(pid);
-            if (result != null) return result;
-            if (System.nanoTime() > deadline) {
-                throw new GuestException("guest command '" + String.join(" ", argv) + "' (guest PID " + pid
-                        + ") did not finish within " + timeout.toMillis() + " ms");
-            }
-            UnixSockets.sleepQuietly(Duration.ofMillis(pollMillis));
-            pollMillis = Math.min(100, pollMillis * 2);
-        }
+        return GuestExec.run(this::execute, timeout, argv, "the guest behind " + socket);
     }
 
     /** guest-exec with captured output, without waiting: the guest PID of the started process. */
     long spawn(List<String> argv) {
-        if (argv.isEmpty()) throw new GuestException("nothing to run: the command is empty");
-        ObjectNode args = JsonLineChannel.JSON.createObjectNode().put("path", argv.get(0)).put("capture-output", true);
-        ArrayNode rest = args.putArray("arg");
-        argv.subList(1, argv.size()).forEach(rest::add);
-        long pid = execute("guest-exec", args).path("pid").asLong(-1);
-        if (pid < 0) throw new GuestException("qemu-guest-agent did not return a PID for " + argv);
-        return pid;
+        return GuestExec.spawn(this::execute, argv);
     }
 
     /** guest-exec-status of a process started by {@link #spawn}: its result, or null while it runs. */
     ExecResult status(long pid) {
-        JsonNode status = execute("guest-exec-status", JsonLineChannel.JSON.createObjectNode().put("pid", pid));
-        if (!status.path("exited").asBoolean(false)) return null;
-        // A process killed by a signal has no exit code; report it the way a shell does.
-        int code = status.has("exitcode") ? status.get("exitcode").asInt() : 128 + status.path("signal").asInt(0);
-        return new ExecResult(code, decode(status, "out-data"), decode(status, "err-data"));
-    }
-
-    private static String decode(JsonNode status, String field) {
-        String b64 = status.path(field).asText("");
-        return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
+        return GuestExec.status(this::execute, pid);
     }
 
     @Override

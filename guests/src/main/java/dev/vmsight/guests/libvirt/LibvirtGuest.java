@@ -7,6 +7,7 @@ import dev.vmsight.guests.ExecResult;
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.GuestException;
+import dev.vmsight.guests.GuestExec;
 import dev.vmsight.vmi.phys.MemoryMap;
 import dev.vmsight.vmi.phys.PhysicalMemories;
 import dev.vmsight.vmi.phys.PhysicalMemory;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -254,31 +254,19 @@ public final class LibvirtGuest implements Guest {
 
     @Override
     public ExecResult exec(Duration timeout, List<String> argv) {
-        if (argv.isEmpty()) throw new IllegalArgumentException("exec needs a program");
-        ObjectNode cmd = JSON.createObjectNode().put("execute", "guest-exec");
-        ObjectNode args = cmd.putObject("arguments").put("path", argv.get(0)).put("capture-output", true);
-        argv.subList(1, argv.size()).forEach(args.putArray("arg")::add);
-        long pid = parse(agentCommand(cmd.toString(), AGENT_TIMEOUT)).path("return").path("pid").asLong(-1);
-        if (pid < 0) throw new GuestException("qemu-guest-agent of " + name() + " gave no PID for " + argv);
-        String status = "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":" + pid + "}}";
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long pause = 5;
-        while (true) {
-            JsonNode r = parse(agentCommand(status, AGENT_TIMEOUT)).path("return");
-            if (r.path("exited").asBoolean(false)) {
-                int code = r.has("exitcode") ? r.get("exitcode").asInt() : 128 + r.path("signal").asInt(0);
-                return new ExecResult(code, decode(r.path("out-data")), decode(r.path("err-data")));
-            }
-            if (System.nanoTime() > deadline) {
-                throw new GuestException(String.join(" ", argv) + " did not exit within " + timeout.toMillis() + " ms in guest " + name());
-            }
-            sleep(pause);
-            pause = Math.min(100, pause * 2);
-        }
+        return GuestExec.run(this::agentCall, timeout, argv, "guest " + name());
     }
 
-    private static String decode(JsonNode base64) {
-        return base64.isMissingNode() ? "" : new String(Base64.getDecoder().decode(base64.asText()), StandardCharsets.UTF_8);
+    /** One agent command through qemuAgentCommand: its "return" member, or an exception with the agent's error. */
+    private JsonNode agentCall(String command, ObjectNode arguments) {
+        ObjectNode request = JSON.createObjectNode().put("execute", command);
+        request.set("arguments", arguments);
+        JsonNode answer = parse(agentCommand(request.toString(), AGENT_TIMEOUT));
+        if (answer.has("error")) {
+            throw new GuestException("qemu-guest-agent of " + name() + " refused '" + command + "': "
+                    + answer.get("error").path("desc").asText());
+        }
+        return answer.path("return");
     }
 
     private JsonNode parse(String reply) {
