@@ -39,7 +39,7 @@ public final class QemuLauncher {
 
         Process process;
         try {
-            process = new ProcessBuilder(commandLine(config, files))
+            process = new ProcessBuilder(inOwnSession(commandLine(config, files)))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectErrorStream(true)
                     .redirectOutput(files.qemuLog().toFile())
@@ -84,6 +84,17 @@ public final class QemuLauncher {
         }
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
                 .filter(h -> h.info().command().map(c -> c.contains("qemu-system")).orElse(false));
+    }
+
+    /**
+     * setsid(1) puts QEMU in a session of its own, so a guest left running by {@code lab boot}
+     * survives the terminal's SIGHUP; it execs QEMU in place, so the PID we hold stays QEMU's.
+     */
+    private static List<String> inOwnSession(List<String> command) {
+        List<String> out = new java.util.ArrayList<>(command.size() + 1);
+        out.add("setsid");
+        out.addAll(command);
+        return out;
     }
 
     static List<String> commandLine(GuestConfig config, RunFiles files) {
