@@ -31,7 +31,7 @@ final class SyntheticGuest {
         this.levels = levels;
         this.root = newTable();
         for (long pa = 0; pa < (32 << 20); pa += 1 << 21) {
-            map(KERNEL_BASE + pa, pa, 1 << 21, RW | G | XD);
+            map(KERNEL_BASE + pa, pa, 1 << 21, RW | G);
         }
         ram.write(GDT + 0x10, 8, 0x00af9b000000ffffL);   // kernel code, 64-bit, DPL 0
         ram.write(GDT + 0x18, 8, 0x00cf93000000ffffL);   // kernel data
