@@ -1,7 +1,7 @@
 package dev.vmsight.ir.interp;
 
 /**
- * Guest virtual memory as the interpreter sees it. A paging MMU (next issue) implements this
+ * Guest virtual memory as the interpreter sees it. The paging MMU of dev.vmsight.ir.sys implements this
  * over physical memory; tests use {@link PagedMemory}. Accesses that cannot be served throw
  * {@link CpuFault} (a #PF with the address).
  */

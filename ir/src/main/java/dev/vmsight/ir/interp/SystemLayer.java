@@ -5,8 +5,8 @@ import dev.vmsight.ir.uop.Uop;
 /**
  * Executes the system half: the µops whose effects involve privileged state beyond their
  * operands (syscall, sysret, iret, hlt, invlpg, control-register writes, wrmsr of unknown
- * MSRs, port output, opaque state ops such as fxsave). The paging/exception layer of the next
- * issue implements it; {@link #USER_MODE} refuses each with a clear error.
+ * MSRs, port output, opaque state ops such as fxsave). The paging/exception layer of
+ * dev.vmsight.ir.sys implements it; {@link #USER_MODE} refuses each with a clear error.
  */
 public interface SystemLayer {
     /** Executes {@code uop} (a kind with the SYSTEM flag not handled by the interpreter itself). */
