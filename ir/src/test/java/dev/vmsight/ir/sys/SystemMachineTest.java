@@ -394,4 +394,28 @@ class SystemMachineTest {
                 () -> new SystemMachine(s, g.ram, ENV, SystemTables.NONE).step());
         assertTrue(e.getMessage().contains("no SystemTables"), e.getMessage());
     }
+
+    @Test
+    void fiveLevelGuestSteps100kInstructionsOneAtATime() {
+        SyntheticGuest g5 = new SyntheticGuest(5);
+        g5.load(USER_CODE_PA, 0xb9, 0x50, 0xc3, 0x00, 0x00,   // mov ecx, 50000
+                0x48, 0xff, 0xc9,                             // dec rcx
+                0x75, 0xfb,                                   // jnz -5
+                0x90);                                        // nop
+        MachineState s = g5.state(3);
+        s.setRip(USER_CODE);
+        SystemMachine m = new SystemMachine(s, g5.ram, ENV, g5.tables());
+        assertEquals(57, m.pagingFormat().linearBits());
+        long start = System.nanoTime();
+        int steps = 0;
+        while (s.rip() != USER_CODE + 10) {
+            assertFalse(m.step().faulted());
+            steps++;
+        }
+        long micros = (System.nanoTime() - start) / 1000;
+        System.out.printf("SystemMachine: %d single steps in %d ms (%.2f us/step)%n", steps, micros / 1000, micros / (double) steps);
+        assertEquals(100_001, steps);
+        assertEquals(0, s.gpr(RCX));
+        assertEquals(1, s.get(Loc.ZF));
+    }
 }
