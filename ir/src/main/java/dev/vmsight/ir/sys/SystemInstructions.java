@@ -115,6 +115,14 @@ final class SystemInstructions implements SystemLayer {
         s.setRflags(old & ~changeable | flags & changeable);
         s.set(CS, cs);
         s.set(SS, ss);
+        if (rpl > cpl) {
+            // to an outer level: data selectors the new CPL may not use become null, bases kept (as QEMU)
+            for (int seg : new int[]{Loc.SEL0, Loc.SEL0 + 3, FS, GS}) {
+                if (!machine.usableAt((int) s.get(seg), rpl)) {
+                    s.set(seg, 0);
+                }
+            }
+        }
         s.setGpr(RSP, newRsp);
         s.setRip(rip);
     }

@@ -285,6 +285,19 @@ public final class SystemMachine {
         return (d >>> 16 & 0xFF_FFFFL) | (d >>> 56 & 0xFF) << 24;
     }
 
+    /**
+     * Whether data selector {@code selector} stays loaded after a return to {@code cpl} (SDM iret:
+     * a data or non-conforming code segment with DPL < CPL is nulled). Null selectors stay.
+     */
+    boolean usableAt(int selector, int cpl) {
+        if ((selector & ~3) == 0 || (selector & 4) != 0 || (selector | 7) > tables.gdtLimit()) {
+            return true;
+        }
+        long d = mmu.read(tables.gdtBase() + (selector & ~7), 8, Access.READ, true);
+        boolean conformingCode = (d >>> 43 & 1) != 0 && (d >>> 42 & 1) != 0;
+        return conformingCode || (d >>> 45 & 3) >= cpl;
+    }
+
     private static String hex(byte[] b) {
         StringBuilder s = new StringBuilder();
         for (byte x : b) {

@@ -90,7 +90,13 @@ class SystemMachineTest {
         for (int i = 0; i < frame.length; i++) {
             g.ram.write(rsp - KERNEL_BASE + 8L * i, 8, frame[i]);
         }
+        s.set(Loc.SEL0 + 3, KERNEL_SS).set(Loc.SEL0, USER_SS).set(Loc.FS_BASE, 0x5000);   // DS kernel, ES user
+        s.set(Loc.SEL0 + 4, KERNEL_SS);
         machine(s).step();
+        assertEquals(0, s.get(Loc.SEL0 + 3), "DS with DPL 0 is nulled on the return to CPL 3");
+        assertEquals(0, s.get(Loc.SEL0 + 4));
+        assertEquals(0x5000, s.get(Loc.FS_BASE), "the base stays");
+        assertEquals(USER_SS, s.get(Loc.SEL0), "ES with DPL 3 stays");
         assertEquals(USER_CODE, s.rip());
         assertEquals(USER_CS, s.get(CS));
         assertEquals(USER_SS, s.get(SS));
