@@ -155,7 +155,7 @@ public final class SystemMachine {
         CpuFault f = fault;
         long ret = returnRip;
         boolean soft = software;
-        boolean external = false;   // EXT bit: set for faults while delivering a non-software event
+        boolean external = !software;   // EXT bit of gate errors: the event came from the CPU, not int n
         while (true) {
             int vector = f.vector();
             long err = pushesErrorCode(vector) && !soft ? f.errorCode() : -1;
@@ -184,7 +184,7 @@ public final class SystemMachine {
                     f = second;
                 }
                 ret = faultRip;
-                external = !soft || external;
+                external = true;
                 soft = false;
             }
         }

@@ -424,4 +424,28 @@ class SystemMachineTest {
         assertEquals(0, s.gpr(RCX));
         assertEquals(1, s.get(Loc.ZF));
     }
+
+    @Test
+    void badGatesRaiseGpOrNpWithTheIdtBitAndExtForCpuExceptions() {
+        g.gate(13, HANDLER, 0, 0xE, 0);
+        g.gate(11, HANDLER + 0x10, 0, 0xE, 0);
+        g.gate(6, HANDLER + 0x20, 0, 0xE, 0);
+        g.ram.write(IDT + 6 * 16, 8, g.ram.read(IDT + 6 * 16, 8) & ~(0xFL << 40) | 0x5L << 40);   // a task gate: invalid
+        g.load(USER_CODE_PA, 0x0f, 0x0b);   // ud2
+        MachineState s = g.state(3);
+        s.setRip(USER_CODE);
+        Step ud = machine(s).step();
+        assertEquals(List.of(13), ud.deliveries().stream().map(Step.Delivery::vector).toList());
+        assertEquals(6 * 8 + 2 + 1, ud.deliveries().get(0).errorCode(), "index, IDT bit, EXT (a CPU exception)");
+
+        g.gate(0x81, HANDLER + 0x30, 0, 0xE, 3);
+        g.ram.write(IDT + 0x81 * 16, 8, g.ram.read(IDT + 0x81 * 16, 8) & ~(1L << 47));
+        g.load(USER_CODE_PA, 0xcd, 0x81);   // int 0x81 through a not-present gate
+        MachineState t = g.state(3);
+        t.setRip(USER_CODE);
+        Step np = machine(t).step();
+        assertEquals(List.of(11), np.deliveries().stream().map(Step.Delivery::vector).toList());
+        assertEquals(0x81 * 8 + 2, np.deliveries().get(0).errorCode(), "no EXT for int n");
+        assertEquals(USER_CODE, stackWord(t, 1), "the #NP returns to the int instruction");
+    }
 }
