@@ -23,6 +23,7 @@ final class Mmu implements Memory {
     private final Tlb tlb = new Tlb();
     private final int physicalBits;
     private long walks;
+    private AccessObserver observer;
 
     Mmu(PhysMem ram, MachineState state, int physicalBits) {
         this.ram = ram;
@@ -53,18 +54,32 @@ final class Mmu implements Memory {
     /** Reads with the given access kind; {@code implicit} marks supervisor accesses to system structures (IDT, GDT, TSS). */
     long read(long va, int size, Access access, boolean implicit) {
         if ((va & 0xFFF) + size <= 4096) {
-            return ram.read(translate(va, access, implicit), size);
+            long pa = translate(va, access, implicit);
+            long v = ram.read(pa, size);
+            if (observer != null && access != Access.FETCH) {
+                observer.onAccess(va, pa, size, v, false);
+            }
+            return v;
         }
         long v = 0;
+        long first = 0;
         for (int i = size - 1; i >= 0; i--) {
-            v = v << 8 | ram.read(translate(va + i, access, implicit), 1);
+            first = translate(va + i, access, implicit);
+            v = v << 8 | ram.read(first, 1);
+        }
+        if (observer != null && access != Access.FETCH) {
+            observer.onAccess(va, first, size, v, false);
         }
         return v;
     }
 
     void write(long va, int size, long value, boolean implicit) {
         if ((va & 0xFFF) + size <= 4096) {
-            ram.write(translate(va, Access.WRITE, implicit), size, value);
+            long pa = translate(va, Access.WRITE, implicit);
+            ram.write(pa, size, value);
+            if (observer != null) {
+                observer.onAccess(va, pa, size, value, true);
+            }
             return;
         }
         long[] pa = new long[size];
@@ -74,7 +89,12 @@ final class Mmu implements Memory {
         for (int i = 0; i < size; i++) {
             ram.write(pa[i], 1, value >>> (8 * i));
         }
+        if (observer != null) {
+            observer.onAccess(va, pa[0], size, value, true);
+        }
     }
+
+    void observe(AccessObserver observer) { this.observer = observer; }
 
     /**
      * The physical address of {@code va} for an access of this kind at the current CPL, or a

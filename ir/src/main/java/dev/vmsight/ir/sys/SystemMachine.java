@@ -66,6 +66,9 @@ public final class SystemMachine {
     /** True after hlt until the next step. */
     public boolean halted() { return system.halted(); }
 
+    /** Reports every later data access to {@code observer} (null: none). */
+    public void observe(AccessObserver observer) { mmu.observe(observer); }
+
     /** Drops all cached translations: call after changing CR3/CR4 or page tables from outside. */
     public void flushTlb() { mmu.flushAll(); }
 

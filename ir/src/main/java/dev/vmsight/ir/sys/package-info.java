@@ -14,7 +14,8 @@
  *       {@link dev.vmsight.ir.interp.Environment} (rdtsc, cpuid, unknown MSRs, port input) and
  *       {@link dev.vmsight.ir.sys.SystemTables} (GDTR, IDTR, TSS base). {@code step()} runs one
  *       instruction as a gdbstub single-step does and returns a {@link dev.vmsight.ir.sys.Step}:
- *       the lifted instruction (with its µops) and the exceptions delivered.</li>
+ *       the lifted instruction (with its µops) and the exceptions delivered;
+ *       {@code observe(AccessObserver)} reports each data access (va, pa, size, value).</li>
  *   <li>{@link dev.vmsight.ir.sys.PagingFormat}: the MMU as data (levels, leaf levels,
  *       MAXPHYADDR, the entry masks), 4- and 5-level.</li>
  * </ul>

@@ -65,8 +65,13 @@ class SystemMachineTest {
         m.step();
         assertEquals(kva(0x50000), s.get(Loc.GS_BASE));
         assertEquals(0x999, s.get(Loc.KERNEL_GS_BASE));
+        List<String> accesses = new java.util.ArrayList<>();
+        m.observe((va, pa, size, value, write) -> accesses.add(Long.toHexString(va) + " " + Long.toHexString(pa)
+                + " " + size + " " + Long.toHexString(value) + (write ? " w" : " r")));
         m.step();
         assertEquals(0x1234, s.gpr(RAX));
+        assertEquals(List.of(Long.toHexString(kva(0x50010)) + " 50010 8 1234 r"), accesses);
+        m.observe(null);
         m.step();
         assertEquals(0x999, s.get(Loc.GS_BASE));
 
