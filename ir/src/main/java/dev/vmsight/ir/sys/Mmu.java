@@ -21,14 +21,16 @@ final class Mmu implements Memory {
     private final PhysMem ram;
     private final MachineState state;
     private final Tlb tlb = new Tlb();
-    private final int physicalBits;
+    private final PagingFormat fourLevel;
+    private final PagingFormat fiveLevel;
     private long walks;
     private AccessObserver observer;
 
     Mmu(PhysMem ram, MachineState state, int physicalBits) {
         this.ram = ram;
         this.state = state;
-        this.physicalBits = physicalBits;
+        this.fourLevel = PagingFormat.fourLevel(physicalBits);
+        this.fiveLevel = PagingFormat.fiveLevel(physicalBits);
     }
 
     PhysMem ram() { return ram; }
@@ -40,7 +42,7 @@ final class Mmu implements Memory {
 
     /** The paging structure CR4 selects now. */
     PagingFormat format() {
-        return (state.get(Loc.CR4) & CR4_LA57) != 0 ? PagingFormat.fiveLevel(physicalBits) : PagingFormat.fourLevel(physicalBits);
+        return (state.get(Loc.CR4) & CR4_LA57) != 0 ? fiveLevel : fourLevel;
     }
 
     // ---- Memory: the interpreter's explicit data accesses

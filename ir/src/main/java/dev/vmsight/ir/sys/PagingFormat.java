@@ -24,6 +24,10 @@ public record PagingFormat(int levels, int[] largeLeaves, int physicalBits) {
         largeLeaves = largeLeaves.clone();
     }
 
+    /** The levels where PS makes a leaf (a copy). */
+    @Override
+    public int[] largeLeaves() { return largeLeaves.clone(); }
+
     public static PagingFormat fourLevel(int physicalBits) { return new PagingFormat(4, new int[]{2, 3}, physicalBits); }
 
     public static PagingFormat fiveLevel(int physicalBits) { return new PagingFormat(5, new int[]{2, 3}, physicalBits); }
