@@ -1145,9 +1145,11 @@ public final class Lifter {
                 }
                 e.to(f, BIT, 8, v, e.constant(bit));
             }
-            // IF and IOPL change only at CPL 0 (at CPL 3 with IOPL 0 they are silently kept).
-            int cpl0 = e.sized(ZERO, 8, e.op(UopKind.AND, Loc.SEL0 + 1, e.constant(3)));
-            e.flagIf(cpl0, Loc.IF, e.op(BIT, v, e.constant(9)));
+            // IOPL changes only at CPL 0, IF only when CPL <= IOPL; otherwise both are silently kept (SDM popf)
+            int cpl = e.op(UopKind.AND, Loc.SEL0 + 1, e.constant(3));
+            int cpl0 = e.sized(ZERO, 8, cpl);
+            int ifAllowed = e.not1(e.sized(BORROW_SUB, 1, Loc.IOPL, cpl, e.constant(0)));
+            e.flagIf(ifAllowed, Loc.IF, e.op(BIT, v, e.constant(9)));
             e.to(Loc.IOPL, SELECT, 8, cpl0, e.op(UopKind.AND, e.op(UopKind.SHR, v, e.constant(12)), e.constant(3)), Loc.IOPL);
             e.setConst(Loc.RF, 0);
         }

@@ -376,6 +376,13 @@ class SystemMachineTest {
         g.ram.write(USER_STACK_PA + (rsp - (USER_STACK_TOP - 0x10000)), 8, 0x3001);   // IOPL 3, IF 0, CF
         machine(s).step();
         assertEquals(0x203, s.rflags());
+
+        MachineState t = g.state(3);
+        t.setRip(USER_CODE).setRflags(0x3202);   // IOPL 3: CPL 3 may change IF, still not IOPL
+        long trsp = t.gpr(RSP);
+        g.ram.write(USER_STACK_PA + (trsp - (USER_STACK_TOP - 0x10000)), 8, 0x1001);
+        machine(t).step();
+        assertEquals(0x3003, t.rflags());
     }
 
     @Test
