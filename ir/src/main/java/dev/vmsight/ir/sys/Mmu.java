@@ -63,14 +63,16 @@ final class Mmu implements Memory {
             }
             return v;
         }
+        long[] pa = new long[size];
+        for (int i = 0; i < size; i++) {   // in address order: a fault in the second page reports its first byte (CR2)
+            pa[i] = translate(va + i, access, implicit);
+        }
         long v = 0;
-        long first = 0;
         for (int i = size - 1; i >= 0; i--) {
-            first = translate(va + i, access, implicit);
-            v = v << 8 | ram.read(first, 1);
+            v = v << 8 | ram.read(pa[i], 1);
         }
         if (observer != null && access != Access.FETCH) {
-            observer.onAccess(va, first, size, v, false);
+            observer.onAccess(va, pa[0], size, v, false);
         }
         return v;
     }

@@ -211,6 +211,7 @@ class PagingTest {
         CpuFault f = fault(() -> m.write(last, 8, -1L));
         assertEquals(USER_DATA + 0x10000, f.address());
         assertEquals(0, g.ram.read(USER_DATA_PA + 0x10000 - 4, 4), "nothing written when the second page faults");
+        assertEquals(USER_DATA + 0x10000, fault(() -> m.read(last, 8)).address(), "a read reports the second page's first byte too");
         g.ram.write(USER_DATA_PA + 0xffc, 4, 0x44332211);
         g.ram.write(USER_DATA_PA + 0x1000, 4, 0x88776655);
         assertEquals(0x8877665544332211L, m.read(USER_DATA + 0xffc, 8));
