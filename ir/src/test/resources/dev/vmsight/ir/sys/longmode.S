@@ -1,0 +1,212 @@
+/* Multiboot (v1) stub: 32-bit entry -> long mode -> the lockstep window starting at `window`. */
+        .set MB_MAGIC, 0x1BADB002
+        .set MB_FLAGS, 0
+        .section .text
+        .code32
+        .globl _start
+        .align 4
+mbheader:
+        .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+_start:
+        cli
+        mov $tss, %eax                  /* TSS descriptor base */
+        mov %ax, tss_desc + 2
+        shr $16, %eax
+        mov %al, tss_desc + 4
+        mov %ah, tss_desc + 7
+        lgdt gdt_ptr
+        mov %cr4, %eax
+        or $0x20, %eax                  /* PAE */
+        mov %eax, %cr4
+        mov $pml4, %eax
+        mov %eax, %cr3
+        mov $0xC0000080, %ecx
+        rdmsr
+        or $0x901, %eax                 /* SCE | LME | NXE */
+        wrmsr
+        mov %cr0, %eax
+        or $0x80010001, %eax            /* PG | WP | PE */
+        mov %eax, %cr0
+        ljmp $0x10, $long64
+        .code64
+long64:
+        mov $0x18, %ax
+        mov %ax, %ss
+        mov %ax, %ds
+        mov %ax, %es
+        lidt idt_ptr
+        mov $0x40, %ax
+        ltr %ax
+        mov $0xC0000081, %ecx           /* STAR: sysret base 0x23, syscall CS 0x10 */
+        xor %eax, %eax
+        mov $0x00230010, %edx
+        wrmsr
+        mov $0xC0000082, %ecx           /* LSTAR */
+        mov $syscall_entry, %eax
+        xor %edx, %edx
+        wrmsr
+        mov $0xC0000084, %ecx           /* SFMASK: TF DF IF IOPL AC NT */
+        mov $0x47700, %eax
+        wrmsr
+        mov $0xC0000102, %ecx           /* KERNEL_GS_BASE */
+        mov $percpu, %eax
+        wrmsr
+        mov $kstack_top, %rsp
+        mov $14, %edi
+        mov $pf_handler, %esi
+        mov $0x8E01, %edx               /* interrupt gate, DPL 0, IST1 */
+        call set_gate
+        mov $13, %edi
+        mov $gp_handler, %esi
+        mov $0x8E00, %edx
+        call set_gate
+        mov $3, %edi
+        mov $bp_handler, %esi
+        mov $0xEF00, %edx               /* trap gate, DPL 3 */
+        call set_gate
+        mov $6, %edi
+        mov $ud_handler, %esi
+        mov $0x8F00, %edx               /* trap gate, DPL 0 */
+        call set_gate
+        mov $0x80, %edi
+        mov $bp_handler, %esi
+        mov $0x8E00, %edx               /* DPL 0: int $0x80 from CPL 3 is #GP */
+        call set_gate
+        .globl window
+window:                                 /* lockstep starts here */
+        pushq $0x2b                     /* SS */
+        pushq $0x5ff000                 /* RSP */
+        pushq $0x202                    /* RFLAGS */
+        pushq $0x33                     /* CS */
+        pushq $user_start               /* RIP */
+        iretq
+        .globl user_start
+user_start:
+        mov $0x1234, %rbx
+        push %rbx                       /* user stack: A/D bits, CPL 3 write */
+        pop %rbx
+        mov 0x600000, %rax              /* not present: #PF on IST1 (handler skips 8 bytes) */
+        mov $39, %eax
+        syscall
+        cli                             /* #GP(0) at CPL 3 */
+        int3                            /* DPL 3 trap gate */
+        int $0x80                       /* DPL 0 gate: #GP(0x402) */
+        ud2                             /* #UD */
+        pushfq
+        popfq
+        mov 0x600008, %rcx              /* #PF again */
+        nop
+        .globl window_end
+window_end:
+        jmp window_end
+
+set_gate:                               /* edi vector, esi handler, dx = attributes << 8 | ist */
+        shl $4, %edi
+        lea idt(%rdi), %rdi
+        mov %esi, %eax
+        and $0xffff, %eax
+        or $0x100000, %eax
+        mov %eax, (%rdi)
+        mov %dx, 4(%rdi)
+        mov %esi, %eax
+        shr $16, %eax
+        mov %ax, 6(%rdi)
+        movq $0, 8(%rdi)
+        ret
+
+syscall_entry:
+        swapgs
+        mov %rcx, %r9
+        mov $0xC0000082, %ecx           /* rdmsr LSTAR */
+        rdmsr
+        mov %r9, %rcx
+        mov %cr3, %r10                  /* a CR3 write and an invlpg: TLB flushes */
+        mov %r10, %cr3
+        invlpg (%r9)
+        pushfq
+        popfq
+        mov %gs:8, %rax
+        mov %rsp, %gs:16
+        swapgs
+        sysretq
+
+pf_handler:                             /* skip the faulting 8-byte mov; error code, CR2, frame into registers */
+        addq $8, 8(%rsp)
+        mov %cr2, %rdx
+        pop %r12
+        mov 8(%rsp), %r14               /* CS */
+        mov 16(%rsp), %r15              /* RFLAGS */
+        mov 32(%rsp), %rsi              /* SS */
+        mov %rsp, %rdi                  /* the IST1 stack */
+        iretq
+gp_handler:                             /* skip cli (error 0, 1 byte) or int $0x80 (error 0x402, 2 bytes) */
+        pop %r13
+        test %r13, %r13
+        je 1f
+        addq $2, (%rsp)
+        jmp 2f
+1:      addq $1, (%rsp)
+2:      mov 24(%rsp), %rbp              /* the user RSP */
+        iretq
+bp_handler:
+        mov (%rsp), %r8                 /* int3 is a trap: the return RIP is past it */
+        iretq
+ud_handler:
+        addq $2, (%rsp)
+        iretq
+
+        .section .data
+        .align 16
+gdt:
+        .quad 0, 0
+        .quad 0x00af9b000000ffff        /* 0x10 kernel code */
+        .quad 0x00cf93000000ffff        /* 0x18 kernel data */
+        .quad 0x00cffb000000ffff        /* 0x20 user code 32 */
+        .quad 0x00cff3000000ffff        /* 0x28 user data */
+        .quad 0x00affb000000ffff        /* 0x30 user code 64 */
+        .quad 0
+tss_desc:                               /* 0x40: 64-bit TSS, base filled in at start */
+        .word 0x67, 0
+        .byte 0, 0x89, 0, 0
+        .long 0, 0
+gdt_end:
+gdt_ptr:
+        .word gdt_end - gdt - 1
+        .quad gdt
+        .align 16
+idt:
+        .fill 512, 8, 0
+idt_end:
+idt_ptr:
+        .word idt_end - idt - 1
+        .quad idt
+        .align 16
+tss:
+        .long 0
+        .quad kstack_top                /* RSP0 */
+        .quad 0, 0
+        .quad 0
+        .quad ist1_top                  /* IST1 */
+        .fill 6, 8, 0
+        .fill 3, 4, 0
+percpu:
+        .quad 0, 0x5150, 0, 0
+        .align 4096
+pml4:
+        .quad pdpt + 0x7
+        .fill 511, 8, 0
+pdpt:
+        .quad pd + 0x7
+        .fill 511, 8, 0
+pd:
+        .quad 0x000087                  /* 0-2M: stub code and data, user-accessible for the test */
+        .quad 0x200083                  /* 2-4M supervisor */
+        .quad 0x400087                  /* 4-6M user */
+        .fill 509, 8, 0
+        .section .bss
+        .align 4096
+        .fill 0x2000, 1, 0
+kstack_top:
+        .fill 0x2000, 1, 0
+ist1_top:
+_end_bss:
