@@ -25,6 +25,12 @@ public interface QemuGuest extends Guest {
     /** QMP's view of the run state: "running", "paused", ... */
     String runState();
 
+    /**
+     * Runs one human-monitor command through QMP (e.g. "info registers", which shows GDTR, IDTR
+     * and TR that the gdbstub does not) and returns its text.
+     */
+    String hmp(String command);
+
     /** Starts {@code argv} in the guest through qemu-guest-agent without waiting; returns its guest PID. */
     long spawn(List<String> argv);
 

@@ -128,6 +128,11 @@ final class QemuProcessGuest implements QemuGuest {
     }
 
     @Override
+    public String hmp(String command) {
+        return qmp().execute("human-monitor-command", QmpClient.args().put("command-line", command), QMP_TIMEOUT).asText();
+    }
+
+    @Override
     public String runState() {
         return qmp().execute("query-status", null, QMP_TIMEOUT).path("status").asText();
     }
