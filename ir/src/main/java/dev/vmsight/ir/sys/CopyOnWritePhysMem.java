@@ -37,6 +37,9 @@ final class CopyOnWritePhysMem implements PhysMem {
     /** Pages this overlay holds (the guest pages the interpreter has written). */
     int ownedPages() { return pages.size(); }
 
+    /** Their page numbers (physical address >>> 12), sorted. */
+    java.util.List<Long> ownedPageNumbers() { return pages.keySet().stream().sorted().toList(); }
+
     private boolean crossesOrOwned(long pa, int size) {
         return pages.containsKey(pa >>> 12) || pages.containsKey((pa + size - 1) >>> 12);
     }

@@ -68,8 +68,9 @@ class QemuSystemOracleLabTest {
                 try (FileChannel ch = FileChannel.open(ram, StandardOpenOption.READ)) {
                     MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, RAM);
                     map.order(ByteOrder.LITTLE_ENDIAN);
-                    SystemMachine machine = new SystemMachine(state, PhysMem.copyOnWrite(new MappedRam(map)),
-                            Environment.NONE, tables);
+                    MappedRam ramFile = new MappedRam(map);
+                    CopyOnWritePhysMem overlay = (CopyOnWritePhysMem) PhysMem.copyOnWrite(ramFile);
+                    SystemMachine machine = new SystemMachine(state, overlay, Environment.NONE, tables);
                     List<Integer> vectors = new ArrayList<>();
                     List<String> gateErrorDeviations = new ArrayList<>();
                     int steps = 0;
@@ -96,7 +97,21 @@ class QemuSystemOracleLabTest {
                             fail("divergence at step " + steps + ":\n" + step.describe() + diff);
                         }
                     }
-                    System.out.printf("QEMU system oracle: %d steps equal to QEMU's, exceptions delivered %s%n", steps, vectors);
+                    // memory: every page we wrote (stacks, frames, per-CPU data, page tables with A/D bits) as QEMU left it
+                    List<String> memoryDiffs = new ArrayList<>();
+                    for (long page : overlay.ownedPageNumbers()) {
+                        for (long pa = page << 12; pa < (page + 1) << 12; pa += 8) {
+                            if (overlay.read(pa, 8) != ramFile.read(pa, 8)) {
+                                memoryDiffs.add(String.format("pa 0x%x ours 0x%x qemu 0x%x", pa, overlay.read(pa, 8), ramFile.read(pa, 8)));
+                            }
+                        }
+                    }
+                    // the one expected difference is the same gate error code, pushed on the kernel stack
+                    assertEquals(1, memoryDiffs.size(), "memory written by the interpreter differs from QEMU's: " + memoryDiffs);
+                    assertTrue(memoryDiffs.get(0).endsWith("ours 0x402 qemu 0x802"), memoryDiffs.get(0));
+                    assertTrue(overlay.ownedPageNumbers().contains(sym.get("pd") >>> 12), "the walk set A/D bits in the page directory");
+                    System.out.printf("QEMU system oracle: %d steps equal to QEMU's, exceptions delivered %s, %d written pages compared with the RAM file%n",
+                            steps, vectors, overlay.ownedPageNumbers().size());
                     assertEquals(List.of(14, 13, 3, 13, 6, 14), vectors);
                     assertEquals(0x5150, state.gpr(0), "the syscall handler read gs:8 of the per-CPU page");
                     assertEquals(0x600008, state.gpr(2), "the #PF handler read CR2");
