@@ -246,8 +246,10 @@ public final class SystemMachine {
         }
         // all pushes succeeded: commit the new context
         state.setGpr(4, rsp);
-        if (newCpl < cpl) {
-            state.set(Loc.SEL0 + 2, newCpl);   // SS = null selector with RPL = new CPL
+        if (newCpl < cpl || ist != 0) {
+            // SS = null selector with RPL = new CPL on every stack switch; QEMU (the lockstep
+            // oracle) counts an IST stack as a switch even at the same CPL, so this does too
+            state.set(Loc.SEL0 + 2, newCpl);
         }
         state.set(Loc.SEL0 + 1, selector & ~3 | newCpl);
         state.set(Loc.TF, 0).set(Loc.NT, 0).set(Loc.RF, 0);

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * QEMU as the oracle for the system half: a multiboot stub (longmode.S, assembled here with
  * binutils) enters long mode with its own GDT, IDT, TSS and page tables, then runs a window that
- * iretqs to user mode, takes a #PF on an IST stack, a syscall/sysretq round trip (swapgs, rdmsr,
+ * uses 4 KiB, 2 MiB and 1 GiB pages (A/D bits, a supervisor write to a read-only page with WP: #PF,
+ * a PTE change with invlpg), iretqs to user mode, takes a #PF on an IST stack, a syscall/sysretq round trip (swapgs, rdmsr,
  * mov cr3, invlpg, pushf/popf, gs-relative per-CPU accesses in the handler), #GP from cli
  * and from int $0x80 through a DPL-0 gate, an int3 trap, a #UD, popf at CPL 3 and a second #PF,
  * each handler returning with iretq. QEMU's gdbstub single-steps the window; the SystemMachine
@@ -48,7 +49,7 @@ class QemuSystemOracleLabTest {
             Map<String, Long> sym = build(work);
             Path socket = work.resolve("gdb.sock");
             qemu = new ProcessBuilder("qemu-system-x86_64", "-S", "-nodefaults", "-display", "none",
-                    "-machine", "pc", "-cpu", "qemu64", "-m", "64M", "-kernel", work.resolve("lm.elf").toString(),
+                    "-machine", "pc", "-cpu", "qemu64,+pdpe1gb", "-m", "64M", "-kernel", work.resolve("lm.elf").toString(),
                     "-object", "memory-backend-file,id=mem,size=64M,mem-path=" + ram + ",share=on",
                     "-machine", "memory-backend=mem", "-gdb", "unix:" + socket + ",server=on,wait=off",
                     "-monitor", "none", "-serial", "none")
@@ -109,10 +110,12 @@ class QemuSystemOracleLabTest {
                     // the one expected difference is the same gate error code, pushed on the kernel stack
                     assertEquals(1, memoryDiffs.size(), "memory written by the interpreter differs from QEMU's: " + memoryDiffs);
                     assertTrue(memoryDiffs.get(0).endsWith("ours 0x402 qemu 0x802"), memoryDiffs.get(0));
-                    assertTrue(overlay.ownedPageNumbers().contains(sym.get("pd") >>> 12), "the walk set A/D bits in the page directory");
+                    assertTrue(overlay.ownedPageNumbers().contains(sym.get("pt") >>> 12), "the walk set A/D bits in the page table");
+                    assertEquals(0x1111, overlay.read(0x800000, 8));
+                    assertEquals(0x21, overlay.read(sym.get("pt") + 8, 8) & 0x63, "read-only leaf: P and A, no D");
                     System.out.printf("QEMU system oracle: %d steps equal to QEMU's, exceptions delivered %s, %d written pages compared with the RAM file%n",
                             steps, vectors, overlay.ownedPageNumbers().size());
-                    assertEquals(List.of(14, 13, 3, 13, 6, 14), vectors);
+                    assertEquals(List.of(14, 14, 13, 3, 13, 6, 14), vectors);
                     assertEquals(0x5150, state.gpr(0), "the syscall handler read gs:8 of the per-CPU page");
                     assertEquals(0x600008, state.gpr(2), "the #PF handler read CR2");
                     assertEquals(4, state.gpr(12), "the #PF error code: user read, not present");

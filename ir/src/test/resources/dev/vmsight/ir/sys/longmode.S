@@ -74,6 +74,13 @@ long64:
         call set_gate
         .globl window
 window:                                 /* lockstep starts here */
+        movq $0x1111, 0x800000          /* 4 KiB page: A and D on the leaf */
+        mov 0x801008, %rax              /* read-only, no-execute 4 KiB page: A only */
+        mov 0x40100000, %rbx            /* 1 GiB page: physical 0x100000, this code */
+        movq %rax, 0x801000             /* supervisor write to a read-only page with CR0.WP: #PF(P|W) */
+        movq $0x802003, pt              /* remap 0x800000 to 0x802000 ... */
+        invlpg 0x800000                 /* ... and drop the stale translation */
+        mov 0x800000, %rcx
         pushq $0x2b                     /* SS */
         pushq $0x5ff000                 /* RSP */
         pushq $0x202                    /* RFLAGS */
@@ -197,12 +204,19 @@ pml4:
         .fill 511, 8, 0
 pdpt:
         .quad pd + 0x7
-        .fill 511, 8, 0
+        .quad 0x83                      /* 1-2 GiB: a 1 GiB page at physical 0 (needs pdpe1gb) */
+        .fill 510, 8, 0
 pd:
         .quad 0x000087                  /* 0-2M: stub code and data, user-accessible for the test */
         .quad 0x200083                  /* 2-4M supervisor */
         .quad 0x400087                  /* 4-6M user */
-        .fill 509, 8, 0
+        .quad 0                         /* 6-8M not present */
+        .quad pt + 0x3                  /* 8-10M: 4 KiB pages */
+        .fill 507, 8, 0
+pt:
+        .quad 0x800003                  /* read-write */
+        .quad 0x8000000000801001        /* read-only, no-execute */
+        .fill 510, 8, 0
         .section .bss
         .align 4096
         .fill 0x2000, 1, 0
