@@ -68,6 +68,10 @@ long64:
         mov $ud_handler, %esi
         mov $0x8F00, %edx               /* trap gate, DPL 0 */
         call set_gate
+        mov $8, %edi
+        mov $df_handler, %esi
+        mov $0x8E02, %edx               /* #DF: interrupt gate, IST2 */
+        call set_gate
         mov $0x80, %edi
         mov $bp_handler, %esi
         mov $0x8E00, %edx               /* DPL 0: int $0x80 from CPL 3 is #GP */
@@ -81,6 +85,7 @@ window:                                 /* lockstep starts here */
         movq $0x802003, pt              /* remap 0x800000 to 0x802000 ... */
         invlpg 0x800000                 /* ... and drop the stale translation */
         mov 0x800000, %rcx
+        andb $0x7f, idt + 13 * 16 + 5   /* #GP's gate not present: the first #GP becomes #NP, then #DF */
         pushq $0x2b                     /* SS */
         pushq $0x5ff000                 /* RSP */
         pushq $0x202                    /* RFLAGS */
@@ -155,6 +160,11 @@ gp_handler:                             /* skip cli (error 0, 1 byte) or int $0x
 1:      addq $1, (%rsp)
 2:      mov 24(%rsp), %rbp              /* the user RSP */
         iretq
+df_handler:                             /* drop the error code (0), make #GP's gate present, retry */
+        pop %r11
+        orb $0x80, idt + 13 * 16 + 5
+        mov (%rsp), %r10                /* the faulting RIP: cli */
+        iretq
 bp_handler:
         mov (%rsp), %r8                 /* int3 is a trap: the return RIP is past it */
         iretq
@@ -194,7 +204,8 @@ tss:
         .quad 0, 0
         .quad 0
         .quad ist1_top                  /* IST1 */
-        .fill 6, 8, 0
+        .quad ist2_top                  /* IST2 */
+        .fill 5, 8, 0
         .fill 3, 4, 0
 percpu:
         .quad 0, 0x5150, 0, 0
@@ -223,4 +234,6 @@ pt:
 kstack_top:
         .fill 0x2000, 1, 0
 ist1_top:
+        .fill 0x2000, 1, 0
+ist2_top:
 _end_bss:
