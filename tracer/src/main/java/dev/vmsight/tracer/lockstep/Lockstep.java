@@ -14,6 +14,7 @@ import dev.vmsight.ir.sys.Step;
 import dev.vmsight.ir.sys.SystemMachine;
 import dev.vmsight.ir.sys.SystemTables;
 import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.verify.cpu.UndefinedFlags;
 import dev.vmsight.vmi.phys.MemoryMap;
 import dev.vmsight.vmi.phys.PhysicalMemories;
 import dev.vmsight.vmi.phys.PhysicalMemory;
@@ -27,7 +28,9 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The lockstep oracle: a training program is stopped at its START mark in a QEMU guest, its
@@ -88,7 +91,7 @@ public final class Lockstep {
         }
         ExecResult exit = awaitExit(guest, shell, program);
         return new LockstepResult(partial.program(), partial.steps(), partial.kernelSteps(), partial.userSteps(),
-                partial.reachedEnd(), partial.divergences(), partial.learned(), partial.seconds(),
+                partial.reachedEnd(), partial.divergences(), partial.learned(), partial.undefinedFlagsFromQemu(), partial.seconds(),
                 exit.exitCode(), exit.stdout() + exit.stderr());
     }
 
@@ -102,6 +105,7 @@ public final class Lockstep {
         long steps = 0, kernel = 0;
         boolean reachedEnd = false;
         int learnedShown = 0;
+        Map<String, Long> undefined = new TreeMap<>();
         long t0 = System.nanoTime();
         while (steps < maxSteps && divergences.size() < MAX_DIVERGENCES) {
             X86Registers before = qemu.before();
@@ -120,6 +124,9 @@ public final class Lockstep {
                 kernel++;
             }
             List<RegisterMapping.Difference> diffs = failure == null ? RegisterMapping.compare(state, after) : List.of();
+            if (step != null && step.instruction() != null && !step.faulted()) {
+                diffs = adoptUndefinedFlags(step, before, state, after, diffs, undefined);
+            }
             List<LockstepRam.Mismatch> memory = ram.reconcile();
             if (verbose && log != null && step != null) {
                 log.printf("%,d cpl%d %s", steps, before.cpl(), step.describe());
@@ -144,8 +151,38 @@ public final class Lockstep {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new LockstepResult(program.fileName(), steps, kernel, steps - kernel, reachedEnd, divergences,
-                env.learned(), seconds, -1, "");
+                env.learned(), undefined, seconds, -1, "");
     }
+
+    /**
+     * RFLAGS bits the SDM leaves undefined for this instruction (AF after a shift, ...) may
+     * differ: the interpreter writes the host CPU's value, QEMU its own. Such a difference is not
+     * a divergence; QEMU's value is taken, so later steps compare from the same flags, and it is
+     * counted per "mnemonic flag". Every other difference stays.
+     */
+    private static List<RegisterMapping.Difference> adoptUndefinedFlags(Step step, X86Registers before, MachineState state,
+                                                                        X86Registers after, List<RegisterMapping.Difference> diffs,
+                                                                        Map<String, Long> tally) {
+        long mine = state.rflags(), qemu = after.eflags() & 0xFFFF_FFFFL;
+        long differing = mine ^ qemu;
+        if (differing == 0) {
+            return diffs;
+        }
+        long allowed = UndefinedFlags.of(step.instruction().instruction(), RegisterMapping.gprs(before));
+        if ((differing & ~allowed) != 0) {
+            return diffs;
+        }
+        state.setRflags(qemu);
+        String mnemonic = step.instruction().instruction().mnemonic().name().toLowerCase(java.util.Locale.ROOT);
+        for (int bit = 0; bit < 32; bit++) {
+            if ((differing >>> bit & 1) != 0) {
+                tally.merge(mnemonic + " " + FLAG_NAMES.getOrDefault(bit, "bit" + bit), 1L, Long::sum);
+            }
+        }
+        return diffs.stream().filter(d -> !d.register().equals("rflags")).toList();
+    }
+
+    private static final Map<Integer, String> FLAG_NAMES = Map.of(0, "CF", 2, "PF", 4, "AF", 6, "ZF", 7, "SF", 11, "OF");
 
     /**
      * syscall and sysretq use MSRs the gdbstub does not show: step QEMU first and learn them from

@@ -65,6 +65,11 @@ final class RegisterMapping {
         return b.toString();
     }
 
+    /** The 16 GPRs in x86 register-number order (rax rcx rdx rbx rsp rbp rsi rdi r8..r15). */
+    static long[] gprs(X86Registers r) {
+        return java.util.Arrays.copyOf(qemuValues(r), 16);
+    }
+
     private static long[] stateValues(MachineState s) {
         long[] v = new long[NAMES.length];
         for (int i = 0; i < 16; i++) {

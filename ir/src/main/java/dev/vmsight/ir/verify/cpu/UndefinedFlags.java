@@ -7,17 +7,18 @@ import dev.vmsight.ir.decode.Operand;
  * The RFLAGS bits the SDM leaves undefined for an instruction on a given input: they are
  * excluded from the comparison (the lifter still writes a documented value, see ir/README.md).
  */
-final class UndefinedFlags {
+public final class UndefinedFlags {
     private UndefinedFlags() { }
 
     static final long CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
     static final long STATUS = CF | PF | AF | ZF | SF | OF;
 
-    static final String SUMMARY = "logic AF; shifts AF, OF if count>1, CF if count>=width; rotates (rol ror rcl rcr) OF if count>1; "
+    public static final String SUMMARY = "logic AF; shifts AF, OF if count>1, CF if count>=width; rotates (rol ror rcl rcr) OF if count>1; "
             + "shld/shrd AF, OF if count>1; mul/imul SF ZF AF PF; div/idiv all; bsf/bsr CF OF SF AF PF; "
             + "bt* OF SF AF PF; tzcnt OF SF AF PF; andn/blsr/blsmsk/blsi AF PF";
 
-    static long of(Instruction insn, long[] gpr) {
+    /** The undefined RFLAGS bits of {@code insn} given the GPRs before it (x86 order: cl is gpr[1]). */
+    public static long of(Instruction insn, long[] gpr) {
         int bits = insn.operandSize() * 8;
         return switch (insn.mnemonic()) {
             case AND, OR, XOR, TEST -> AF;
