@@ -4,7 +4,8 @@ import dev.vmsight.ir.interp.Environment;
 import dev.vmsight.ir.interp.MachineState;
 import dev.vmsight.ir.uop.Loc;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * QEMU as the oracle for the system half: a multiboot stub (longmode.S, assembled here with
- * binutils) enters long mode with its own GDT, IDT, TSS and page tables, then runs a window that
+ * binutils; once with 4-level and once with 5-level paging) enters long mode with its own GDT, IDT, TSS and page tables, then runs a window that
  * uses 4 KiB, 2 MiB and 1 GiB pages (A/D bits, a supervisor write to a read-only page with WP: #PF,
  * a PTE change with invlpg), iretqs to user mode, a #GP whose gate is not present (#NP, so #DF
  * on IST2, whose handler repairs the gate and retries), takes a #PF on an IST stack, a syscall/sysretq round trip (swapgs, rdmsr,
@@ -41,16 +42,17 @@ class QemuSystemOracleLabTest {
     private static final int[] GDB_SEL_ORDER = {1, 2, 3, 0, 4, 5};
     private static final long RAM = 64 << 20;
 
-    @Test
-    void systemHalfMatchesQemuStepByStep() throws Exception {
+    @ParameterizedTest(name = "{0}-level paging")
+    @ValueSource(ints = {4, 5})
+    void systemHalfMatchesQemuStepByStep(int levels) throws Exception {
         Path work = Files.createTempDirectory("vmsight-sysoracle");
         Path ram = Path.of("/dev/shm", "vmsight-sysoracle-" + ProcessHandle.current().pid());
         Process qemu = null;
         try {
-            Map<String, Long> sym = build(work);
+            Map<String, Long> sym = build(work, levels == 5);
             Path socket = work.resolve("gdb.sock");
             qemu = new ProcessBuilder("qemu-system-x86_64", "-S", "-nodefaults", "-display", "none",
-                    "-machine", "pc", "-cpu", "qemu64,+pdpe1gb", "-m", "64M", "-kernel", work.resolve("lm.elf").toString(),
+                    "-machine", "pc", "-cpu", levels == 5 ? "qemu64,+pdpe1gb,+la57" : "qemu64,+pdpe1gb", "-m", "64M", "-kernel", work.resolve("lm.elf").toString(),
                     "-object", "memory-backend-file,id=mem,size=64M,mem-path=" + ram + ",share=on",
                     "-machine", "memory-backend=mem", "-gdb", "unix:" + socket + ",server=on,wait=off",
                     "-monitor", "none", "-serial", "none")
@@ -64,6 +66,7 @@ class QemuSystemOracleLabTest {
                 MachineState state = new MachineState();
                 load(state, gdb.command("g"));
                 assertEquals(sym.get("window"), state.rip());
+                assertEquals(levels == 5, (state.get(Loc.CR4) & Mmu.CR4_LA57) != 0, "CR4.LA57 as QEMU set it");
                 // MSRs the gdbstub does not show: the values the stub wrote
                 state.set(Loc.STAR, 0x0023_0010_0000_0000L).set(Loc.LSTAR, sym.get("syscall_entry")).set(Loc.SFMASK, 0x47700);
                 SystemTables tables = new SystemTables(sym.get("gdt"), 0x4f, sym.get("idt"), 0xfff, sym.get("tss"));
@@ -114,7 +117,8 @@ class QemuSystemOracleLabTest {
                     assertTrue(overlay.ownedPageNumbers().contains(sym.get("pt") >>> 12), "the walk set A/D bits in the page table");
                     assertEquals(0x1111, overlay.read(0x800000, 8));
                     assertEquals(0x21, overlay.read(sym.get("pt") + 8, 8) & 0x63, "read-only leaf: P and A, no D");
-                    System.out.printf("QEMU system oracle: %d steps equal to QEMU's, exceptions delivered %s, %d written pages compared with the RAM file%n",
+                    assertEquals(levels == 5 ? 57 : 48, machine.pagingFormat().linearBits());
+                    System.out.printf("QEMU system oracle (" + levels + "-level): %d steps equal to QEMU's, exceptions delivered %s, %d written pages compared with the RAM file%n",
                             steps, vectors, overlay.ownedPageNumbers().size());
                     assertEquals(List.of(14, 14, 8, 13, 3, 13, 6, 14), vectors);
                     assertEquals(0x5150, state.gpr(0), "the syscall handler read gs:8 of the per-CPU page");
@@ -138,11 +142,11 @@ class QemuSystemOracleLabTest {
     }
 
     /** Assembles and links longmode.S (a 64-bit link turned into the ELF32 QEMU's multiboot loader wants). */
-    private static Map<String, Long> build(Path work) throws Exception {
+    private static Map<String, Long> build(Path work, boolean la57) throws Exception {
         try (InputStream in = QemuSystemOracleLabTest.class.getResourceAsStream("longmode.S")) {
             Files.write(work.resolve("lm.S"), in.readAllBytes());
         }
-        run(work, "as", "--64", "-o", "lm.o", "lm.S");
+        run(work, "as", "--64", "--defsym", "LA57=" + (la57 ? 1 : 0), "-o", "lm.o", "lm.S");
         run(work, "ld", "-m", "elf_x86_64", "-Ttext=0x100000", "-o", "lm64.elf", "lm.o");
         run(work, "objcopy", "-O", "elf32-i386", "lm64.elf", "lm.elf");
         Map<String, Long> sym = new HashMap<>();

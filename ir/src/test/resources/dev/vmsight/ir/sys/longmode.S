@@ -1,4 +1,5 @@
-/* Multiboot (v1) stub: 32-bit entry -> long mode -> the lockstep window starting at `window`. */
+/* Multiboot (v1) stub: 32-bit entry -> long mode -> the lockstep window starting at `window`.
+   Assemble with --defsym LA57=1 for 5-level paging (QEMU -cpu ...,+la57), LA57=0 for 4-level. */
         .set MB_MAGIC, 0x1BADB002
         .set MB_FLAGS, 0
         .section .text
@@ -16,9 +17,17 @@ _start:
         mov %ah, tss_desc + 7
         lgdt gdt_ptr
         mov %cr4, %eax
+        .if LA57
+        or $0x1020, %eax                /* PAE | LA57: 5-level paging */
+        .else
         or $0x20, %eax                  /* PAE */
+        .endif
         mov %eax, %cr4
+        .if LA57
+        mov $pml5, %eax
+        .else
         mov $pml4, %eax
+        .endif
         mov %eax, %cr3
         mov $0xC0000080, %ecx
         rdmsr
@@ -210,6 +219,9 @@ tss:
 percpu:
         .quad 0, 0x5150, 0, 0
         .align 4096
+pml5:
+        .quad pml4 + 0x7
+        .fill 511, 8, 0
 pml4:
         .quad pdpt + 0x7
         .fill 511, 8, 0
