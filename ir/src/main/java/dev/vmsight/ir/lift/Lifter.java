@@ -1201,6 +1201,9 @@ public final class Lifter {
             }
             if (rep) {
                 e.to(rcx, UopKind.SUB, 8, rcx, e.constant(1));
+                // the last iteration leaves the instruction in the same step, as the CPU's
+                // single-step trap (and QEMU's gdbstub step) show: rip = next once rcx reaches 0
+                e.effect(EXIT_IF, 8, new int[]{e.sized(ZERO, 8, rcx)}, insn.nextAddress());
                 if (cmp) {
                     // repe stops when ZF = 0, repne when ZF = 1
                     int stop = insn.prefixes().repne() ? Loc.ZF : e.not1(Loc.ZF);
