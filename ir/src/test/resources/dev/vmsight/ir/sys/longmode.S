@@ -22,6 +22,7 @@ _start:
         .else
         or $0x20, %eax                  /* PAE */
         .endif
+        or $0x300000, %eax              /* SMEP | SMAP */
         mov %eax, %cr4
         .if LA57
         mov $pml5, %eax
@@ -94,6 +95,10 @@ window:                                 /* lockstep starts here */
         movq $0x802003, pt              /* remap 0x800000 to 0x802000 ... */
         invlpg 0x800000                 /* ... and drop the stale translation */
         mov 0x800000, %rcx
+        mov 0x400000, %rax              /* SMAP: a supervisor read of a user page, AC clear: #PF(P) */
+        stac
+        mov 0x400000, %rax              /* allowed with AC set */
+        clac
         andb $0x7f, idt + 13 * 16 + 5   /* #GP's gate not present: the first #GP becomes #NP, then #DF */
         pushq $0x2b                     /* SS */
         pushq $0x5ff000                 /* RSP */
@@ -101,6 +106,7 @@ window:                                 /* lockstep starts here */
         pushq $0x33                     /* CS */
         pushq $user_start               /* RIP */
         iretq
+        .section .user, "ax"
         .globl user_start
 user_start:
         mov $0x1234, %rbx
@@ -121,6 +127,8 @@ user_start:
 window_end:
         jmp window_end
 
+        .text
+
 set_gate:                               /* edi vector, esi handler, dx = attributes << 8 | ist */
         shl $4, %edi
         lea idt(%rdi), %rdi
@@ -137,6 +145,8 @@ set_gate:                               /* edi vector, esi handler, dx = attribu
 
 syscall_entry:
         swapgs
+        mov %rsp, %gs:16                /* the user RSP into per-CPU data, then the kernel stack */
+        mov $kstack_top, %rsp
         mov %rcx, %r9
         mov $0xC0000082, %ecx           /* rdmsr LSTAR */
         rdmsr
@@ -147,7 +157,7 @@ syscall_entry:
         pushfq
         popfq
         mov %gs:8, %rax
-        mov %rsp, %gs:16
+        mov %gs:16, %rsp
         swapgs
         sysretq
 
@@ -230,7 +240,7 @@ pdpt:
         .quad 0x83                      /* 1-2 GiB: a 1 GiB page at physical 0 (needs pdpe1gb) */
         .fill 510, 8, 0
 pd:
-        .quad 0x000087                  /* 0-2M: stub code and data, user-accessible for the test */
+        .quad 0x000083                  /* 0-2M: the stub's kernel code and data, supervisor */
         .quad 0x200083                  /* 2-4M supervisor */
         .quad 0x400087                  /* 4-6M user */
         .quad 0                         /* 6-8M not present */
