@@ -99,6 +99,10 @@ window:                                 /* lockstep starts here */
         stac
         mov 0x400000, %rax              /* allowed with AC set */
         clac
+        mov $0x801000, %rax
+        call *%rax                      /* fetch from a no-execute page: #PF(P|I/D) */
+        mov $user_start, %rax
+        call *%rax                      /* SMEP: supervisor fetch from a user page: #PF(P|I/D) */
         andb $0x7f, idt + 13 * 16 + 5   /* #GP's gate not present: the first #GP becomes #NP, then #DF */
         pushq $0x2b                     /* SS */
         pushq $0x5ff000                 /* RSP */
@@ -161,11 +165,18 @@ syscall_entry:
         swapgs
         sysretq
 
-pf_handler:                             /* skip the faulting 8-byte mov; error code, CR2, frame into registers */
-        addq $8, 8(%rsp)
-        mov %cr2, %rdx
+pf_handler:                             /* error code, CR2, frame into registers; then resume */
         pop %r12
-        mov 8(%rsp), %r14               /* CS */
+        mov %cr2, %rdx
+        test $0x10, %r12
+        jnz 1f
+        addq $8, (%rsp)                 /* a data access: skip the faulting 8-byte mov */
+        jmp 2f
+1:      mov 24(%rsp), %r11              /* a fetch fault after a call: return to the caller */
+        mov (%r11), %r10
+        mov %r10, (%rsp)
+        addq $8, 24(%rsp)
+2:      mov 8(%rsp), %r14               /* CS */
         mov 16(%rsp), %r15              /* RFLAGS */
         mov 32(%rsp), %rsi              /* SS */
         mov %rsp, %rdi                  /* the IST1 stack */
