@@ -103,6 +103,13 @@ window:                                 /* lockstep starts here */
         call *%rax                      /* fetch from a no-execute page: #PF(P|I/D) */
         mov $user_start, %rax
         call *%rax                      /* SMEP: supervisor fetch from a user page: #PF(P|I/D) */
+        push %rax                       /* RSP now 8 mod 16 */
+        ud2                             /* #UD at CPL 0: no stack switch, RSP aligned down to 16 */
+        pop %rax
+        mov $0x3b, %ax                  /* FS from a GDT descriptor with base 0x12345678 */
+        mov %ax, %fs
+        xor %eax, %eax                  /* a null FS selector */
+        mov %ax, %fs
         andb $0x7f, idt + 13 * 16 + 5   /* #GP's gate not present: the first #GP becomes #NP, then #DF */
         pushq $0x2b                     /* SS */
         pushq $0x5ff000                 /* RSP */
@@ -211,7 +218,7 @@ gdt:
         .quad 0x00cffb000000ffff        /* 0x20 user code 32 */
         .quad 0x00cff3000000ffff        /* 0x28 user data */
         .quad 0x00affb000000ffff        /* 0x30 user code 64 */
-        .quad 0
+        .quad 0x12cff3345678ffff        /* 0x38 data, DPL 3, base 0x12345678 */
 tss_desc:                               /* 0x40: 64-bit TSS, base filled in at start */
         .word 0x67, 0
         .byte 0, 0x89, 0, 0
