@@ -2,6 +2,7 @@ package dev.vmsight.ir.sys;
 
 import dev.vmsight.ir.decode.DecodeException;
 import dev.vmsight.ir.decode.Decoder;
+import dev.vmsight.ir.decode.Instruction;
 import dev.vmsight.ir.decode.Mnemonic;
 import dev.vmsight.ir.interp.CpuFault;
 import dev.vmsight.ir.interp.Environment;
@@ -36,6 +37,8 @@ public final class SystemMachine {
     private final SystemInstructions system;
     private SystemTables tables;
     private CpuFault pending;
+    private boolean bmi1 = true;
+    private boolean lzcnt = true;
 
     public SystemMachine(MachineState state, PhysMem ram, Environment env, SystemTables tables) {
         this(state, ram, env, tables, DEFAULT_PHYSICAL_BITS);
@@ -65,6 +68,16 @@ public final class SystemMachine {
 
     /** True after hlt until the next step. */
     public boolean halted() { return system.halted(); }
+
+    /**
+     * The guest CPU's BMI1 and LZCNT (ABM) features (both on by default). Without them F3 0F BC /
+     * F3 0F BD are BSF / BSR with an ignored prefix, as on the CPUs before them (QEMU's qemu64):
+     * Linux emits tzcnt for __ffs knowing this, and the flags differ (BSF: ZF = source is 0).
+     */
+    public void setBitCountFeatures(boolean bmi1, boolean lzcnt) {
+        this.bmi1 = bmi1;
+        this.lzcnt = lzcnt;
+    }
 
     /** Reports every later data access to {@code observer} (null: none). */
     public void observe(AccessObserver observer) { mmu.observe(observer); }
@@ -122,7 +135,7 @@ public final class SystemMachine {
         }
         byte[] bytes = Arrays.copyOf(buf, n);
         try {
-            return Lifter.lift(Decoder.decode(bytes, 0, rip));
+            return Lifter.lift(withoutMissingFeatures(Decoder.decode(bytes, 0, rip)));
         } catch (DecodeException | LiftException e) {
             if (fetchFault != null && e instanceof DecodeException) {
                 throw fetchFault;   // the instruction runs into the page that could not be fetched
@@ -130,6 +143,12 @@ public final class SystemMachine {
             throw new IllegalStateException("instruction at rip 0x" + Long.toHexString(rip) + " ("
                     + hex(bytes) + ") is not emulated: " + e.getMessage(), e);
         }
+    }
+
+    private Instruction withoutMissingFeatures(Instruction i) {
+        Mnemonic m = i.mnemonic() == Mnemonic.TZCNT && !bmi1 ? Mnemonic.BSF
+                : i.mnemonic() == Mnemonic.LZCNT && !lzcnt ? Mnemonic.BSR : null;
+        return m == null ? i : new Instruction(i.address(), i.bytes(), m, i.condition(), i.operands(), i.operandSize(), i.prefixes());
     }
 
     // ---- exception delivery (SDM vol. 3 §6.12, §6.14 64-bit mode)

@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -72,6 +73,9 @@ public final class Lockstep {
         long main = symbols.address(program, TrainingSymbols.MAIN);
         long markIn = symbols.address(program, TrainingSymbols.MARK_IN);
         long markOut = symbols.address(program, TrainingSymbols.MARK_OUT);
+        // The guest's own answer for the CPU features that change how bytes decode (qemu64 has no BMI1).
+        Set<String> cpuFlags = Set.of(guest.exec(Duration.ofSeconds(20), List.of("/bin/sh", "-c", "grep -m1 '^flags' /proc/cpuinfo"))
+                .stdoutOrThrow("reading the guest's /proc/cpuinfo").replaceFirst("^flags\\s*:", "").trim().split("\\s+"));
         List<String> argv = new ArrayList<>(List.of(program.guestPath()));
         argv.addAll(args);
         // The sleep leaves time to stop the guest and set the breakpoint before the program starts.
@@ -87,7 +91,7 @@ public final class Lockstep {
             X86Registers start = gdb.continueToBreakpoint(markIn, atMain.cr3(), STOP_TIMEOUT).registers();
             gdb.removeHardwareBreakpoint(markIn);
             SystemTables tables = SystemTables.fromInfoRegisters(guest.hmp("info registers"));
-            partial = lockstep(gdb, new LockstepRam(ram), tables, program, start, markOut, maxSteps, log, verbose);
+            partial = lockstep(gdb, new LockstepRam(ram), tables, cpuFlags, program, start, markOut, maxSteps, log, verbose);
         }
         ExecResult exit = awaitExit(guest, shell, program);
         return new LockstepResult(partial.program(), partial.steps(), partial.kernelSteps(), partial.userSteps(),
@@ -95,12 +99,17 @@ public final class Lockstep {
                 exit.exitCode(), exit.stdout() + exit.stderr());
     }
 
-    private static LockstepResult lockstep(GdbClient gdb, LockstepRam ram, SystemTables tables, TrainingProgram program,
+    private static LockstepResult lockstep(GdbClient gdb, LockstepRam ram, SystemTables tables, Set<String> cpuFlags,
+                                           TrainingProgram program,
                                            X86Registers start, long markOut, long maxSteps, PrintStream log, boolean verbose) {
         QemuStepper qemu = new QemuStepper(gdb, start);
         LockstepEnvironment env = new LockstepEnvironment(qemu);
         MachineState state = RegisterMapping.load(start, new MachineState());
         SystemMachine machine = new SystemMachine(state, ram, env, tables);
+        boolean bmi1 = cpuFlags.contains("bmi1"), lzcnt = cpuFlags.contains("abm");
+        machine.setBitCountFeatures(bmi1, lzcnt);
+        env.record("cpu feature bmi1 (guest /proc/cpuinfo)", bmi1 ? 1 : 0);
+        env.record("cpu feature abm/lzcnt (guest /proc/cpuinfo)", lzcnt ? 1 : 0);
         List<String> divergences = new ArrayList<>();
         long steps = 0, kernel = 0;
         boolean reachedEnd = false;
