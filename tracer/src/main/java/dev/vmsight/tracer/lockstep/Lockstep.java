@@ -257,9 +257,18 @@ public final class Lockstep {
         return b.toString();
     }
 
+    /** RAM file offsets equal guest-physical addresses only below the PCI hole (pc machine: 3 GiB). */
+    private static final long IDENTITY_MAPPED_LIMIT = 3L << 30;
+
     private static long ramSize(QemuGuest guest) {
         try {
-            return Files.size(guest.ramFile());
+            long size = Files.size(guest.ramFile());
+            if (size > IDENTITY_MAPPED_LIMIT) {
+                throw new IllegalArgumentException("guest RAM file " + guest.ramFile() + " holds " + (size >> 20)
+                        + " MiB: above 3 GiB the pc machine splits RAM around the PCI hole, which lockstep does not map; "
+                        + "boot the guest with less memory");
+            }
+            return size;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the size of the guest RAM file " + guest.ramFile(), e);
         }
