@@ -41,6 +41,9 @@ final class VerifyLockstepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TrainingProgram p = parseProgram(program);
+        if (steps <= 0) {
+            throw new IllegalArgumentException("--steps must be positive, not " + steps);
+        }
         LabLayout lab = Labs.layout();
         QemuGuest guest;
         if (attach != null) {
@@ -64,7 +67,6 @@ final class VerifyLockstepCommand implements Callable<Integer> {
                 guest.close();
             }
         }
-        r.learned().forEach(l -> System.out.println("learned " + l));
         System.out.print("program output: " + r.programOutput().strip() + System.lineSeparator());
         if (r.exitCode() != 0) {
             System.out.println(p.guestPath() + " exited with " + r.exitCode() + " after lockstep");
