@@ -141,7 +141,7 @@ public final class Lockstep {
                 log.printf("%,d cpl%d %s", steps, before.cpl(), step.describe());
             }
             if (failure != null || !diffs.isEmpty() || !memory.isEmpty()) {
-                String report = divergenceReport(steps, before, step, failure, diffs, memory, state, after, ram, machine);
+                String report = divergenceReport(steps, before, step, failure, diffs, memory, state, after);
                 divergences.add(report);
                 if (log != null) {
                     log.print(report);
@@ -236,16 +236,14 @@ public final class Lockstep {
 
     private static String divergenceReport(long n, X86Registers before, Step step, String failure,
                                            List<RegisterMapping.Difference> diffs, List<LockstepRam.Mismatch> memory,
-                                           MachineState state, X86Registers after, LockstepRam ram, SystemMachine machine) {
+                                           MachineState state, X86Registers after) {
         StringBuilder b = new StringBuilder();
         b.append(String.format("DIVERGENCE at step %,d (cpl %d, rip 0x%x)%n", n, before.cpl(), before.rip()));
         if (step != null) {
             b.append("instruction and µops:\n").append(step.describe().indent(2));
         } else {
-            b.append("instruction at 0x").append(Long.toHexString(before.rip())).append(": ").append(failure).append('\n');
-        }
-        if (failure != null && step == null) {
-            b.append("(the interpreter could not execute it; QEMU's state after the step:)\n");
+            b.append("the interpreter could not execute the instruction at 0x").append(Long.toHexString(before.rip()))
+                    .append(": ").append(failure).append('\n');
         }
         for (RegisterMapping.Difference d : diffs) {
             b.append("  differs: ").append(d).append('\n');
