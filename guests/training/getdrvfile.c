@@ -32,16 +32,11 @@ int main(int argc, char **argv)
         return 2;
     }
     unsigned long base = strtoul(argv[1], NULL, 16);
-    long fd, n, total = 0;
+    long total;
 
     vmsight_mark_in(&base, sizeof base);
-    fd = vmsight_syscall3(VMSIGHT_SYS_OPENAT, VMSIGHT_AT_FDCWD, (long)"/proc/modules", 0);
-    if (fd >= 0) {
-        while (total < (long)sizeof text - 1
-               && (n = vmsight_syscall3(VMSIGHT_SYS_READ, fd, (long)(text + total), sizeof text - 1 - total)) > 0)
-            total += n;
-        vmsight_syscall1(VMSIGHT_SYS_CLOSE, fd);
-        text[total] = '\0';
+    total = vmsight_read_file("/proc/modules", text, sizeof text);
+    if (total >= 0) {
         /* Each line: name size refcount deps state base; the base is the 6th field. */
         for (char *line = text; *line && !name[0];) {
             char *field = line, *end = line;
@@ -63,8 +58,8 @@ int main(int argc, char **argv)
     }
     vmsight_mark_out(name, sizeof name);
 
-    if (fd < 0) {
-        fprintf(stderr, "getdrvfile: cannot open /proc/modules: errno %ld\n", -fd);
+    if (total < 0) {
+        fprintf(stderr, "getdrvfile: cannot open /proc/modules: errno %ld\n", -total);
         return 1;
     }
     if (!name[0]) {

@@ -14,16 +14,12 @@ static unsigned long bases[MAX_MODULES];
 
 int main(void)
 {
-    long fd, n, total = 0;
+    long total;
     int count = 0;
 
     vmsight_mark_in(NULL, 0);
-    fd = vmsight_syscall3(VMSIGHT_SYS_OPENAT, VMSIGHT_AT_FDCWD, (long)"/proc/modules", 0);
-    if (fd >= 0) {
-        while (total < (long)sizeof text - 1
-               && (n = vmsight_syscall3(VMSIGHT_SYS_READ, fd, (long)(text + total), sizeof text - 1 - total)) > 0)
-            total += n;
-        vmsight_syscall1(VMSIGHT_SYS_CLOSE, fd);
+    total = vmsight_read_file("/proc/modules", text, sizeof text);
+    if (total >= 0) {
         /* Each line: name size refcount deps state base. */
         for (long i = 0, field = 0; i < total && count < MAX_MODULES; i++) {
             if (text[i] == '\n') { field = 0; continue; }
@@ -44,11 +40,10 @@ int main(void)
     }
     vmsight_mark_out(bases, (size_t)count * sizeof bases[0]);
 
-    if (fd < 0) {
-        fprintf(stderr, "lsmod: cannot open /proc/modules: errno %ld\n", -fd);
+    if (total < 0) {
+        fprintf(stderr, "lsmod: cannot open /proc/modules: errno %ld\n", -total);
         return 1;
     }
-    text[total] = '\0';
     int index = 0;
     for (char *line = strtok(text, "\n"); line && index < count; line = strtok(NULL, "\n")) {
         char name[64];

@@ -63,4 +63,21 @@ enum {
 #define VMSIGHT_AT_FDCWD (-100)
 #define VMSIGHT_O_RDONLY_DIRECTORY 0200000 /* O_RDONLY | O_DIRECTORY */
 
+/*
+ * Reads the whole file at path into buf (at most cap - 1 bytes, NUL-terminated) with raw
+ * syscalls only (openat, read until EOF, close), so it can run between the marks. Returns the
+ * byte count, or the negative errno of openat.
+ */
+static inline long vmsight_read_file(const char *path, char *buf, long cap)
+{
+    long fd = vmsight_syscall3(VMSIGHT_SYS_OPENAT, VMSIGHT_AT_FDCWD, (long)path, 0);
+    long n, total = 0;
+    if (fd < 0) return fd;
+    while (total < cap - 1 && (n = vmsight_syscall3(VMSIGHT_SYS_READ, fd, (long)(buf + total), cap - 1 - total)) > 0)
+        total += n;
+    vmsight_syscall1(VMSIGHT_SYS_CLOSE, fd);
+    buf[total] = '\0';
+    return total;
+}
+
 #endif
