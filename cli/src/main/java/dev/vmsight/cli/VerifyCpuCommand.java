@@ -23,30 +23,11 @@ final class VerifyCpuCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE})", defaultValue = "20261125")
     long seed;
 
-    @Option(names = "--root", description = "repository root: .lab/bin gets the native harness (default: vmsight.root or the current directory)")
+    @Option(names = "--root", description = "repository root: .lab/bin gets the native harness (default: the checkout, as the lab commands find it)")
     Path root;
 
     @Option(names = "--show", description = "mismatches to print before the summary (default ${DEFAULT-VALUE})", defaultValue = "20")
     int show;
-
-    /** vmsight.root, else the checkout the jar was built in (root/cli/target/vmsight.jar), else the current directory. */
-    private static Path defaultRoot() {
-        String prop = System.getProperty("vmsight.root");
-        if (prop != null) {
-            return Path.of(prop);
-        }
-        try {
-            Path jar = Path.of(VerifyCpuCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path target = jar.getParent();
-            if (jar.toString().endsWith(".jar") && target != null && target.getParent() != null
-                    && target.getParent().getParent() != null && Files.isDirectory(target.getParent().getParent().resolve("scripts"))) {
-                return target.getParent().getParent();
-            }
-        } catch (Exception e) {
-            // fall through to the current directory
-        }
-        return Path.of(".");
-    }
 
     @Option(names = "--undefined-flags", description = "also print how often the lifter's model of each SDM-undefined flag matched this CPU")
     boolean undefinedFlags;
@@ -56,7 +37,7 @@ final class VerifyCpuCommand implements Callable<Integer> {
         if (states < 1) {
             throw new IllegalArgumentException("--states must be at least 1, got " + states);
         }
-        Path r = root != null ? root : defaultRoot();
+        Path r = root != null ? root : Labs.layout().root();
         if (!Files.isDirectory(r)) {
             throw new IllegalArgumentException("--root " + r + " is not a directory");
         }

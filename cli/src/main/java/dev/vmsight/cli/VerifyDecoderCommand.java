@@ -29,7 +29,7 @@ final class VerifyDecoderCommand implements Callable<Integer> {
     public Integer call() {
         Path dir = kernelDir;
         if (dir == null) {
-            LabLayout lab = LabLayout.locate();
+            LabLayout lab = Labs.layout();
             dir = lab.kernelDir(lab.pinnedKernel());
         }
         Path vmlinux = dir.resolve("vmlinux");
