@@ -19,6 +19,7 @@ packages=(
   gcc libc6-dev                           # static training programs
   binutils                                # objdump, nm
   cpio gzip zstd xz-utils lz4             # initramfs, kernel payloads (xz: amd64, lz4: cloud-amd64)
+  procps                                  # pgrep (scripts/libvirtd-up.sh)
   ca-certificates
 )
 
