@@ -14,7 +14,7 @@ final class RegisterMapping {
     private static final String[] NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags",
             "es", "cs", "ss", "ds", "fs", "gs", "fs_base", "gs_base", "k_gs_base",
-            "cr0", "cr2", "cr3", "cr4", "cr8", "efer"};
+            "cr0", "cr2", "cr3", "cr4", "cr8", "efer", "mxcsr"};
 
     /** Loads everything the gdbstub shows into {@code s} (the syscall MSRs are left as they are). */
     static MachineState load(X86Registers r, MachineState s) {
@@ -89,6 +89,7 @@ final class RegisterMapping {
         v[30] = s.get(Loc.CR4);
         v[31] = s.get(Loc.CR8);
         v[32] = s.get(Loc.EFER);
+        v[33] = s.get(Loc.MXCSR);
         return v;
     }
 
@@ -97,6 +98,7 @@ final class RegisterMapping {
         return new long[]{r.rax(), r.rcx(), r.rdx(), r.rbx(), r.rsp(), r.rbp(), r.rsi(), r.rdi(),
                 r.r8(), r.r9(), r.r10(), r.r11(), r.r12(), r.r13(), r.r14(), r.r15(), r.rip(), r.eflags() & 0xFFFF_FFFFL,
                 r.es() & 0xFFFF, r.cs() & 0xFFFF, r.ss() & 0xFFFF, r.ds() & 0xFFFF, r.fs() & 0xFFFF, r.gs() & 0xFFFF,
-                r.fsBase(), r.gsBase(), r.kernelGsBase(), r.cr0(), r.cr2(), r.cr3(), r.cr4(), r.cr8(), r.efer()};
+                r.fsBase(), r.gsBase(), r.kernelGsBase(), r.cr0(), r.cr2(), r.cr3(), r.cr4(), r.cr8(), r.efer(),
+                r.mxcsr() & 0xFFFF_FFFFL};
     }
 }
