@@ -4,9 +4,11 @@ package dev.vmsight.ir.decode;
 public enum Condition {
     O, NO, B, AE, E, NE, BE, A, S, NS, P, NP, L, GE, LE, G;
 
-    public static Condition fromEncoding(int cc) { return values()[cc & 0xF]; }
+    private static final Condition[] BY_ENCODING = values();
+
+    public static Condition fromEncoding(int cc) { return BY_ENCODING[cc & 0xF]; }
 
     public int encoding() { return ordinal(); }
 
-    public Condition negate() { return values()[ordinal() ^ 1]; }
+    public Condition negate() { return BY_ENCODING[ordinal() ^ 1]; }
 }

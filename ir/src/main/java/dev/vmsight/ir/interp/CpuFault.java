@@ -13,7 +13,8 @@ public final class CpuFault extends RuntimeException {
     private final long address;
 
     public CpuFault(int vector, long errorCode, long address, String message) {
-        super(message);
+        // Guest faults are ordinary control flow in the system half: skip the stack trace.
+        super(message, null, false, false);
         this.vector = vector;
         this.errorCode = errorCode;
         this.address = address;

@@ -15,6 +15,9 @@ import dev.vmsight.ir.uop.Uop;
  * emits as PRIVILEGED µops are done before these run.
  */
 final class SystemInstructions implements SystemLayer {
+
+    /** The SYSTEM_OP µop names its instruction by Mnemonic ordinal; values() would copy the array per µop. */
+    private static final Mnemonic[] MNEMONICS = Mnemonic.values();
     private static final int RCX = 1, RSP = 4, R11 = 11;
     private static final int CS = Loc.SEL0 + 1, SS = Loc.SEL0 + 2, FS = Loc.SEL0 + 4, GS = Loc.SEL0 + 5;
     private static final long RF = 1L << 16;
@@ -48,7 +51,7 @@ final class SystemInstructions implements SystemLayer {
             case INVLPG -> mmu.invalidatePage(in[0]);
             case SYSREG_WRITE -> sysregWritten(s, uop.out()[0], in[0]);
             case WRMSR, PORT_OUT -> { }   // MSRs outside the state and ports have no modelled effect
-            case SYSTEM_OP -> systemOp(s, Mnemonic.values()[(int) uop.imm()[0]], in[0]);
+            case SYSTEM_OP -> systemOp(s, MNEMONICS[(int) uop.imm()[0]], in[0]);
             default -> throw new IllegalArgumentException("µop " + uop + " is not a system-layer µop");
         }
     }

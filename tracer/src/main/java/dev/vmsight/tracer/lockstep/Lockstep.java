@@ -150,8 +150,8 @@ public final class Lockstep {
                 RegisterMapping.load(after, state);
                 machine.flushTlb();
             }
-            for (; log != null && learnedShown < env.learned().size(); learnedShown++) {
-                log.println("learned " + env.learned().get(learnedShown));
+            for (; log != null && learnedShown < env.learnedCount(); learnedShown++) {
+                log.println("learned " + env.learned(learnedShown));
             }
             if (after.rip() == markOut && after.cr3() == start.cr3()) {
                 reachedEnd = true;

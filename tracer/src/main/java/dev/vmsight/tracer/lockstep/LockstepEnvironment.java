@@ -22,6 +22,10 @@ final class LockstepEnvironment implements Environment {
     /** Every value learned, one line each ("step N: what = value"). */
     List<String> learned() { return List.copyOf(learned); }
 
+    int learnedCount() { return learned.size(); }
+
+    String learned(int i) { return learned.get(i); }
+
     void record(String what, long value) {
         learned.add(String.format("step %d at 0x%x: %s = 0x%x", step, qemu.before().rip(), what, value));
     }
