@@ -21,8 +21,9 @@ public final class QemuLauncher {
     /** Ample for TCG on a busy 2-core machine; an idle one boots in about 6 s. */
     public static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(120);
     static final String QEMU = "qemu-system-x86_64";
-    static final String READY = "VMSIGHT-READY";
-    static final String FAILED = "VMSIGHT-FAILED";
+    /** What the image's /init prints on the serial console (guests/image/init); both launchers wait for it. */
+    public static final String READY = "VMSIGHT-READY";
+    public static final String FAILED = "VMSIGHT-FAILED";
 
     private QemuLauncher() {}
 

@@ -8,6 +8,7 @@ import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.GuestException;
 import dev.vmsight.guests.GuestExec;
+import dev.vmsight.guests.QemuLauncher;
 import dev.vmsight.vmi.phys.MemoryMap;
 import dev.vmsight.vmi.phys.PhysicalMemories;
 import dev.vmsight.vmi.phys.PhysicalMemory;
@@ -169,8 +170,8 @@ public final class LibvirtGuest implements Guest {
         long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
         while (true) {
             String console = readSerial();
-            if (console.contains("VMSIGHT-READY")) break;
-            int failed = console.indexOf("VMSIGHT-FAILED");
+            if (console.contains(QemuLauncher.READY)) break;
+            int failed = console.indexOf(QemuLauncher.FAILED);
             if (failed >= 0) {
                 throw new GuestException("guest " + config.name() + " failed to boot: "
                         + console.substring(failed).lines().findFirst().orElse("") + " (console: " + serialLog + ")");
@@ -179,7 +180,7 @@ public final class LibvirtGuest implements Guest {
                 throw new GuestException("libvirt domain " + config.name() + " stopped while booting (console: " + serialLog + ")");
             }
             if (System.nanoTime() > deadline) {
-                throw new GuestException("guest " + config.name() + " did not print VMSIGHT-READY within "
+                throw new GuestException("guest " + config.name() + " did not print " + QemuLauncher.READY + " within "
                         + BOOT_TIMEOUT.toSeconds() + " s (console: " + serialLog + ")");
             }
             sleep(100);
