@@ -135,7 +135,7 @@ public final class SystemMachine {
         }
         byte[] bytes = Arrays.copyOf(buf, n);
         try {
-            return Lifter.lift(withoutMissingFeatures(Decoder.decode(bytes, 0, rip)));
+            return lift(bytes, rip, new CpuFeatures(bmi1, lzcnt));
         } catch (DecodeException | LiftException e) {
             if (fetchFault != null && e instanceof DecodeException) {
                 throw fetchFault;   // the instruction runs into the page that could not be fetched
@@ -145,9 +145,20 @@ public final class SystemMachine {
         }
     }
 
-    private Instruction withoutMissingFeatures(Instruction i) {
-        Mnemonic m = i.mnemonic() == Mnemonic.TZCNT && !bmi1 ? Mnemonic.BSF
-                : i.mnemonic() == Mnemonic.LZCNT && !lzcnt ? Mnemonic.BSR : null;
+    /**
+     * Decodes and lifts the instruction at the start of {@code bytes} (at linear {@code address}) as
+     * a CPU with {@code features} runs it: the one lifting the machine, trace readers and the
+     * slicer share, so µop index i names the same µop everywhere.
+     *
+     * @throws DecodeException or {@link LiftException} when it cannot
+     */
+    public static LiftedInstruction lift(byte[] bytes, long address, CpuFeatures features) {
+        return Lifter.lift(withoutMissingFeatures(Decoder.decode(bytes, 0, address), features));
+    }
+
+    private static Instruction withoutMissingFeatures(Instruction i, CpuFeatures f) {
+        Mnemonic m = i.mnemonic() == Mnemonic.TZCNT && !f.bmi1() ? Mnemonic.BSF
+                : i.mnemonic() == Mnemonic.LZCNT && !f.lzcnt() ? Mnemonic.BSR : null;
         return m == null ? i : new Instruction(i.address(), i.bytes(), m, i.condition(), i.operands(), i.operandSize(), i.prefixes());
     }
 
