@@ -133,6 +133,7 @@ final class ElfCoreMemory implements ElfCore {
             String seg = QEMU_SEGMENTS[s];
             if (s < 6) regs.put(seg, (long) d.getInt(at) & 0xffff);
             regs.put(seg + "_base", d.getLong(at + 16));
+            if (s >= 6) regs.put(seg + "_limit", (long) d.getInt(at + 4) & 0xffffffffL); // ldt, tr, gdt, idt
         }
         for (int c = 0; c < 5; c++) {
             if (c != 1) regs.put("cr" + c, d.getLong(QEMU_CR_OFFSET + 8 * c)); // cr1 does not exist
