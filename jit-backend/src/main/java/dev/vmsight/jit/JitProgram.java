@@ -1,0 +1,133 @@
+package dev.vmsight.jit;
+
+import dev.vmsight.ir.uop.LiftedInstruction;
+import dev.vmsight.ir.uop.Site;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the code generator compiles: instructions with the µops the slice kept, and for each
+ * instruction how control leaves it. It is the JIT's view of a merged program (the merger's
+ * MergedProgram is adapted to it), small enough to be built by hand in tests.
+ *
+ * <p>Execution starts at {@code entry} and ends when control reaches {@code end} (never fetched).
+ * An instruction runs its kept µops in order; then its {@link Control} picks the next instruction.
+ *
+ * @param entry        address of the first instruction run
+ * @param end          address whose reaching ends the run (the END mark)
+ * @param instructions every instruction control can reach, each address once
+ */
+public record JitProgram(long entry, long end, List<Instruction> instructions) {
+
+    public JitProgram {
+        instructions = List.copyOf(instructions);
+        Map<Long, Instruction> byAddress = new LinkedHashMap<>();
+        for (Instruction i : instructions) {
+            if (byAddress.put(i.address(), i) != null) {
+                throw new IllegalArgumentException("instruction 0x" + Long.toHexString(i.address()) + " listed twice");
+            }
+        }
+        if (entry != end && !byAddress.containsKey(entry)) {
+            throw new IllegalArgumentException("entry 0x" + Long.toHexString(entry) + " is not an instruction of the program");
+        }
+        for (Instruction i : instructions) {
+            for (long t : i.control().successors()) {
+                if (t != end && !byAddress.containsKey(t)) {
+                    throw new IllegalArgumentException("successor 0x" + Long.toHexString(t) + " of 0x"
+                            + Long.toHexString(i.address()) + " is neither an instruction of the program nor its end");
+                }
+            }
+        }
+    }
+
+    /**
+     * One instruction: its full lifting (µop indices name sites) and which µops the slice kept.
+     *
+     * @param lifted  the instruction and all of its µops, as SystemMachine.lift gives them
+     * @param kept    indices of the µops to run
+     * @param control how the next instruction is chosen
+     */
+    public record Instruction(LiftedInstruction lifted, BitSet kept, Control control) {
+        public Instruction {
+            kept = (BitSet) kept.clone();
+            if (kept.length() > lifted.uops().size()) {
+                throw new IllegalArgumentException("instruction 0x" + Long.toHexString(lifted.instruction().address())
+                        + " keeps µop " + (kept.length() - 1) + " of " + lifted.uops().size());
+            }
+        }
+
+        /** All µops kept. */
+        public static Instruction all(LiftedInstruction lifted, Control control) {
+            BitSet all = new BitSet();
+            all.set(0, lifted.uops().size());
+            return new Instruction(lifted, all, control);
+        }
+
+        public long address() { return lifted.instruction().address(); }
+
+        @Override
+        public BitSet kept() { return (BitSet) kept.clone(); }
+
+        /** The kept µops with their indices, in order. */
+        List<Map.Entry<Integer, Uop>> keptUops() {
+            List<Map.Entry<Integer, Uop>> r = new ArrayList<>();
+            for (int n = kept.nextSetBit(0); n >= 0; n = kept.nextSetBit(n + 1)) {
+                r.add(Map.entry(n, lifted.uops().get(n)));
+            }
+            return r;
+        }
+
+        /** The site of the µop that decides control (the last kept control µop), or µop 0's when none. */
+        Site controlSite() {
+            int last = 0;
+            for (var e : keptUops()) {
+                UopKind k = e.getValue().kind();
+                if (k.has(UopKind.Flag.BLOCK_END) || k.has(UopKind.Flag.COND_BRANCH)) {
+                    last = e.getKey();
+                }
+            }
+            return lifted.site(last);
+        }
+    }
+
+    /** How control leaves an instruction. */
+    public sealed interface Control {
+        List<Long> successors();
+
+        /** Always continue at {@code target} (one observed successor, not guarded; the kept µops' RIP is ignored). */
+        record Fixed(long target) implements Control {
+            @Override
+            public List<Long> successors() { return List.of(target); }
+        }
+
+        /**
+         * Continue where the kept control µops say (the fall-through address when none sets RIP); a
+         * next address outside {@code expected} is an unseen path, handled per {@code onUnseen}.
+         */
+        record Evaluated(List<Long> expected, OnUnseen onUnseen) implements Control {
+            public Evaluated {
+                expected = List.copyOf(expected);
+                if (expected.isEmpty()) {
+                    throw new IllegalArgumentException("an evaluated control site needs at least one expected successor");
+                }
+            }
+
+            @Override
+            public List<Long> successors() { return expected; }
+        }
+    }
+
+    /** What an evaluated control site does with a successor training never saw. */
+    public enum OnUnseen {
+        /** stop the run with {@link UnseenPath} naming the site (the default: never a silent wrong answer) */
+        THROW,
+        /** record the unseen target and continue at the first expected (trained) successor */
+        REPORT_AND_FOLLOW
+    }
+}

@@ -1,0 +1,42 @@
+package dev.vmsight.jit;
+
+import dev.vmsight.ir.interp.CpuFault;
+import dev.vmsight.ir.uop.Site;
+import dev.vmsight.ir.uop.UopSemantics;
+
+/**
+ * An instruction of a compiled monitor failed: a guest memory read that could not be served (the
+ * cause is the memory source's structured exception), a #DE, a fault µop, or a delegated µop the
+ * context cannot execute. Carries the instruction's site.
+ */
+public final class MonitorFault extends RuntimeException {
+    /** What kind of failure. */
+    public enum Kind { MEMORY, CPU_FAULT, DIVIDE_ERROR, UNSUPPORTED }
+
+    private final transient Site site;
+    private final Kind kind;
+
+    MonitorFault(Site site, RuntimeException cause) {
+        super(kindOf(cause).name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " at 0x"
+                + Long.toHexString(site.address()) + ": " + cause.getMessage(), cause, false, false);
+        this.site = site;
+        this.kind = kindOf(cause);
+    }
+
+    private static Kind kindOf(RuntimeException e) {
+        if (e instanceof UopSemantics.DivideError) {
+            return Kind.DIVIDE_ERROR;
+        }
+        if (e instanceof CpuFault) {
+            return Kind.CPU_FAULT;
+        }
+        if (e instanceof IllegalStateException || e instanceof UnsupportedOperationException) {
+            return Kind.UNSUPPORTED;
+        }
+        return Kind.MEMORY;
+    }
+
+    public Site site() { return site; }
+
+    public Kind kind() { return kind; }
+}

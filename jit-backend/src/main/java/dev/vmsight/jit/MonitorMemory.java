@@ -1,0 +1,104 @@
+package dev.vmsight.jit;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Guest linear memory as a compiled monitor sees it during one run: a direct-mapped software TLB
+ * of page buffers that the generated code probes inline ({@link #tags}, {@link #pages}: the fast
+ * path), with {@link #read} and {@link #write} as the slow path. Every write lands in a private
+ * copy of the page (copy-on-write, keyed by linear page): the {@link PageSource}, and so the
+ * guest, is never written. Not thread-safe: one instance per run.
+ */
+public final class MonitorMemory {
+    /** TLB slots; a power of two (the generated code masks with SLOTS - 1). */
+    static final int SLOTS = 256;
+
+    /** Linear page number held by each slot; -1 (no page number) when empty. */
+    final long[] tags = new long[SLOTS];
+    /** The page buffer of each slot (little-endian). */
+    final ByteBuffer[] pages = new ByteBuffer[SLOTS];
+
+    private final PageSource source;
+    private final Map<Long, ByteBuffer> overlay = new HashMap<>();
+    private long misses;
+
+    public MonitorMemory(PageSource source) {
+        this.source = source;
+        Arrays.fill(tags, -1L);
+    }
+
+    /** Slow path: zero-extended little-endian read of 1, 2, 4 or 8 bytes at {@code va}, across pages if need be. */
+    public long read(long va, int size) {
+        int off = (int) va & 0xFFF;
+        if (off + size <= 4096) {
+            return get(page(va >>> 12), off, size);
+        }
+        long v = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            long a = va + i;
+            v = (v << 8) | get(page(a >>> 12), (int) a & 0xFFF, 1);
+        }
+        return v;
+    }
+
+    /** Writes the low {@code size} bytes of {@code value} at {@code va} into the overlay (all pages are resolved first). */
+    public void write(long va, int size, long value) {
+        ByteBuffer first = writable(va >>> 12);
+        ByteBuffer last = writable((va + size - 1) >>> 12);
+        for (int i = 0; i < size; i++) {
+            long a = va + i;
+            ByteBuffer p = (a >>> 12) == (va >>> 12) ? first : last;
+            p.put((int) a & 0xFFF, (byte) (value >>> (8 * i)));
+        }
+    }
+
+    /** Pages written by the run (linear page number → copy); the base stays as it was. */
+    public Map<Long, ByteBuffer> overlay() { return Map.copyOf(overlay); }
+
+    /** TLB misses so far (page lookups that went to the overlay or the source). */
+    public long misses() { return misses; }
+
+    private static long get(ByteBuffer b, int off, int size) {
+        return switch (size) {
+            case 1 -> b.get(off) & 0xFFL;
+            case 2 -> b.getShort(off) & 0xFFFFL;
+            case 4 -> b.getInt(off) & 0xFFFF_FFFFL;
+            case 8 -> b.getLong(off);
+            default -> throw new IllegalArgumentException("bad access size " + size);
+        };
+    }
+
+    private ByteBuffer page(long vpn) {
+        int slot = (int) vpn & (SLOTS - 1);
+        if (tags[slot] == vpn) {
+            return pages[slot];
+        }
+        misses++;
+        ByteBuffer b = overlay.get(vpn);
+        if (b == null) {
+            b = source.page(vpn << 12).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        tags[slot] = vpn;
+        pages[slot] = b;
+        return b;
+    }
+
+    private ByteBuffer writable(long vpn) {
+        ByteBuffer copy = overlay.get(vpn);
+        if (copy == null) {
+            ByteBuffer base = page(vpn);
+            byte[] bytes = new byte[4096];
+            base.get(0, bytes);
+            copy = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            overlay.put(vpn, copy);
+            int slot = (int) vpn & (SLOTS - 1);
+            tags[slot] = vpn;
+            pages[slot] = copy;
+        }
+        return copy;
+    }
+}
