@@ -1,5 +1,7 @@
 package dev.vmsight.jit;
 
+import dev.vmsight.vmi.BudgetExceededException;
+
 import java.util.Map;
 
 /**
@@ -21,18 +23,16 @@ public final class CompiledMonitor implements Monitor {
     public MonitorResult run(MonitorContext ctx) {
         long[] s = ctx.initialState().clone();
         MonitorMemory mem = new MonitorMemory(ctx.memory());
-        RunSupport rt = new RunSupport(table, mem, ctx.env(), ctx.system(), ctx.limits());
+        RunSupport rt = new RunSupport(table, mem, ctx.env(), ctx.system(), ctx.budget().start());
         try {
             body.run(s, mem, rt);
-            return new MonitorResult.Completed(s, mem, rt.reports(), rt.steps());
+            return new MonitorResult.Completed(s, mem, rt.reports(), ctx.budget().steps());
         } catch (UnseenPath p) {
             return new MonitorResult.Unseen(p);
-        } catch (RunLimits.Exceeded e) {
+        } catch (BudgetExceededException e) {
             return new MonitorResult.OverBudget(e);
         } catch (MonitorFault f) {
             return new MonitorResult.Failed(f);
-        } catch (StackOverflowError | OutOfMemoryError e) {
-            throw e;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.vmsight.jit;
 import dev.vmsight.ir.interp.Environment;
 import dev.vmsight.ir.interp.SystemLayer;
 import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.vmi.Budget;
 
 /**
  * What one run gets.
@@ -11,9 +12,9 @@ import dev.vmsight.ir.uop.Loc;
  * @param memory       linear pages (embedded user half, guest RAM through paging)
  * @param env          values of environment µops (rdtsc, cpuid, rdmsr of unknown MSRs...)
  * @param system       executes system µops (syscall, sysret, iret...) as ir's SystemMachine does
- * @param limits       the budget
+ * @param budget       steps (back edges and transfers between generated methods) and time; restarted by each run
  */
-public record MonitorContext(long[] initialState, PageSource memory, Environment env, SystemLayer system, RunLimits limits) {
+public record MonitorContext(long[] initialState, PageSource memory, Environment env, SystemLayer system, Budget budget) {
     public MonitorContext {
         if (initialState.length != Loc.COUNT) {
             throw new IllegalArgumentException("initial state has " + initialState.length + " slots, ir Loc has " + Loc.COUNT);
@@ -21,7 +22,7 @@ public record MonitorContext(long[] initialState, PageSource memory, Environment
     }
 
     /** A context without environment or system layer: such µops fail with a clear error. */
-    public static MonitorContext of(long[] initialState, PageSource memory, RunLimits limits) {
-        return new MonitorContext(initialState, memory, Environment.NONE, SystemLayer.USER_MODE, limits);
+    public static MonitorContext of(long[] initialState, PageSource memory, Budget budget) {
+        return new MonitorContext(initialState, memory, Environment.NONE, SystemLayer.USER_MODE, budget);
     }
 }

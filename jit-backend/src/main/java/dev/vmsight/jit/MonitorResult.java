@@ -1,5 +1,7 @@
 package dev.vmsight.jit;
 
+import dev.vmsight.vmi.BudgetExceededException;
+
 import java.util.List;
 
 /** How a monitor run ended. */
@@ -19,7 +21,7 @@ public sealed interface MonitorResult {
     record Unseen(UnseenPath path) implements MonitorResult { }
 
     /** The budget ran out (a cyclic list, a wild loop). */
-    record OverBudget(RunLimits.Exceeded cause) implements MonitorResult { }
+    record OverBudget(BudgetExceededException cause) implements MonitorResult { }
 
     /** An instruction failed: unreadable memory, a CPU fault, a µop the context cannot run. */
     record Failed(MonitorFault fault) implements MonitorResult { }

@@ -7,6 +7,8 @@ import dev.vmsight.ir.interp.MachineState;
 import dev.vmsight.ir.interp.Memory;
 import dev.vmsight.ir.interp.SystemLayer;
 import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.BudgetExceededException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,39 +24,22 @@ final class RunSupport {
     private final MonitorMemory memory;
     private final Environment env;
     private final SystemLayer system;
-    private final RunLimits limits;
-    private final long start = System.nanoTime();
+    private final Budget budget;
     private final List<UnseenPath> reports = new ArrayList<>();
     private Interpreter interpreter;
-    private int fuel = RunLimits.CHECK_EVERY;
-    private long steps;
 
-    RunSupport(ControlTable table, MonitorMemory memory, Environment env, SystemLayer system, RunLimits limits) {
+    RunSupport(ControlTable table, MonitorMemory memory, Environment env, SystemLayer system, Budget budget) {
         this.table = table;
         this.memory = memory;
         this.env = env;
         this.system = system;
-        this.limits = limits;
+        this.budget = budget;
     }
 
-    /** Called on every back edge and every transfer between generated methods. */
+    /** Called on every back edge and every transfer between generated methods: one budget step. */
     public void backEdge() {
-        if (--fuel < 0) {
-            refuel();
-        }
+        budget.step();
     }
-
-    private void refuel() {
-        steps += RunLimits.CHECK_EVERY;
-        long elapsed = System.nanoTime() - start;
-        if (steps >= limits.maxSteps() || elapsed > limits.maxTime().toNanos()) {
-            throw new RunLimits.Exceeded(steps, elapsed, limits);
-        }
-        fuel = RunLimits.CHECK_EVERY;
-    }
-
-    /** Steps counted so far (back edges). */
-    long steps() { return steps + RunLimits.CHECK_EVERY - fuel; }
 
     /** An evaluated control site saw {@code observed}: the generated code throws what this returns. */
     public UnseenPath unseen(int instruction, long observed) {
@@ -100,7 +85,7 @@ final class RunSupport {
 
     /** Wraps what an instruction threw with its site (generated exception handlers call this). */
     public static RuntimeException fault(RuntimeException e, RunSupport rt, int instruction) {
-        if (e instanceof UnseenPath || e instanceof RunLimits.Exceeded || e instanceof MonitorFault) {
+        if (e instanceof UnseenPath || e instanceof BudgetExceededException || e instanceof MonitorFault) {
             return e;
         }
         return new MonitorFault(rt.table.sites()[instruction], e);

@@ -2,6 +2,7 @@ package dev.vmsight.jit;
 
 import dev.vmsight.ir.uop.Loc;
 import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.vmi.Budget;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -16,7 +17,33 @@ import static org.junit.jupiter.api.Assertions.*;
  * same unseen paths, faults at the same instruction. Every µop kind must have been covered.
  */
 class JitEquivalenceTest {
-    private static final RunLimits LIMITS = new RunLimits(1_000_000, Duration.ofSeconds(10));
+    private static final Budget BUDGET = Budget.of(1_000_000, Duration.ofSeconds(10));
+
+    /** Asserts the JIT's result equals the oracle's; returns 0 completed, 1 unseen path, 2 fault. */
+    static int agree(RandomPrograms.Case c, RandomPrograms.Expected want, MonitorResult got, String where) {
+        if (want instanceof RandomPrograms.Expected.Done d) {
+            MonitorResult.Completed r = assertInstanceOf(MonitorResult.Completed.class, got, where);
+            for (int l = 0; l < Loc.COUNT; l++) {
+                int loc = l;
+                assertEquals(d.state()[l], r.state()[l], () -> where + ": " + Loc.name(loc));
+            }
+            for (long p : c.pages().keySet()) {
+                assertArrayEquals(d.pages().get(p), RandomPrograms.pageAfter(r.memory(), p), where + ": page 0x" + Long.toHexString(p));
+            }
+            assertEquals(d.reports(), r.reports().size(), where + ": reported unseen targets");
+            return 0;
+        }
+        if (want instanceof RandomPrograms.Expected.Unseen u) {
+            MonitorResult.Unseen r = assertInstanceOf(MonitorResult.Unseen.class, got, where);
+            assertEquals(u.site(), r.path().site().address(), where);
+            assertEquals(u.observed(), r.path().observed(), where);
+            return 1;
+        }
+        RandomPrograms.Expected.Fault f = (RandomPrograms.Expected.Fault) want;
+        MonitorResult.Failed r = assertInstanceOf(MonitorResult.Failed.class, got, where);
+        assertEquals(f.site(), r.fault().site().address(), where + ": " + r.fault().getMessage());
+        return 2;
+    }
 
     @Test
     void randomProgramsAgreeWithTheInterpreter() {
@@ -29,30 +56,18 @@ class JitEquivalenceTest {
             RandomPrograms.Expected want = RandomPrograms.oracle(c);
             CompiledMonitor m = MonitorCompiler.compile(c.program());
             MonitorResult got = m.run(new MonitorContext(c.state(), RandomPrograms.source(c.pages()),
-                    new RandomPrograms.TestEnv(), RandomPrograms.TEST_SYSTEM, LIMITS));
-            if (want instanceof RandomPrograms.Expected.Done d) {
-                MonitorResult.Completed r = assertInstanceOf(MonitorResult.Completed.class, got, where);
-                for (int l = 0; l < Loc.COUNT; l++) {
-                    int loc = l;
-                    assertEquals(d.state()[l], r.state()[l], () -> where + ": " + Loc.name(loc));
+                    new RandomPrograms.TestEnv(), RandomPrograms.TEST_SYSTEM, BUDGET));
+            switch (agree(c, want, got, where)) {
+                case 0 -> {
+                    done++;
+                    reports += ((RandomPrograms.Expected.Done) want).reports();
+                    covered.addAll(c.kinds());
                 }
-                for (long p : c.pages().keySet()) {
-                    assertArrayEquals(d.pages().get(p), RandomPrograms.pageAfter(r.memory(), p), where + ": page 0x" + Long.toHexString(p));
+                case 1 -> unseen++;
+                default -> {
+                    faults++;
+                    covered.addAll(c.kinds());
                 }
-                assertEquals(d.reports(), r.reports().size(), where + ": reported unseen targets");
-                reports += d.reports();
-                done++;
-                covered.addAll(c.kinds());
-            } else if (want instanceof RandomPrograms.Expected.Unseen u) {
-                MonitorResult.Unseen r = assertInstanceOf(MonitorResult.Unseen.class, got, where);
-                assertEquals(u.site(), r.path().site().address(), where);
-                assertEquals(u.observed(), r.path().observed(), where);
-                unseen++;
-            } else if (want instanceof RandomPrograms.Expected.Fault f) {
-                MonitorResult.Failed r = assertInstanceOf(MonitorResult.Failed.class, got, where);
-                assertEquals(f.site(), r.fault().site().address(), where + ": " + r.fault().getMessage());
-                faults++;
-                covered.addAll(c.kinds());
             }
         }
         System.out.printf("random programs: %d completed, %d unseen paths, %d faults, %d reported targets%n",

@@ -48,8 +48,15 @@ final class RandomPrograms {
             UopKind.IRET, UopKind.HLT, UopKind.FAULT);
 
     final Random rnd;
+    /** No faults, guards or dropped µops: programs that run to their end (for size and speed tests). */
+    private final boolean tame;
 
-    RandomPrograms(long seed) { this.rnd = new Random(seed); }
+    RandomPrograms(long seed) { this(seed, false); }
+
+    RandomPrograms(long seed, boolean tame) {
+        this.rnd = new Random(seed);
+        this.tame = tame;
+    }
 
     record Case(JitProgram program, long[] state, Map<Long, byte[]> pages, Set<UopKind> kinds) { }
 
@@ -74,7 +81,7 @@ final class RandomPrograms {
             LiftedInstruction li = new LiftedInstruction(x, uops);
             BitSet kept = new BitSet();
             for (int u = 0; u < uops.size(); u++) {
-                if (rnd.nextInt(10) < 9 || CONTROL.contains(uops.get(u).kind())) {
+                if (tame || rnd.nextInt(10) < 9 || CONTROL.contains(uops.get(u).kind())) {
                     kept.set(u);
                     kinds.add(uops.get(u).kind());
                 }
@@ -84,7 +91,7 @@ final class RandomPrograms {
             List<Long> expected = new ArrayList<>(targets);
             if (pick == 0) {
                 control = new JitProgram.Control.Fixed(expected.get(rnd.nextInt(expected.size())));
-            } else if (pick == 1 && expected.size() > 1) {      // a guard: one successor unseen in training
+            } else if (!tame && pick == 1 && expected.size() > 1) {      // a guard: one successor unseen in training
                 expected.remove(rnd.nextInt(expected.size()));
                 control = new JitProgram.Control.Evaluated(expected, rnd.nextBoolean()
                         ? JitProgram.OnUnseen.THROW : JitProgram.OnUnseen.REPORT_AND_FOLLOW);
@@ -105,7 +112,7 @@ final class RandomPrograms {
             s[f] = rnd.nextInt(2);
         }
         s[Loc.IOPL] = rnd.nextInt(4);
-        s[Loc.SEL0 + 1] = rnd.nextInt(8) == 0 ? 0x33 : 0x10;     // mostly CPL 0 (rdmsr and friends allowed)
+        s[Loc.SEL0 + 1] = !tame && rnd.nextInt(8) == 0 ? 0x33 : 0x10;     // mostly CPL 0 (rdmsr and friends allowed)
         s[Loc.RIP] = BASE;
         return s;
     }
@@ -150,6 +157,9 @@ final class RandomPrograms {
     /** A non-control µop, with addresses for memory µops mostly inside the mapped pages. */
     private Uop dataUop(List<Uop> before) {
         UopKind k = DATA[rnd.nextInt(DATA.length)];
+        while (tame && (k == UopKind.DIVU || k == UopKind.DIVS)) {
+            k = DATA[rnd.nextInt(DATA.length)];
+        }
         int size = size();
         int[] out = new int[k.outputs()];
         int[] in = new int[k.inputs()];
@@ -184,7 +194,7 @@ final class RandomPrograms {
     }
 
     private long address() {
-        if (rnd.nextInt(40) == 0) {
+        if (!tame && rnd.nextInt(40) == 0) {
             return UNMAPPED + rnd.nextInt(4096);
         }
         long page = PAGES[rnd.nextInt(PAGES.length)];
@@ -198,7 +208,7 @@ final class RandomPrograms {
         long t2 = forward(addr, end);
         int cond = rnd.nextBoolean() ? FLAGS[rnd.nextInt(FLAGS.length)] : general();
         int t = Loc.TEMP0 + 6;
-        switch (rnd.nextInt(9)) {
+        switch (rnd.nextInt(tame ? 8 : 9)) {
             case 0 -> uops.add(new Uop(UopKind.JUMP, 8, null, new int[0], new int[0], new long[]{t1}));
             case 1 -> uops.add(new Uop(UopKind.CALL, 8, null, new int[0], new int[0], new long[]{t1}));
             case 2 -> uops.add(new Uop(UopKind.BRANCH, 8, null, new int[0], new int[]{cond}, new long[]{t1, t2}));
@@ -231,7 +241,7 @@ final class RandomPrograms {
 
     private long forward(long addr, long end) {
         long span = end - addr;
-        return addr + 1 + rnd.nextInt((int) span);
+        return addr + 1 + rnd.nextInt((int) (rnd.nextInt(5) == 0 ? span : Math.min(span, 6)));
     }
 
     // ---- the oracle
