@@ -47,6 +47,31 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
     }
 
     /**
+     * SHA-256 of everything the generated code depends on (entry, end, each instruction's address,
+     * bytes, µops, kept set and control): the bundle cache's program key.
+     */
+    public String digest() {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(buf);
+            out.writeLong(entry);
+            out.writeLong(end);
+            for (Instruction i : instructions) {
+                out.writeLong(i.address());
+                out.write(i.lifted().instruction().bytes());
+                out.writeUTF(i.lifted().uops().toString());
+                out.write(i.kept.toByteArray());
+                out.writeUTF(i.control().toString());
+            }
+            out.flush();
+            return java.util.HexFormat.of().formatHex(md.digest(buf.toByteArray()));
+        } catch (java.security.NoSuchAlgorithmException | java.io.IOException e) {
+            throw new IllegalStateException("SHA-256 unavailable", e);
+        }
+    }
+
+    /**
      * One instruction: its full lifting (µop indices name sites) and which µops the slice kept.
      *
      * @param lifted  the instruction and all of its µops, as SystemMachine.lift gives them

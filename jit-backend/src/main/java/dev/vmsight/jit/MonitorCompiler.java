@@ -21,7 +21,11 @@ public final class MonitorCompiler {
     private MonitorCompiler() { }
 
     public static CompiledMonitor compile(JitProgram program) {
-        return define(program, emit(program, FIRST_BUDGET));
+        return define(program, emit(program));
+    }
+
+    static byte[] emit(JitProgram program) {
+        return emit(program, FIRST_BUDGET);
     }
 
     /** Emits the class bytes, every method under the limit. */

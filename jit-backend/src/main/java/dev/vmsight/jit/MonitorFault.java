@@ -3,6 +3,8 @@ package dev.vmsight.jit;
 import dev.vmsight.ir.interp.CpuFault;
 import dev.vmsight.ir.uop.Site;
 import dev.vmsight.ir.uop.UopSemantics;
+import dev.vmsight.vmi.GuestMemoryException;
+import dev.vmsight.vmi.phys.PhysicalMemoryException;
 
 /**
  * An instruction of a compiled monitor failed: a guest memory read that could not be served (the
@@ -11,7 +13,7 @@ import dev.vmsight.ir.uop.UopSemantics;
  */
 public final class MonitorFault extends RuntimeException {
     /** What kind of failure. */
-    public enum Kind { MEMORY, CPU_FAULT, DIVIDE_ERROR, UNSUPPORTED }
+    public enum Kind { MEMORY, CPU_FAULT, DIVIDE_ERROR, UNSUPPORTED, OTHER }
 
     private final transient Site site;
     private final Kind kind;
@@ -30,10 +32,13 @@ public final class MonitorFault extends RuntimeException {
         if (e instanceof CpuFault) {
             return Kind.CPU_FAULT;
         }
+        if (e instanceof GuestMemoryException || e instanceof PhysicalMemoryException) {
+            return Kind.MEMORY;
+        }
         if (e instanceof IllegalStateException || e instanceof UnsupportedOperationException) {
             return Kind.UNSUPPORTED;
         }
-        return Kind.MEMORY;
+        return Kind.OTHER;
     }
 
     public Site site() { return site; }
