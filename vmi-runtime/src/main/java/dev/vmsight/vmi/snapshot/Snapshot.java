@@ -219,6 +219,13 @@ public final class Snapshot implements PhysicalMemory {
         return pages;
     }
 
+    /** Drops the inflated groups kept for reuse (memory, or to measure cold reads). */
+    public void clearCache() {
+        synchronized (inflated) {
+            inflated.clear();
+        }
+    }
+
     /** File offsets of the stored groups, in index order (for tests that damage a group). */
     long[] verifyOffsets() { return offsets.clone(); }
 
