@@ -17,6 +17,8 @@ import java.util.Map;
 public final class GuestPages implements PageSource {
     /** First linear address of the kernel half (canonical split of 48-bit paging). */
     public static final long KERNEL_HALF = 0xFFFF_8000_0000_0000L;
+    /** First linear address above the user half. */
+    public static final long USER_END = 0x0000_8000_0000_0000L;
 
     private final AddressSpace kernel;
     private final Map<Long, byte[]> user;
@@ -29,7 +31,7 @@ public final class GuestPages implements PageSource {
         this.kernel = kernel;
         this.user = Map.copyOf(user);
         for (var e : this.user.entrySet()) {
-            if ((e.getKey() & 0xFFF) != 0 || e.getValue().length != 4096 || Long.compareUnsigned(e.getKey(), KERNEL_HALF) >= 0) {
+            if ((e.getKey() & 0xFFF) != 0 || e.getValue().length != 4096 || Long.compareUnsigned(e.getKey(), USER_END) >= 0) {
                 throw new IllegalArgumentException("embedded page 0x" + Long.toHexString(e.getKey())
                         + " must be a 4096-byte user-half page at a page boundary");
             }
@@ -38,7 +40,7 @@ public final class GuestPages implements PageSource {
 
     @Override
     public ByteBuffer page(long pageAddress) {
-        if (Long.compareUnsigned(pageAddress, KERNEL_HALF) < 0) {
+        if (Long.compareUnsigned(pageAddress, USER_END) < 0) {
             byte[] b = user.get(pageAddress);
             if (b == null) {
                 throw new GuestMemoryException(GuestMemoryException.Kind.PHYSICAL_UNREADABLE, pageAddress, -1, 0,
@@ -46,6 +48,7 @@ public final class GuestPages implements PageSource {
             }
             return ByteBuffer.wrap(b).asReadOnlyBuffer();
         }
+        // everything else through paging: the paging mode decides what is canonical (LA57 widens the halves)
         long pa = kernel.physical(pageAddress);
         byte[] copy = new byte[4096];
         try {
