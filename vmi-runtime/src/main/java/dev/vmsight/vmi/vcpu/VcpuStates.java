@@ -39,6 +39,30 @@ public final class VcpuStates {
         return HmpRegisters.parse(text, source);
     }
 
+    /**
+     * vCPU {@code cpu} of a libvirt domain, from HMP {@code info registers -a} through
+     * qemuMonitorCommand (libvirt's QEMU driver only). Lacks {@code kernel_gs_base} like all HMP text.
+     */
+    public static VcpuState fromLibvirt(org.libvirt.Domain domain, int cpu) {
+        String name;
+        String text;
+        try {
+            name = domain.getName();
+            text = domain.qemuMonitorCommand("info registers -a", QEMU_MONITOR_COMMAND_HMP);
+        } catch (org.libvirt.LibvirtException e) {
+            throw new IllegalStateException("libvirt refused HMP 'info registers -a': " + e.getMessage()
+                    + " (qemuMonitorCommand needs the QEMU driver and a running domain)", e);
+        }
+        java.util.List<String> blocks = hmpCpuBlocks(text);
+        if (cpu < 0 || cpu >= blocks.size()) {
+            throw new IllegalArgumentException("libvirt domain " + name + " has " + blocks.size() + " vCPUs, no vCPU " + cpu);
+        }
+        return fromHmp(blocks.get(cpu), "HMP info registers of libvirt domain " + name + " vCPU " + cpu);
+    }
+
+    /** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP: the command is HMP text, not QMP JSON. */
+    private static final int QEMU_MONITOR_COMMAND_HMP = 1;
+
     /** Splits {@code info registers -a} output into its {@code CPU#n} blocks, in order. */
     public static java.util.List<String> hmpCpuBlocks(String text) {
         return HmpRegisters.cpuBlocks(text);
