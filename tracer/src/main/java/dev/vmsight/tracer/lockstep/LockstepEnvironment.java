@@ -8,26 +8,35 @@ import java.util.List;
 /**
  * The interpreter's environment in lockstep: each value it cannot know (rdtsc, cpuid, an MSR the
  * state does not hold, a port read) is taken from QEMU's registers after QEMU steps the same
- * instruction, and recorded.
+ * instruction, and recorded twice: as a line for people ({@link #learned()}) and as a
+ * {@link LearnedValue} a replay can be given ({@link #values()}).
  */
 final class LockstepEnvironment implements Environment {
     private final QemuStepper qemu;
     private final List<String> learned = new ArrayList<>();
+    private final List<LearnedValue> values = new ArrayList<>();
     private long step;
 
     LockstepEnvironment(QemuStepper qemu) { this.qemu = qemu; }
 
     void atStep(long step) { this.step = step; }
 
-    /** Every value learned, one line each ("step N: what = value"). */
+    /** Every value learned, one line each ("step N at 0xRIP: what = value"). */
     List<String> learned() { return List.copyOf(learned); }
 
     int learnedCount() { return learned.size(); }
 
     String learned(int i) { return learned.get(i); }
 
+    /** The environment values learned, in order (MSRs learned from syscall/sysretq are not among them). */
+    List<LearnedValue> values() { return List.copyOf(values); }
+
     void record(String what, long value) {
         learned.add(String.format("step %d at 0x%x: %s = 0x%x", step, qemu.before().rip(), what, value));
+    }
+
+    private void value(String kind, long[] args, long[] result) {
+        values.add(new LearnedValue(step, qemu.before().rip(), kind, args, result));
     }
 
     @Override
@@ -35,6 +44,7 @@ final class LockstepEnvironment implements Environment {
         X86Registers r = qemu.after();
         long tsc = r.rdx() << 32 | r.rax() & 0xFFFF_FFFFL;
         record("rdtsc", tsc);
+        value("RDTSC", new long[0], new long[]{tsc});
         return tsc;
     }
 
@@ -43,6 +53,7 @@ final class LockstepEnvironment implements Environment {
         X86Registers r = qemu.after();
         long[] v = {r.rax() & 0xFFFF_FFFFL, r.rbx() & 0xFFFF_FFFFL, r.rcx() & 0xFFFF_FFFFL, r.rdx() & 0xFFFF_FFFFL};
         record(String.format("cpuid(0x%x, 0x%x) eax", leaf, subleaf), v[0]);
+        value("CPUID", new long[]{leaf, subleaf}, v);
         return v;
     }
 
@@ -51,6 +62,7 @@ final class LockstepEnvironment implements Environment {
         X86Registers r = qemu.after();
         long v = r.rdx() << 32 | r.rax() & 0xFFFF_FFFFL;
         record(String.format("rdmsr(0x%x)", msr), v);
+        value("RDMSR", new long[]{msr}, new long[]{v});
         return v;
     }
 
@@ -59,6 +71,7 @@ final class LockstepEnvironment implements Environment {
         X86Registers r = qemu.after();
         long v = size == 8 ? r.rax() : r.rax() & ((1L << (8 * size)) - 1);
         record(String.format("in(port 0x%x, %d bytes)", port, size), v);
+        value("PORT_IN", new long[]{port, size}, new long[]{v});
         return v;
     }
 
