@@ -98,4 +98,40 @@ class AddressSpaceTest {
         assertEquals(GuestMemoryException.Kind.NON_CANONICAL,
                 assertThrows(GuestMemoryException.class, () -> space.read(0x0100_0000_0000_0000L, 1)).kind());
     }
+
+    @Test
+    void randomBytesAsPageTablesGiveOnlyValuesOrGuestMemoryErrors() {
+        // a hostile or corrupted guest: every page-table entry is random; nothing but a value or a GuestMemoryException comes out
+        java.util.Random r = new java.util.Random(99);
+        byte[] ram = new byte[1 << 20];
+        r.nextBytes(ram);
+        for (int i = 0; i < ram.length; i += 8) {
+            if (r.nextInt(3) == 0) { // some entries point back into RAM so that walks go deep
+                long e = (long) r.nextInt(ram.length / 4096) * 4096 | (r.nextInt(8) == 0 ? 0x80 : 0) | 1;
+                for (int b = 0; b < 8; b++) ram[i + b] = (byte) (e >>> (8 * b));
+            }
+        }
+        ByteArrayMemory mem = new ByteArrayMemory(ram);
+        java.util.EnumMap<GuestMemoryException.Kind, Integer> kinds = new java.util.EnumMap<>(GuestMemoryException.Kind.class);
+        int values = 0;
+        for (int levels : new int[]{4, 5}) {
+            for (int t = 0; t < 20; t++) {
+                AddressSpace space = AddressSpace.of(mem, (long) r.nextInt(256) * 4096, levels == 4 ? PagingMode.fourLevel() : PagingMode.fiveLevel());
+                for (int i = 0; i < 5000; i++) {
+                    long va = r.nextInt(4) == 0 ? r.nextLong() : r.nextLong() >> (64 - space.mode().linearBits());
+                    try {
+                        space.read(va, new int[]{1, 2, 4, 8}[r.nextInt(4)]);
+                        values++;
+                    } catch (GuestMemoryException e) {
+                        kinds.merge(e.kind(), 1, Integer::sum);
+                        assertNotNull(e.getMessage());
+                    }
+                }
+            }
+        }
+        System.out.println("random page tables: " + values + " values, errors " + kinds);
+        assertTrue(values > 0 && kinds.keySet().containsAll(java.util.List.of(GuestMemoryException.Kind.NON_CANONICAL,
+                GuestMemoryException.Kind.NOT_PRESENT, GuestMemoryException.Kind.RESERVED_BITS,
+                GuestMemoryException.Kind.PHYSICAL_UNREADABLE)), values + " " + kinds);
+    }
 }
