@@ -66,6 +66,15 @@ final class MappedFile implements AutoCloseable {
         }
     }
 
+    /** A read-only slice of file bytes {@code [offset, offset+len)}, or null if it crosses a window or the end. */
+    java.nio.ByteBuffer view(long offset, int len) {
+        if (offset < 0 || offset + len > length) return null;
+        MappedByteBuffer w = windows[(int) (offset >>> WINDOW_SHIFT)];
+        int at = (int) (offset & (WINDOW - 1));
+        if (w == null || at + len > w.capacity()) return null;
+        return w.slice(at, len);
+    }
+
     @Override
     public void close() {
         // MappedByteBuffers are unmapped by the GC; dropping the references is all Java 17 allows.

@@ -35,6 +35,15 @@ public interface PhysicalMemory extends AutoCloseable {
         return map().size();
     }
 
+    /**
+     * A read-only view of {@code [physAddr, physAddr+len)} without copying (a slice of a mapped RAM
+     * file: it sees the live guest), or {@code null} when this source cannot give one; then
+     * {@link #read} it. Compiled monitors use it to serve whole pages without a 4 KiB copy per run.
+     */
+    default ByteBuffer view(long physAddr, int len) {
+        return null;
+    }
+
     default byte[] readFully(long physAddr, int len) {
         byte[] out = new byte[len];
         read(physAddr, out, 0, len);

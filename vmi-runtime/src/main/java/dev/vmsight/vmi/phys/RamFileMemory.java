@@ -29,6 +29,16 @@ final class RamFileMemory implements PhysicalMemory {
         map.readPieces(description, physAddr, dst, off, len, file::read);
     }
 
+    /** A slice of the read-only mapping when the range lies in one segment and one mapped window. */
+    @Override
+    public java.nio.ByteBuffer view(long physAddr, int len) {
+        int i = map.indexOf(physAddr);
+        if (i < 0) return null;
+        MemoryMap.Segment s = map.segments().get(i);
+        if (physAddr + len > s.physEnd()) return null;
+        return file.view(s.backingOffset() + (physAddr - s.physStart()), len);
+    }
+
     @Override public MemoryMap map() { return map; }
 
     /** A page costs a memcpy: no batching needed, any size is fine. */
