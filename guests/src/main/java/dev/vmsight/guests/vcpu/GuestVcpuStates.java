@@ -6,6 +6,7 @@ import dev.vmsight.guests.gdb.X86Registers;
 import dev.vmsight.vmi.vcpu.VcpuState;
 import dev.vmsight.vmi.vcpu.VcpuStates;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -48,17 +49,21 @@ public final class GuestVcpuStates {
     /**
      * The full state of the stopped vCPU: the gdbstub's registers, completed by HMP's GDTR, IDTR
      * and TR (the gdbstub's values win where both give one). The caller has the guest stopped,
-     * e.g. at a breakpoint; with one vCPU, HMP shows the CPU the gdbstub shows.
+     * e.g. at a breakpoint. With several vCPUs, HMP {@code info registers -a} shows them all and the
+     * block with the gdbstub's rip, rsp and cr3 is the same vCPU.
      */
     public static VcpuState capture(GdbClient gdb, QemuGuest guest) {
         VcpuState fromGdb = fromGdb(gdb.readRegisters());
-        String text = guest.hmp("info registers");
-        VcpuState fromHmp = VcpuStates.fromHmp(VcpuStates.hmpCpuBlocks(text).get(0), "HMP info registers of " + guest.runDir());
-        if (fromHmp.rip() != fromGdb.rip() || fromHmp.cr3() != fromGdb.cr3()) {
-            throw new IllegalStateException("gdbstub and HMP disagree (rip 0x" + Long.toHexString(fromGdb.rip()) + " vs 0x"
-                    + Long.toHexString(fromHmp.rip()) + ", cr3 0x" + Long.toHexString(fromGdb.cr3()) + " vs 0x"
-                    + Long.toHexString(fromHmp.cr3()) + "): is the guest running, or is HMP showing another vCPU?");
+        String text = guest.hmp("info registers -a");
+        List<String> blocks = VcpuStates.hmpCpuBlocks(text);
+        for (int i = 0; i < blocks.size(); i++) {
+            VcpuState fromHmp = VcpuStates.fromHmp(blocks.get(i), "HMP info registers of " + guest.runDir() + " vCPU " + i);
+            if (fromHmp.rip() == fromGdb.rip() && fromHmp.rsp() == fromGdb.rsp() && fromHmp.cr3() == fromGdb.cr3()) {
+                return fromGdb.withMissingFrom(fromHmp);
+            }
         }
-        return fromGdb.withMissingFrom(fromHmp);
+        throw new IllegalStateException("no vCPU in HMP info registers has the gdbstub's rip 0x" + Long.toHexString(fromGdb.rip())
+                + ", rsp 0x" + Long.toHexString(fromGdb.rsp()) + ", cr3 0x" + Long.toHexString(fromGdb.cr3())
+                + " (" + blocks.size() + " vCPUs): is the guest running?");
     }
 }

@@ -57,7 +57,7 @@ class VcpuSnapshotLabTest {
         } catch (RuntimeException e) {
             fail("the lab is not set up (run scripts/setup.sh): " + e.getMessage(), e);
         }
-        GuestConfig config = lab.defaultConfig("test-vcpu").withProcs(4);
+        GuestConfig config = lab.defaultConfig("test-vcpu").withProcs(4).withCpus(2); // capture must find the right vCPU
         guest = QemuLauncher.start(config);
     }
 
@@ -76,7 +76,11 @@ class VcpuSnapshotLabTest {
             Path core = dir.resolve("guest.core");
             guest.dumpElf(core);
             try (ElfCore elf = PhysicalMemories.elfCore(core)) {
-                VcpuState fromCore = VcpuStates.fromCore(elf.cpus().get(0), "ELF core");
+                // the core has one note pair per vCPU: the stopped one is the one with the gdbstub's rip and rsp
+                VcpuState fromCore = elf.cpus().stream().map(c -> VcpuStates.fromCore(c, "ELF core"))
+                        .filter(c -> c.rip() == cpu.rip() && c.rsp() == cpu.rsp()).findFirst()
+                        .orElseThrow(() -> new AssertionError("no vCPU of the core has the gdbstub's rip/rsp: " + elf.cpus()));
+                assertEquals(2, elf.cpus().size());
                 int compared = 0;
                 for (String name : fromCore.registers().keySet()) {
                     if (cpu.find(name).isPresent()) {
