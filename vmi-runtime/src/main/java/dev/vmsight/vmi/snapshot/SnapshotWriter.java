@@ -42,6 +42,7 @@ public final class SnapshotWriter {
     /** As {@link #write(Path, Map, VcpuState, PhysicalMemory)} with a deflate level (1 fastest .. 9 smallest). */
     public static SnapshotSummary write(Path out, Map<String, String> metadata, VcpuState registers, PhysicalMemory ram,
                                         int deflateLevel) {
+        if (deflateLevel < 1 || deflateLevel > 9) throw new IllegalArgumentException("deflate level must be 1..9, not " + deflateLevel);
         MemoryMap map = ram.map();
         for (MemoryMap.Segment s : map.segments()) {
             if ((s.physStart() | s.length()) % PAGE != 0) {
