@@ -1,0 +1,29 @@
+package dev.vmsight.jit;
+
+import org.junit.jupiter.api.Test;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.util.CheckClassAdapter;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Every generated class passes ASM's CheckClassAdapter (structure, then data flow with types). */
+class GeneratedClassCheckTest {
+    @Test
+    void generatedClassesVerify() {
+        RandomPrograms gen = new RandomPrograms(314);
+        for (int n = 0; n < 60; n++) {
+            JitProgram p = (n % 20 == 0 ? gen.next(600) : gen.next(4 + gen.rnd.nextInt(20))).program();
+            byte[] bytes = MonitorCompiler.emit(p);
+            StringWriter out = new StringWriter();
+            CheckClassAdapter.verify(new ClassReader(bytes), getClass().getClassLoader(), false, new PrintWriter(out));
+            assertEquals("", out.toString(), "program " + n + " does not verify");
+        }
+        byte[] walk = MonitorCompiler.emit(TaskListGuest.program(JitProgram.OnUnseen.REPORT_AND_FOLLOW));
+        StringWriter out = new StringWriter();
+        CheckClassAdapter.verify(new ClassReader(walk), getClass().getClassLoader(), false, new PrintWriter(out));
+        assertEquals("", out.toString());
+    }
+}
