@@ -47,6 +47,55 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
     }
 
     /**
+     * The program of straight code found statically from {@code entry}: every µop kept, direct
+     * successors only (branch targets, jump/call targets, rep exits, fall-through); a branch with
+     * two successors is {@code Evaluated} (THROW), a single successor {@code Fixed}. For tests and
+     * benchmarks over known code; trained programs come from the merger.
+     *
+     * @throws IllegalArgumentException at an indirect jump, call, return or system transfer (its
+     *         targets need training), naming the instruction
+     */
+    public static JitProgram fromCode(dev.vmsight.ir.interp.CodeSource code, long entry, long end) {
+        java.util.TreeMap<Long, Instruction> found = new java.util.TreeMap<>(Long::compareUnsigned);
+        java.util.ArrayDeque<Long> work = new java.util.ArrayDeque<>();
+        work.add(entry);
+        while (!work.isEmpty()) {
+            long a = work.poll();
+            if (a == end || found.containsKey(a)) {
+                continue;
+            }
+            LiftedInstruction li = code.at(a);
+            java.util.LinkedHashSet<Long> next = new java.util.LinkedHashSet<>();
+            boolean falls = true;
+            for (Uop u : li.uops()) {
+                switch (u.kind()) {
+                    case JUMP, CALL -> {
+                        next.add(u.imm()[0]);
+                        falls = false;
+                    }
+                    case BRANCH -> {
+                        next.add(u.imm()[0]);
+                        next.add(u.imm()[1]);
+                        falls = false;
+                    }
+                    case EXIT_IF -> next.add(u.imm()[0]);
+                    case JUMP_IND, CALL_IND, RET, SYSCALL, SYSRET, IRET, HLT -> throw new IllegalArgumentException(
+                            "instruction " + li.instruction() + " transfers control indirectly: its targets need training");
+                    default -> { }
+                }
+            }
+            if (falls) {
+                next.add(li.instruction().nextAddress());
+            }
+            List<Long> succ = List.copyOf(next);
+            Control c = succ.size() == 1 ? new Control.Fixed(succ.get(0)) : new Control.Evaluated(succ, OnUnseen.THROW);
+            found.put(a, Instruction.all(li, c));
+            work.addAll(succ);
+        }
+        return new JitProgram(entry, end, List.copyOf(found.values()));
+    }
+
+    /**
      * SHA-256 of everything the generated code depends on (entry, end, each instruction's address,
      * bytes, µops, kept set and control): the bundle cache's program key.
      */
