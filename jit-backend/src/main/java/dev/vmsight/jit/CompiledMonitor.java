@@ -33,6 +33,8 @@ public final class CompiledMonitor implements Monitor {
             return new MonitorResult.OverBudget(e);
         } catch (MonitorFault f) {
             return new MonitorResult.Failed(f);
+        } catch (RuntimeException e) {     // not caused by an instruction: still a result, never an escape
+            return new MonitorResult.Failed(new MonitorFault(null, e));
         }
     }
 

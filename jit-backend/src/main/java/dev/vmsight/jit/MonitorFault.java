@@ -19,8 +19,9 @@ public final class MonitorFault extends RuntimeException {
     private final Kind kind;
 
     MonitorFault(Site site, RuntimeException cause) {
-        super(kindOf(cause).name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " at 0x"
-                + Long.toHexString(site.address()) + ": " + cause.getMessage(), cause, false, false);
+        super(kindOf(cause).name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
+                + (site == null ? " outside any instruction" : " at 0x" + Long.toHexString(site.address()))
+                + ": " + cause.getMessage(), cause, false, false);
         this.site = site;
         this.kind = kindOf(cause);
     }
@@ -41,6 +42,7 @@ public final class MonitorFault extends RuntimeException {
         return Kind.OTHER;
     }
 
+    /** The instruction's site; null only for a failure outside the generated instructions (a bug). */
     public Site site() { return site; }
 
     public Kind kind() { return kind; }
