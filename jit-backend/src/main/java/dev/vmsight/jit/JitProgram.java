@@ -56,6 +56,16 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
      *         targets need training), naming the instruction
      */
     public static JitProgram fromCode(dev.vmsight.ir.interp.CodeSource code, long entry, long end) {
+        return fromCode(code, entry, end, Map.of());
+    }
+
+    /**
+     * As {@link #fromCode(dev.vmsight.ir.interp.CodeSource, long, long)}, with the successors
+     * training observed at indirect sites (returns, indirect jumps and calls): those become
+     * {@code Evaluated} guards over the observed targets.
+     */
+    public static JitProgram fromCode(dev.vmsight.ir.interp.CodeSource code, long entry, long end,
+                                      Map<Long, List<Long>> observedIndirect) {
         java.util.TreeMap<Long, Instruction> found = new java.util.TreeMap<>(Long::compareUnsigned);
         java.util.ArrayDeque<Long> work = new java.util.ArrayDeque<>();
         work.add(entry);
@@ -79,8 +89,15 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
                         falls = false;
                     }
                     case EXIT_IF -> next.add(u.imm()[0]);
-                    case JUMP_IND, CALL_IND, RET, SYSCALL, SYSRET, IRET, HLT -> throw new IllegalArgumentException(
-                            "instruction " + li.instruction() + " transfers control indirectly: its targets need training");
+                    case JUMP_IND, CALL_IND, RET, SYSCALL, SYSRET, IRET, HLT -> {
+                        List<Long> seen = observedIndirect.get(a);
+                        if (seen == null) {
+                            throw new IllegalArgumentException("instruction " + li.instruction()
+                                    + " transfers control indirectly: its targets need training");
+                        }
+                        next.addAll(seen);
+                        falls = false;
+                    }
                     default -> { }
                 }
             }
