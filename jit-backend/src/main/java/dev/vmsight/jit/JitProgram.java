@@ -66,6 +66,12 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
      */
     public static JitProgram fromCode(dev.vmsight.ir.interp.CodeSource code, long entry, long end,
                                       Map<Long, List<Long>> observedIndirect) {
+        return fromCode(code, entry, end, observedIndirect::get);
+    }
+
+    /** As above, the observed targets of an indirect site given by a function (null: none observed). */
+    public static JitProgram fromCode(dev.vmsight.ir.interp.CodeSource code, long entry, long end,
+                                      java.util.function.Function<Long, List<Long>> observedIndirect) {
         java.util.TreeMap<Long, Instruction> found = new java.util.TreeMap<>(Long::compareUnsigned);
         java.util.ArrayDeque<Long> work = new java.util.ArrayDeque<>();
         work.add(entry);
@@ -90,7 +96,7 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
                     }
                     case EXIT_IF -> next.add(u.imm()[0]);
                     case JUMP_IND, CALL_IND, RET, SYSCALL, SYSRET, IRET, HLT -> {
-                        List<Long> seen = observedIndirect.get(a);
+                        List<Long> seen = observedIndirect.apply(a);
                         if (seen == null) {
                             throw new IllegalArgumentException("instruction " + li.instruction()
                                     + " transfers control indirectly: its targets need training");

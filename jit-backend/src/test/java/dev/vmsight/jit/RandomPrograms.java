@@ -283,21 +283,34 @@ final class RandomPrograms {
     }
 
     static Expected oracle(Case c) {
+        return oracle(c.program(), c.state(), c.pages(), new TestEnv(), TEST_SYSTEM, Long.MAX_VALUE);
+    }
+
+    /**
+     * Runs {@code program} with the interpreter one instruction at a time, applying the JIT's control
+     * rules; any exception of an instruction (a CpuFault, or a refusal of the environment or system
+     * layer) is a fault there. Returns null after {@code maxInstructions} without reaching the end.
+     */
+    static Expected oracle(JitProgram program, long[] state, Map<Long, byte[]> initialPages, Environment env,
+                           SystemLayer system, long maxInstructions) {
         PagedMemory mem = new PagedMemory();
-        c.pages().forEach((p, b) -> mem.load(p, b.clone()));
+        initialPages.forEach((p, b) -> mem.load(p, b.clone()));
         MachineState ms = new MachineState();
         for (int l = 0; l < Loc.COUNT; l++) {
-            ms.set(l, c.state()[l]);
+            ms.set(l, state[l]);
         }
-        Interpreter interp = new Interpreter(mem, a -> { throw new IllegalStateException("fetch"); }, new TestEnv(),
-                TEST_SYSTEM, FaultHandler.RETHROW);
+        Interpreter interp = new Interpreter(mem, a -> { throw new IllegalStateException("fetch"); }, env, system,
+                FaultHandler.RETHROW);
         Map<Long, JitProgram.Instruction> byAddress = new LinkedHashMap<>();
-        for (JitProgram.Instruction in : c.program().instructions()) {
+        for (JitProgram.Instruction in : program.instructions()) {
             byAddress.put(in.address(), in);
         }
-        long cur = c.program().entry();
+        long cur = program.entry();
         int reports = 0;
-        while (cur != c.program().end()) {
+        for (long n = 0; cur != program.end(); n++) {
+            if (n >= maxInstructions) {
+                return null;
+            }
             JitProgram.Instruction in = byAddress.get(cur);
             List<Uop> kept = new ArrayList<>();
             for (var e : in.keptUops()) {
@@ -306,7 +319,7 @@ final class RandomPrograms {
             ms.setRip(cur);
             try {
                 interp.execute(new LiftedInstruction(in.lifted().instruction(), kept), ms);
-            } catch (CpuFault f) {
+            } catch (RuntimeException f) {
                 return new Expected.Fault(cur);
             }
             long next = ms.rip();
@@ -329,7 +342,7 @@ final class RandomPrograms {
             s[l] = ms.get(l);
         }
         Map<Long, byte[]> pages = new LinkedHashMap<>();
-        for (long p : c.pages().keySet()) {
+        for (long p : initialPages.keySet()) {
             byte[] b = new byte[4096];
             for (int i = 0; i < 4096; i++) {
                 b[i] = (byte) mem.read(p + i, 1);
