@@ -1,0 +1,418 @@
+package dev.vmsight.tracer.capture;
+
+import dev.vmsight.guests.ExecResult;
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.guests.TrainingSymbols;
+import dev.vmsight.guests.gdb.GdbClient;
+import dev.vmsight.guests.gdb.GdbTimeoutException;
+import dev.vmsight.guests.gdb.X86Registers;
+import dev.vmsight.guests.vcpu.GuestVcpuStates;
+import dev.vmsight.ir.interp.MachineState;
+import dev.vmsight.ir.sys.CpuFeatures;
+import dev.vmsight.ir.sys.SystemMachine;
+import dev.vmsight.ir.sys.SystemTables;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.tracer.lockstep.GuestTrainer;
+import dev.vmsight.tracer.lockstep.LearnedValue;
+import dev.vmsight.tracer.lockstep.Lockstep;
+import dev.vmsight.tracer.lockstep.LockstepResult;
+import dev.vmsight.tracer.lockstep.LockstepSession;
+import dev.vmsight.tracer.trace.TraceHeader;
+import dev.vmsight.tracer.trace.TraceHeader.BufferSpec;
+import dev.vmsight.tracer.trace.TraceSink;
+import dev.vmsight.tracer.trace.TraceSummary;
+import dev.vmsight.vmi.paging.AddressSpace;
+import dev.vmsight.vmi.phys.MemoryMap;
+import dev.vmsight.vmi.phys.PhysicalMemories;
+import dev.vmsight.vmi.phys.PhysicalMemory;
+import dev.vmsight.vmi.snapshot.SnapshotWriter;
+import dev.vmsight.vmi.vcpu.VcpuState;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+
+/**
+ * Whole-system traces of training programs on a lab guest (QEMU, 1 vCPU). One run:
+ * <ol>
+ *   <li>start the trainer through qemu-ga (as its {@link Variation} says), stop at {@code main}
+ *       (filtered by argv), then at START = {@code vmsight_mark_in} (filtered by CR3);</li>
+ *   <li>snapshot at START: gdbstub registers, GDTR/IDTR/TSS from HMP, RAM copied from the shared
+ *       RAM file while the guest is stopped, the input buffer (rdi, rsi);</li>
+ *   <li>a lockstep prefix: QEMU and the interpreter step together from START until the first
+ *       return to user mode after a kernel entry (at least {@link TraceOptions#minPrefixSteps()}),
+ *       learning the syscall MSRs and every rdtsc/cpuid/rdmsr/in value on the way;</li>
+ *   <li>QEMU runs on to END = {@code vmsight_mark_out} in the trainer's CR3 (within the seconds
+ *       budget: else the trainer is killed and the run reported); its output buffer is the
+ *       expected answer; the program then finishes (exit code, stdout);</li>
+ *   <li>the replay of START..END from the copy (copy-on-write) writes the trace; a value the prefix
+ *       did not learn re-runs the whole run with a prefix reaching that step (bounded retries);</li>
+ *   <li>fidelity: replayed output == expected, else the trace is renamed {@code *.rejected} and a
+ *       full lockstep run of the same program and variation finds the first divergence.</li>
+ * </ol>
+ * Not thread-safe: one run at a time per guest.
+ */
+public final class Tracer {
+    /** How long the trainer may take to reach START, or to finish once released. */
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration EXEC_TIMEOUT = Duration.ofSeconds(30);
+    /** The largest mark buffer read from the guest. */
+    private static final int MAX_BUFFER = 16 << 20;
+    private static final String EXTRA_SLEEPERS_FILE = "/run/vmsight-extra-sleepers";
+
+    private final QemuGuest guest;
+    private final LabLayout lab;
+    private final TraceOptions options;
+    private final PrintStream log;
+    private final ReplayStage replayStage;
+    private final BiFunction<Path, TraceHeader, TraceSink> sinks;
+    private final TrainingSymbols symbols;
+    private final CpuFeatures features;
+    private final TraceHeader.GuestIdentity identity;
+    private int currentExtraSleepers;
+    private Progress progress = Progress.NONE;
+
+    /** Progress of long replays (a progress bar): called every few thousand instructions, then once when done. */
+    public interface Progress {
+        Progress NONE = new Progress() {
+            @Override public void replayed(String program, long steps) { }
+
+            @Override public void done() { }
+        };
+
+        void replayed(String program, long steps);
+
+        void done();
+    }
+
+    /**
+     * @param guest   a QEMU lab guest with 1 vCPU (as {@link Lockstep#bootGuest} boots)
+     * @param log     progress lines (phases, learned values, retries); null for none
+     */
+    public Tracer(QemuGuest guest, LabLayout lab, TraceOptions options, PrintStream log) {
+        this(guest, lab, options, log, ReplayStages.standard(), ReplayStages::traceFile);
+    }
+
+    Tracer(QemuGuest guest, LabLayout lab, TraceOptions options, PrintStream log, ReplayStage replayStage,
+           BiFunction<Path, TraceHeader, TraceSink> sinks) {
+        if (guest.config().cpus() != 1) {
+            throw new IllegalArgumentException("lab guest '" + guest.name() + "' has " + guest.config().cpus() + " vCPUs; tracing "
+                    + "needs 1: the lockstep prefix single-steps one vCPU through the gdbstub, and the replay models no other "
+                    + "CPU writing memory between START and END (boot it with --cpus 1)");
+        }
+        this.guest = guest;
+        this.lab = lab;
+        this.options = options;
+        this.log = log;
+        this.replayStage = replayStage;
+        this.sinks = sinks;
+        this.symbols = lab.trainingSymbols();
+        this.features = GuestTrainer.cpuFeatures(guest);
+        this.identity = identify(guest);
+    }
+
+    /** The guest's identity as it goes into every header (kernel .text hash, release, vCPUs, RAM). */
+    public TraceHeader.GuestIdentity guestIdentity() { return identity; }
+
+    public void setProgress(Progress progress) { this.progress = progress == null ? Progress.NONE : progress; }
+
+    public CpuFeatures cpuFeatures() { return features; }
+
+    /**
+     * One traced run of {@code program args} under {@code variation}, written to {@code traceFile}
+     * (and the START snapshot to {@code traceFile} with extension {@code .snapshot} when asked).
+     *
+     * @throws TraceBudgetException when the trainer does not reach END within the budget
+     */
+    public TracedRun trace(TrainingProgram program, List<String> args, Variation variation, int runIndex, Path traceFile) {
+        long t0 = System.nanoTime();
+        List<String> argv = new ArrayList<>(List.of(program.guestPath()));
+        argv.addAll(args);
+        setExtraSleepers(variation.extraSleepers());
+        long requiredPrefix = 0;
+        int retries = 0;
+        while (true) {
+            say("%s run %d: starting (%s)", program.fileName(), runIndex, variation.shellCommand(argv));
+            StartCapture capture = capture(program, argv, variation, requiredPrefix);
+            say("%s run %d: prefix %,d lockstep steps, %d synchronisations, QEMU reached END in %.1f s, %d output bytes",
+                    program.fileName(), runIndex, capture.prefixSteps(), capture.syncs(), capture.captureSeconds(),
+                    capture.expectedOutput().length());
+            Map<String, String> context = new LinkedHashMap<>(variation.context());
+            context.put("run", String.valueOf(runIndex));
+            context.put("launch", variation.shellCommand(argv));
+            context.put("prefix.steps", String.valueOf(capture.prefixSteps()));
+            context.put("prefix.retries", String.valueOf(retries));
+            context.put("prefix.learned", String.valueOf(capture.values().size()));
+            context.put("sync.points", String.valueOf(capture.syncs()));
+            context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
+            context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
+            TraceHeader header = header(program, args, capture, context);
+            try {
+                return finish(program, argv, variation, traceFile, capture, header, retries, t0);
+            } catch (ReplayStage.NeedsLongerPrefix e) {
+                deleteQuietly(traceFile);
+                if (retries >= options.maxRetries()) {
+                    throw new TraceBudgetException(program.fileName() + ": the replay still needs values the lockstep prefix did "
+                            + "not learn after " + retries + " longer prefixes: " + e.getMessage(), e);
+                }
+                if (e.step() + 1 > options.maxInstructions()) {
+                    throw new TraceBudgetException(program.fileName() + ": the replay needs a value at step " + e.step()
+                            + ", beyond the instruction budget " + options.maxInstructions() + " for the lockstep prefix: " + e.getMessage(), e);
+                }
+                retries++;
+                requiredPrefix = Math.max(e.step() + 1, requiredPrefix + 1);
+                say("%s run %d: %s; re-running with a prefix of at least %,d steps (retry %d)", program.fileName(), runIndex,
+                        e.getMessage(), requiredPrefix, retries);
+            }
+        }
+    }
+
+    /** Kills the extra sleepers a variation started (the guest's workload returns to its boot size). */
+    public void resetWorkload() {
+        setExtraSleepers(0);
+    }
+
+    private TracedRun finish(TrainingProgram program, List<String> argv, Variation variation, Path traceFile,
+                             StartCapture capture, TraceHeader header, int retries, long t0) {
+        ReplayStage.Request request = new ReplayStage.Request(header.start(), capture.ram(), features, capture.values(),
+                header.marks().markOut(), header.marks().cr3(), options.maxInstructions(), options.maxSeconds());
+        ReplayStage.Outcome outcome;
+        createParent(traceFile);
+        try (TraceSink sink = sinks.apply(traceFile, header)) {
+            try {
+                outcome = replayStage.replay(request, sink, (steps, rip) -> progress.replayed(program.fileName(), steps));
+            } finally {
+                progress.done();
+            }
+            byte[] expected = capture.expectedOutput().bytes();
+            boolean fidelity = outcome.reachedEnd() && Arrays.equals(outcome.output(), expected);
+            TraceSummary summary = new TraceSummary(outcome.instructions(), outcome.uops(), outcome.kernelInstructions(),
+                    outcome.userInstructions(), outcome.distinctSites(), outcome.deliveries(), outcome.translations(),
+                    outcome.envInputs(), outcome.reachedEnd(), outcome.output() == null ? new byte[0] : outcome.output(), fidelity,
+                    outcome.seconds());
+            sink.finish(summary);
+            Path snapshot = options.saveSnapshot() ? saveSnapshot(traceFile, header, capture) : null;
+            Path file = traceFile;
+            String divergence = null;
+            if (!fidelity) {
+                file = traceFile.resolveSibling(traceFile.getFileName() + ".rejected");
+                move(traceFile, file);
+                divergence = findDivergence(program, argv, variation, outcome, expected);
+            }
+            return new TracedRun(file, snapshot, program.fileName(), header.context(), summary, expected, capture.prefixSteps(),
+                    retries, capture.learnedLines(), capture.captureSeconds(), (System.nanoTime() - t0) / 1e9,
+                    capture.exitCode(), capture.programOutput(), divergence);
+        }
+    }
+
+    // ---- steps (a)-(d): the guest's side
+
+    private StartCapture capture(TrainingProgram program, List<String> argv, Variation variation, long requiredPrefix) {
+        long main = symbols.address(program, TrainingSymbols.MAIN);
+        long markIn = symbols.address(program, TrainingSymbols.MARK_IN);
+        long markOut = symbols.address(program, TrainingSymbols.MARK_OUT);
+        long shell = GuestTrainer.spawn(guest, variation.shellCommand(argv));
+        StartCapture partial;
+        try (GdbClient gdb = GdbClient.connect(guest.gdbSocket(), Duration.ofSeconds(10));
+             PhysicalMemory live = PhysicalMemories.ramFile(guest.ramFile(), MemoryMap.identity(GuestTrainer.ramSize(guest)))) {
+            X86Registers start = GuestTrainer.stopAtStart(gdb, main, markIn, argv, STOP_TIMEOUT);
+            long t0 = System.nanoTime();
+            SystemTables tables = SystemTables.fromInfoRegisters(guest.hmp("info registers"));
+            // The RAM file is consistent only while the guest is stopped: copy it before anything steps.
+            CopiedRam ram = CopiedRam.copy(live, "guest RAM at START of " + program.fileName());
+            BufferSpec input = buffer(gdb, ram, start, "input", start.rdi(), start.rsi());
+
+            LockstepSession prefix = new LockstepSession(gdb, live, tables, features, start);
+            boolean reachedEnd = false;
+            long prefixLength = Math.min(options.maxInstructions(), Math.max(options.minPrefixSteps(), requiredPrefix));
+            while (prefix.steps() < prefixLength) {
+                X86Registers now = prefix.step(null, false).after();
+                if (now.rip() == markOut && now.cr3() == start.cr3()) {
+                    reachedEnd = true;
+                    break;
+                }
+            }
+            List<LearnedValue> values = new ArrayList<>(prefix.values());
+            Map<Integer, Long> locations = prefix.learnedLocations();
+            List<String> lines = new ArrayList<>(prefix.learned());
+            int syncs = 0;
+            if (!reachedEnd) {
+                SyncedLearner sync = new SyncedLearner(gdb, ram, start, tables, features, prefix.values(), locations);
+                sync.run(prefix.steps(), markOut, options.maxInstructions());
+                values.addAll(sync.learned());
+                locations = sync.learnedLocations();
+                lines.addAll(sync.lines());
+                syncs = sync.syncs();
+            }
+            X86Registers end = reachedEnd ? prefix.current() : runToEnd(gdb, program, markOut, start.cr3());
+            BufferSpec expected = buffer(gdb, live, end, "output", end.rdi(), end.rsi());
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            partial = new StartCapture(start, tables, ram, input, prefix.steps(), syncs, values, locations, lines,
+                    prefix.divergences(), expected, seconds, -1, "");
+        } catch (TraceBudgetException e) {
+            throw new TraceBudgetException(program.guestPath() + ": " + e.getMessage() + "; " + killTrainer(program), e);
+        }
+        ExecResult exit = GuestTrainer.awaitExit(guest, shell, program.guestPath(), STOP_TIMEOUT);
+        return new StartCapture(partial.start(), partial.tables(), partial.ram(), partial.input(), partial.prefixSteps(),
+                partial.syncs(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
+                partial.expectedOutput(), partial.captureSeconds(), exit.exitCode(), exit.stdout() + exit.stderr());
+    }
+
+    /** Lets QEMU run to END in the trainer's address space within the seconds budget; kills the trainer if it does not get there. */
+    private X86Registers runToEnd(GdbClient gdb, TrainingProgram program, long markOut, long cr3) {
+        Duration budget = Duration.ofMillis((long) (options.maxSeconds() * 1000));
+        try {
+            X86Registers end = gdb.continueToBreakpoint(markOut, cr3, budget).registers();
+            gdb.removeHardwareBreakpoint(markOut);
+            return end;
+        } catch (GdbTimeoutException e) {
+            throw new TraceBudgetException(String.format("did not reach END (vmsight_mark_out at 0x%x) within %.1f s in QEMU",
+                    markOut, options.maxSeconds()), e);
+        }
+    }
+
+    private String killTrainer(TrainingProgram program) {
+        ExecResult r = guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", "kill -9 $(pidof " + program.fileName() + ")"));
+        return r.exitCode() == 0 ? "the trainer was killed" : "killing it failed: " + r.stderr().strip();
+    }
+
+    /** A mark's buffer: its bytes (read through the gdbstub in the trainer's address space) and the physical page of each page it spans. */
+    private static BufferSpec buffer(GdbClient gdb, PhysicalMemory ram, X86Registers at, String name, long va, long length) {
+        if (length == 0) {
+            return BufferSpec.none(name);
+        }
+        if (length < 0 || length > MAX_BUFFER) {
+            throw new IllegalArgumentException(String.format("the %s buffer at 0x%x claims %d bytes (more than %d): is the mark "
+                    + "called as vmsight_mark_*(buf, len)?", name, va, length, MAX_BUFFER));
+        }
+        byte[] bytes = gdb.readMemory(va, (int) length);
+        AddressSpace space = AddressSpace.of(ram, GuestVcpuStates.fromGdb(at));
+        long first = va & ~0xFFFL, last = (va + length - 1) & ~0xFFFL;
+        long[] pas = new long[(int) ((last - first >>> 12) + 1)];
+        for (int i = 0; i < pas.length; i++) {
+            pas[i] = space.physical(first + ((long) i << 12)) & ~0xFFFL;
+        }
+        return new BufferSpec(name, va, (int) length, pas, bytes);
+    }
+
+    // ---- the header
+
+    private TraceHeader header(TrainingProgram program, List<String> args, StartCapture c, Map<String, String> context) {
+        MachineState state = LockstepSession.load(c.start());
+        c.learnedLocations().forEach(state::set);
+        TraceHeader.StartState start = new TraceHeader.StartState(state.architectural(), c.tables().gdtBase(),
+                c.tables().gdtLimit(), c.tables().idtBase(), c.tables().idtLimit(), c.tables().tssBase(),
+                SystemMachine.DEFAULT_PHYSICAL_BITS);
+        TraceHeader.Marks marks = new TraceHeader.Marks(symbols.address(program, TrainingSymbols.MAIN),
+                symbols.address(program, TrainingSymbols.MARK_IN), symbols.address(program, TrainingSymbols.MARK_OUT), c.start().cr3());
+        return new TraceHeader(program.fileName(), args, identity, features, marks, c.input(), c.expectedOutput(), start, context,
+                System.currentTimeMillis());
+    }
+
+    private TraceHeader.GuestIdentity identify(QemuGuest guest) {
+        Path vmlinux = guest.config().kernel().toAbsolutePath().resolveSibling("vmlinux");
+        String release = guest.exec(EXEC_TIMEOUT, List.of("/bin/uname", "-r")).stdoutOrThrow("uname -r in the guest").strip();
+        long ram = GuestTrainer.ramSize(guest);
+        return new TraceHeader.GuestIdentity(KernelIdentity.textSha256(vmlinux), release,
+                guest.config().kernel().toAbsolutePath().getParent().getFileName().toString(), guest.config().cpus(), ram);
+    }
+
+    // ---- snapshot, fidelity, workload
+
+    private Path saveSnapshot(Path traceFile, TraceHeader header, StartCapture c) {
+        Path out = siblingWithExtension(traceFile, ".snapshot");
+        Map<String, Long> regs = new HashMap<>(GuestVcpuStates.fromGdb(c.start()).registers());
+        regs.put("gdt_base", c.tables().gdtBase());
+        regs.put("gdt_limit", (long) c.tables().gdtLimit());
+        regs.put("idt_base", c.tables().idtBase());
+        regs.put("idt_limit", (long) c.tables().idtLimit());
+        regs.put("tr_base", c.tables().tssBase());
+        c.learnedLocations().forEach((loc, v) -> regs.put(Loc.name(loc), v));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("program", header.program());
+        meta.put("args", String.join(" ", header.args()));
+        meta.put("mark", "START (vmsight_mark_in)");
+        meta.put("kernel.textSha256", header.guest().kernelTextSha256());
+        meta.put("kernel.release", header.guest().kernelRelease());
+        meta.put("trace", traceFile.getFileName().toString());
+        header.context().forEach((k, v) -> meta.put("context." + k, v));
+        SnapshotWriter.write(out, meta, new VcpuState("gdbstub + HMP at START", regs), c.ram());
+        return out;
+    }
+
+    private String findDivergence(TrainingProgram program, List<String> argv, Variation variation, ReplayStage.Outcome outcome,
+                                  byte[] expected) {
+        String mismatch = outcome.reachedEnd()
+                ? "replayed output (" + outcome.output().length + " bytes) differs from the guest's (" + expected.length + " bytes)"
+                : "the replay did not reach END";
+        if (!options.lockstepOnReject()) {
+            return mismatch + "; no lockstep run (disabled)";
+        }
+        say("%s: fidelity failed (%s); finding the first divergence by lockstep", program.fileName(), mismatch);
+        LockstepResult r = Lockstep.run(guest, lab, program, argv, variation.shellCommand(argv), options.maxInstructions(), null, false);
+        return mismatch + "; " + r.summary() + (r.divergences().isEmpty() ? "" : "\n" + r.divergences().get(0));
+    }
+
+    /** Brings the number of extra sleepers to {@code n}: kills the previous ones, starts new ones. */
+    private void setExtraSleepers(int n) {
+        if (n == currentExtraSleepers && n == 0) {
+            return;
+        }
+        String script = "[ -f " + EXTRA_SLEEPERS_FILE + " ] && kill $(cat " + EXTRA_SLEEPERS_FILE + ") 2>/dev/null; rm -f "
+                + EXTRA_SLEEPERS_FILE + "; i=0; while [ $i -lt " + n + " ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & "
+                + "echo $! >> " + EXTRA_SLEEPERS_FILE + "; i=$((i+1)); done; true";
+        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", script)).stdoutOrThrow("setting the guest's extra sleepers to " + n);
+        currentExtraSleepers = n;
+    }
+
+    private void say(String format, Object... args) {
+        if (log != null) {
+            log.println(String.format(format, args));
+        }
+    }
+
+    static Path siblingWithExtension(Path file, String extension) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + extension);
+    }
+
+    private static void createParent(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the directory of " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void move(Path from, Path to) {
+        try {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rename the rejected trace " + from + " to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a partial trace left behind is rejected by readers as incomplete
+        }
+    }
+}
