@@ -1,9 +1,7 @@
 package dev.vmsight.jit;
 
 import dev.vmsight.ir.decode.Instruction;
-import dev.vmsight.ir.uop.LiftedInstruction;
 import dev.vmsight.ir.uop.Loc;
-import dev.vmsight.ir.uop.Site;
 import dev.vmsight.ir.uop.Uop;
 import dev.vmsight.ir.uop.UopKind;
 import org.objectweb.asm.ClassWriter;
