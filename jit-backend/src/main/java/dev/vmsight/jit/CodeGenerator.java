@@ -137,16 +137,16 @@ final class CodeGenerator {
     }
 
     private static int estimate(JitProgram.Instruction in, int localCount) {
-        int bytes = 16;
+        int bytes = 8;                                  // rip update
         for (var e : in.keptUops()) {
             Uop u = e.getValue();
             bytes += switch (kindClass(u.kind())) {
-                case LOAD -> 70;
-                case DELEGATED -> 24 + 14 * (localCount + 2);
-                case INLINE -> 24;
+                case LOAD -> 64;
+                case DELEGATED -> 24 + 12 * (localCount + 2);   // spill and reload of every local
+                case INLINE -> 16;
             };
         }
-        bytes += 24 * in.control().successors().size() + 24;
+        bytes += 16 * in.control().successors().size() + 16;   // compare and transfer per successor, the throw
         return bytes;
     }
 
