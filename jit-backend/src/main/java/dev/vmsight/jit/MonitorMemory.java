@@ -21,6 +21,8 @@ public final class MonitorMemory {
     final long[] tags = new long[SLOTS];
     /** The page buffer of each slot (little-endian). */
     final ByteBuffer[] pages = new ByteBuffer[SLOTS];
+    /** The slot's page number when its buffer is the run's own (overlay) copy, else -1: stores may go straight in. */
+    private final long[] writableTags = new long[SLOTS];
 
     private final PageSource source;
     private final Map<Long, ByteBuffer> overlay = new HashMap<>();
@@ -29,6 +31,7 @@ public final class MonitorMemory {
     public MonitorMemory(PageSource source) {
         this.source = source;
         Arrays.fill(tags, -1L);
+        Arrays.fill(writableTags, -1L);
     }
 
     /** Slow path: zero-extended little-endian read of 1, 2, 4 or 8 bytes at {@code va}, across pages if need be. */
@@ -47,6 +50,19 @@ public final class MonitorMemory {
 
     /** Writes the low {@code size} bytes of {@code value} at {@code va} into the overlay (all pages are resolved first). */
     public void write(long va, int size, long value) {
+        long vpn = va >>> 12;
+        int slot = (int) vpn & (SLOTS - 1);
+        int off = (int) va & 0xFFF;
+        if (writableTags[slot] == vpn && off + size <= 4096) {     // fast path: a page this run already owns
+            ByteBuffer p = pages[slot];
+            switch (size) {
+                case 1 -> p.put(off, (byte) value);
+                case 2 -> p.putShort(off, (short) value);
+                case 4 -> p.putInt(off, (int) value);
+                default -> p.putLong(off, value);
+            }
+            return;
+        }
         ByteBuffer first = writable(va >>> 12);
         ByteBuffer last = writable((va + size - 1) >>> 12);
         for (int i = 0; i < size; i++) {
@@ -79,6 +95,7 @@ public final class MonitorMemory {
         }
         misses++;
         ByteBuffer b = overlay.get(vpn);
+        writableTags[slot] = b == null ? -1L : vpn;
         if (b == null) {
             b = source.page(vpn << 12).order(ByteOrder.LITTLE_ENDIAN);
         }
@@ -98,6 +115,7 @@ public final class MonitorMemory {
             int slot = (int) vpn & (SLOTS - 1);
             tags[slot] = vpn;
             pages[slot] = copy;
+            writableTags[slot] = vpn;
         }
         return copy;
     }
