@@ -7,6 +7,7 @@ import dev.vmsight.ir.sys.Step;
 import dev.vmsight.ir.sys.SystemMachine;
 import dev.vmsight.ir.sys.SystemTables;
 import dev.vmsight.tracer.lockstep.LearnedValue;
+import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceSink;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ final class ReplayStages {
     }
 
     static TraceSink traceFile(Path file, TraceHeader header) {
-        throw new UnsupportedOperationException("trace files are not written yet");
+        return TraceFiles.create(file, header);
     }
 
     /** INTERIM (until the recording replay lands): SystemMachine steps START..END, no events written. */

@@ -36,6 +36,10 @@ public record TraceOptions(long maxInstructions, double maxSeconds, long minPref
         return new TraceOptions(maxInstructions, s, minPrefixSteps, maxRetries, saveSnapshot, lockstepOnReject);
     }
 
+    public TraceOptions withMinPrefixSteps(long steps) {
+        return new TraceOptions(maxInstructions, maxSeconds, steps, maxRetries, saveSnapshot, lockstepOnReject);
+    }
+
     public TraceOptions withSaveSnapshot(boolean save) {
         return new TraceOptions(maxInstructions, maxSeconds, minPrefixSteps, maxRetries, save, lockstepOnReject);
     }

@@ -142,12 +142,24 @@ public final class Tracer {
         argv.addAll(args);
         setExtraSleepers(variation.extraSleepers());
         long requiredPrefix = 0;
+        java.util.Set<Long> extraSites = new java.util.HashSet<>();
         int retries = 0;
         while (true) {
             say("%s run %d: starting (%s)", program.fileName(), runIndex, variation.shellCommand(argv));
-            StartCapture capture = capture(program, argv, variation, requiredPrefix);
-            say("%s run %d: prefix %,d lockstep steps, %d synchronisations, QEMU reached END in %.1f s, %d output bytes",
-                    program.fileName(), runIndex, capture.prefixSteps(), capture.syncs(), capture.captureSeconds(),
+            StartCapture capture;
+            try {
+                capture = capture(program, argv, variation, requiredPrefix, extraSites);
+            } catch (SiteLearner.OffPath e) {
+                if (retries >= options.maxRetries()) {
+                    throw new TraceBudgetException(program.fileName() + ": QEMU left the replay's path in " + (retries + 1)
+                            + " runs in a row (interrupts between START and END): " + e.getMessage(), e);
+                }
+                retries++;
+                say("%s run %d: %s; tracing a new run of the trainer (retry %d)", program.fileName(), runIndex, e.getMessage(), retries);
+                continue;
+            }
+            say("%s run %d: prefix %,d lockstep steps, values from QEMU at %d sites, QEMU reached END in %.1f s, %d output bytes",
+                    program.fileName(), runIndex, capture.prefixSteps(), capture.sites(), capture.captureSeconds(),
                     capture.expectedOutput().length());
             Map<String, String> context = new LinkedHashMap<>(variation.context());
             context.put("run", String.valueOf(runIndex));
@@ -155,7 +167,8 @@ public final class Tracer {
             context.put("prefix.steps", String.valueOf(capture.prefixSteps()));
             context.put("prefix.retries", String.valueOf(retries));
             context.put("prefix.learned", String.valueOf(capture.values().size()));
-            context.put("sync.points", String.valueOf(capture.syncs()));
+            context.put("qemu.valueSites", String.valueOf(capture.sites()));
+            context.put("qemu.unevenSites", String.valueOf(capture.unevenSites()));
             context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
             TraceHeader header = header(program, args, capture, context);
@@ -219,7 +232,8 @@ public final class Tracer {
 
     // ---- steps (a)-(d): the guest's side
 
-    private StartCapture capture(TrainingProgram program, List<String> argv, Variation variation, long requiredPrefix) {
+    private StartCapture capture(TrainingProgram program, List<String> argv, Variation variation, long requiredPrefix,
+                                 java.util.Set<Long> extraSites) {
         long main = symbols.address(program, TrainingSymbols.MAIN);
         long markIn = symbols.address(program, TrainingSymbols.MARK_IN);
         long markOut = symbols.address(program, TrainingSymbols.MARK_OUT);
@@ -247,26 +261,35 @@ public final class Tracer {
             List<LearnedValue> values = new ArrayList<>(prefix.values());
             Map<Integer, Long> locations = prefix.learnedLocations();
             List<String> lines = new ArrayList<>(prefix.learned());
-            int syncs = 0;
-            if (!reachedEnd) {
-                SyncedLearner sync = new SyncedLearner(gdb, ram, start, tables, features, prefix.values(), locations);
-                sync.run(prefix.steps(), markOut, options.maxInstructions());
-                values.addAll(sync.learned());
-                locations = sync.learnedLocations();
-                lines.addAll(sync.lines());
-                syncs = sync.syncs();
+            int sites = 0, uneven = 0;
+            X86Registers end;
+            if (reachedEnd) {
+                end = prefix.current();
+            } else {
+                gdb.insertHardwareBreakpoint(markOut);   // QEMU must not run past END while values are learned
+                SiteLearner learner = new SiteLearner(gdb, markOut, ram, start, tables, features, prefix.values(), locations,
+                        prefix.steps());
+                end = learner.run(options.maxInstructions(), extraSites);
+                gdb.removeHardwareBreakpoint(markOut);
+                values.addAll(learner.learned());
+                locations = learner.learnedLocations();
+                lines.addAll(learner.lines());
+                sites = learner.sites();
+                uneven = learner.unevenSites();
             }
-            X86Registers end = reachedEnd ? prefix.current() : runToEnd(gdb, program, markOut, start.cr3());
             BufferSpec expected = buffer(gdb, live, end, "output", end.rdi(), end.rsi());
             double seconds = (System.nanoTime() - t0) / 1e9;
-            partial = new StartCapture(start, tables, ram, input, prefix.steps(), syncs, values, locations, lines,
+            partial = new StartCapture(start, tables, ram, input, prefix.steps(), sites, uneven, values, locations, lines,
                     prefix.divergences(), expected, seconds, -1, "");
         } catch (TraceBudgetException e) {
             throw new TraceBudgetException(program.guestPath() + ": " + e.getMessage() + "; " + killTrainer(program), e);
+        } catch (SiteLearner.OffPath e) {
+            GuestTrainer.awaitExit(guest, shell, program.guestPath(), STOP_TIMEOUT);   // released: it runs to its end
+            throw e;
         }
         ExecResult exit = GuestTrainer.awaitExit(guest, shell, program.guestPath(), STOP_TIMEOUT);
         return new StartCapture(partial.start(), partial.tables(), partial.ram(), partial.input(), partial.prefixSteps(),
-                partial.syncs(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
+                partial.sites(), partial.unevenSites(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
                 partial.expectedOutput(), partial.captureSeconds(), exit.exitCode(), exit.stdout() + exit.stderr());
     }
 

@@ -1,0 +1,123 @@
+package dev.vmsight.tracer.capture;
+
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.tracer.lockstep.Lockstep;
+import dev.vmsight.tracer.trace.TraceFiles;
+import dev.vmsight.tracer.trace.TraceReader;
+import dev.vmsight.vmi.snapshot.Snapshot;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Traces (and START snapshots) of the training programs that later stages' tests share, under
+ * {@code .lab/corpus/<first 12 hex digits of the kernel's .text SHA-256>/<program>/run-<i>.{trace,snapshot}}.
+ * {@link #ensure} returns at once when the files exist, open as the current formats and are of
+ * the pinned kernel with fidelity; otherwise it boots a lab guest and traces the missing runs
+ * (run i with {@link Variation#cycle(int) variation i}). A file lock in the program's directory
+ * keeps two JVMs from producing the same runs at once.
+ */
+public final class TrainingCorpus {
+    /** Attempts per run when a trace is rejected (fidelity) before giving up. */
+    private static final int ATTEMPTS = 2;
+
+    private TrainingCorpus() { }
+
+    /** One run of the corpus: its trace and its START snapshot. */
+    public record Entry(Path trace, Path snapshot) { }
+
+    /** The directory of {@code program}'s runs for the pinned kernel. */
+    public static Path directory(LabLayout lab, TrainingProgram program) {
+        Path vmlinux = lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux");
+        return lab.root().resolve(".lab/corpus").resolve(KernelIdentity.textSha256(vmlinux).substring(0, 12))
+                .resolve(program.fileName());
+    }
+
+    /** Runs 0..runs-1 of {@code program}, traced now (booting a guest) only if missing, damaged or of another format. */
+    public static List<Entry> ensure(LabLayout lab, TrainingProgram program, int runs) {
+        if (runs < 1) {
+            throw new IllegalArgumentException("runs must be at least 1, not " + runs);
+        }
+        Path dir = directory(lab, program);
+        String kernelSha = dir.getParent().getFileName().toString();
+        List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            entries.add(new Entry(dir.resolve("run-" + i + ".trace"), dir.resolve("run-" + i + ".snapshot")));
+        }
+        if (missing(entries, kernelSha).isEmpty()) {
+            return entries;
+        }
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock lock = lockFile.lock()) {
+                List<Integer> todo = missing(entries, kernelSha);   // another JVM may have made them meanwhile
+                if (!todo.isEmpty()) {
+                    produce(lab, program, entries, todo);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock or write the training corpus " + dir + ": " + e.getMessage(), e);
+        }
+        List<Integer> still = missing(entries, kernelSha);
+        if (!still.isEmpty()) {
+            throw new IllegalStateException("training corpus " + dir + ": runs " + still + " are still not usable after tracing them");
+        }
+        return entries;
+    }
+
+    private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
+        try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
+            Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
+            for (int i : todo) {
+                Entry e = entries.get(i);
+                Path tmp = e.trace().resolveSibling("new-run-" + i + ".trace");
+                TracedRun r = null;
+                for (int attempt = 0; attempt < ATTEMPTS && (r == null || !r.fidelity()); attempt++) {
+                    r = tracer.trace(program, List.of(), Variation.cycle(i), i, tmp);
+                }
+                if (!r.fidelity()) {
+                    throw new IllegalStateException("training corpus: " + program.fileName() + " run " + i + " was rejected "
+                            + ATTEMPTS + " times (fidelity): " + r.divergence());
+                }
+                Files.move(r.snapshot(), e.snapshot(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(r.trace(), e.trace(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            tracer.resetWorkload();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move a new trace into the training corpus: " + e.getMessage(), e);
+        }
+    }
+
+    /** Indices of runs whose files are absent, unreadable, of another format or kernel, or without fidelity. */
+    private static List<Integer> missing(List<Entry> entries, String kernelSha) {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < entries.size(); i++) {
+            if (!usable(entries.get(i), kernelSha)) {
+                out.add(i);
+            }
+        }
+        return out;
+    }
+
+    private static boolean usable(Entry e, String kernelSha) {
+        if (!Files.isRegularFile(e.trace()) || !Files.isRegularFile(e.snapshot())) {
+            return false;
+        }
+        try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
+            return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
+                    && r.summary().reachedEnd() && s.storedPages() > 0;
+        } catch (RuntimeException damagedOrOld) {
+            return false;   // wrong version, truncated, corrupt: traced again
+        }
+    }
+}
