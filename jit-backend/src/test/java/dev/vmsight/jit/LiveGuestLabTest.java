@@ -79,6 +79,10 @@ class LiveGuestLabTest {
     }
 
     private long symbol(String name) {
+        return symbol(guest, name);
+    }
+
+    static long symbol(dev.vmsight.guests.Guest guest, String name) {
         ExecResult r = guest.exec(Duration.ofSeconds(30), List.of("/bin/sh", "-c", "grep ' " + name + "$' /proc/kallsyms"));
         assertEquals(0, r.exitCode(), "kallsyms lookup of " + name + ": " + r.stderr());
         String line = r.stdout().lines().findFirst().orElseThrow(() -> new AssertionError("no " + name + " in /proc/kallsyms"));
@@ -89,16 +93,7 @@ class LiveGuestLabTest {
     void kernelStrlenOverLiveMemoryAgreesWithTheGuestsOwnView() throws Exception {
         long strlen = symbol("strlen");
         long banner = symbol("linux_banner");
-        ElfSection text = ElfSection.read(lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux"), ".text");
-        assertTrue(strlen >= text.address() && strlen < text.end(), "strlen 0x" + Long.toHexString(strlen)
-                + " outside the vmlinux .text (a KASLR guest?)");
-        byte[] code = text.bytes();
-        JitProgram program = JitProgram.fromCode(a -> SystemMachine.lift(
-                Arrays.copyOfRange(code, (int) (a - text.address()), (int) (a - text.address()) + 15), a, CpuFeatures.ALL),
-                strlen, END, a -> List.of(END));
-        assertTrue(program.instructions().stream().noneMatch(i -> i.lifted().uops().stream()
-                .anyMatch(u -> u.kind() == dev.vmsight.ir.uop.UopKind.CALL)), "strlen calls out: " + program.instructions());
-        CompiledMonitor monitor = MonitorCompiler.compile(program);
+        CompiledMonitor monitor = kernelStrlen(lab, strlen);
 
         String version = guest.exec(Duration.ofSeconds(30), List.of("/bin/cat", "/proc/version")).stdout();  // constant while up
         guest.pause();
@@ -121,7 +116,21 @@ class LiveGuestLabTest {
         }
     }
 
-    private static void check(CompiledMonitor monitor, PhysicalMemory memory, VcpuState cpu, long banner, String version, String via) {
+    /** The kernel's strlen from the lab vmlinux (nokaslr: kallsyms addresses are the file's). */
+    static CompiledMonitor kernelStrlen(LabLayout lab, long strlen) {
+        ElfSection text = ElfSection.read(lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux"), ".text");
+        assertTrue(strlen >= text.address() && strlen < text.end(), "strlen 0x" + Long.toHexString(strlen)
+                + " outside the vmlinux .text (a KASLR guest?)");
+        byte[] code = text.bytes();
+        JitProgram program = JitProgram.fromCode(a -> SystemMachine.lift(
+                Arrays.copyOfRange(code, (int) (a - text.address()), (int) (a - text.address()) + 15), a, CpuFeatures.ALL),
+                strlen, END, a -> List.of(END));
+        assertTrue(program.instructions().stream().noneMatch(i -> i.lifted().uops().stream()
+                .anyMatch(u -> u.kind() == dev.vmsight.ir.uop.UopKind.CALL)), "strlen calls out: " + program.instructions());
+        return MonitorCompiler.compile(program);
+    }
+
+    static void check(CompiledMonitor monitor, PhysicalMemory memory, VcpuState cpu, long banner, String version, String via) {
         byte[] stack = new byte[4096];
         ByteBuffer.wrap(stack).order(ByteOrder.LITTLE_ENDIAN).putLong(0xF00, END);
         long[] s = new long[Loc.COUNT];
