@@ -89,6 +89,28 @@ class LiveGuestLabTest {
         return Long.parseUnsignedLong(line.substring(0, line.indexOf(' ')), 16);
     }
 
+    /** gettime from the kernel's own code: ktime_get_real_seconds over live memory against the guest's date. */
+    @Test
+    void kernelRealtimeSecondsOverLiveMemoryAgreesWithTheGuestsClock() throws Exception {
+        CompiledMonitor seconds = kernelFunction(lab, symbol("ktime_get_real_seconds"), "ktime_get_real_seconds");
+        long before = Long.parseLong(guest.exec(Duration.ofSeconds(30), List.of("/bin/date", "+%s")).stdout().strip());
+        guest.pause();
+        try {
+            VcpuState cpu;
+            try (GdbClient gdb = GdbClient.connect(guest.gdbSocket(), Duration.ofSeconds(10))) {
+                cpu = GuestVcpuStates.capture(gdb, guest);
+            }
+            long ramBytes = Files.size(guest.ramFile());
+            try (PhysicalMemory ram = PhysicalMemories.ramFile(guest.ramFile(), MemoryMap.identity(ramBytes))) {
+                long t = call(seconds, ram, cpu, "RAM file");
+                assertTrue(t >= before - 1 && t <= before + 10, "kernel xtime " + t + " vs the guest's date " + before);
+                System.out.println("ktime_get_real_seconds via the RAM file: " + t + " (guest date before pausing: " + before + ")");
+            }
+        } finally {
+            guest.resume();
+        }
+    }
+
     @Test
     void kernelStrlenOverLiveMemoryAgreesWithTheGuestsOwnView() throws Exception {
         long strlen = symbol("strlen");
@@ -118,16 +140,38 @@ class LiveGuestLabTest {
 
     /** The kernel's strlen from the lab vmlinux (nokaslr: kallsyms addresses are the file's). */
     static CompiledMonitor kernelStrlen(LabLayout lab, long strlen) {
+        return kernelFunction(lab, strlen, "strlen");
+    }
+
+    /**
+     * A call-free kernel function compiled from the lab vmlinux; a leading call to __fentry__ (a nop
+     * once ftrace patched it) is skipped; its ret goes to END.
+     */
+    static CompiledMonitor kernelFunction(LabLayout lab, long address, String name) {
         ElfSection text = ElfSection.read(lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux"), ".text");
-        assertTrue(strlen >= text.address() && strlen < text.end(), "strlen 0x" + Long.toHexString(strlen)
+        assertTrue(address >= text.address() && address < text.end(), name + " 0x" + Long.toHexString(address)
                 + " outside the vmlinux .text (a KASLR guest?)");
         byte[] code = text.bytes();
+        long entry = (code[(int) (address - text.address())] & 0xFF) == 0xE8 ? address + 5 : address;
         JitProgram program = JitProgram.fromCode(a -> SystemMachine.lift(
                 Arrays.copyOfRange(code, (int) (a - text.address()), (int) (a - text.address()) + 15), a, CpuFeatures.ALL),
-                strlen, END, a -> List.of(END));
+                entry, END, a -> List.of(END));
         assertTrue(program.instructions().stream().noneMatch(i -> i.lifted().uops().stream()
-                .anyMatch(u -> u.kind() == dev.vmsight.ir.uop.UopKind.CALL)), "strlen calls out: " + program.instructions());
+                .anyMatch(u -> u.kind() == dev.vmsight.ir.uop.UopKind.CALL)), name + " calls out: " + program.instructions());
         return MonitorCompiler.compile(program);
+    }
+
+    /** A run of {@code monitor} with no arguments over {@code memory}; returns rax. */
+    static long call(CompiledMonitor monitor, PhysicalMemory memory, VcpuState cpu, String via) {
+        byte[] stack = new byte[4096];
+        ByteBuffer.wrap(stack).order(ByteOrder.LITTLE_ENDIAN).putLong(0xF00, END);
+        long[] s = new long[Loc.COUNT];
+        s[4] = STACK + 0xF00;
+        s[Loc.CR3] = cpu.cr3();
+        s[Loc.SEL0 + 1] = 0x10;
+        MonitorResult r = monitor.run(MonitorContext.of(s, new GuestPages(AddressSpace.of(memory, cpu), Map.of(STACK, stack)),
+                Budget.of(1_000_000, Duration.ofSeconds(5))));
+        return assertInstanceOf(MonitorResult.Completed.class, r, via).state()[0];
     }
 
     static void check(CompiledMonitor monitor, PhysicalMemory memory, VcpuState cpu, long banner, String version, String via) {
