@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** What the lab commands share: finding the checkout, attaching to the running instance, letting go of it. */
-final class Labs {
+public final class Labs {
 
     static final String DEFAULT_NAME = "vmsight";
     static final String DEFAULT_URI = "qemu:///system";
@@ -19,7 +19,7 @@ final class Labs {
     private Labs() {}
 
     /** The checkout: vmsight.root / VMSIGHT_ROOT, else the one this jar was built in, else above the working directory. */
-    static LabLayout layout() {
+    public static LabLayout layout() {
         if (System.getProperty("vmsight.root") == null && System.getenv("VMSIGHT_ROOT") == null) {
             try {
                 Path jar = Path.of(Labs.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -35,7 +35,7 @@ final class Labs {
     }
 
     /** The running lab guest {@code name}, as {@code vmsight lab boot} recorded it. */
-    static Guest attach(LabLayout lab, String name) {
+    public static Guest attach(LabLayout lab, String name) {
         LabState state = LabState.load(lab.runDir(name), name);
         return switch (state.kind()) {
             case QEMU -> QemuLauncher.attach(state.config());
@@ -44,7 +44,7 @@ final class Labs {
     }
 
     /** Closes this side's connections; the guest keeps running. */
-    static void release(Guest guest) {
+    public static void release(Guest guest) {
         if (guest instanceof QemuGuest q) {
             q.detach();
         } else if (guest instanceof LibvirtGuest l) {

@@ -9,7 +9,7 @@ import java.time.Duration;
  * A QMP connection: reads the greeting, negotiates capabilities, then runs one command at a time.
  * Asynchronous events (objects with an "event" member) are skipped while waiting for an answer.
  */
-final class QmpClient implements AutoCloseable {
+public final class QmpClient implements AutoCloseable {
 
     private final JsonLineChannel channel;
     private final Path socket;
@@ -19,7 +19,7 @@ final class QmpClient implements AutoCloseable {
         this.socket = socket;
     }
 
-    static QmpClient connect(Path socket, Duration timeout) {
+    public static QmpClient connect(Path socket, Duration timeout) {
         JsonLineChannel ch = JsonLineChannel.connect(socket, timeout, "QMP");
         try {
             JsonNode greeting = ch.next(timeout, "the greeting");
@@ -36,7 +36,7 @@ final class QmpClient implements AutoCloseable {
     }
 
     /** Runs {@code command} and returns its "return" member; a QMP error becomes a {@link GuestException}. */
-    synchronized JsonNode execute(String command, ObjectNode arguments, Duration timeout) {
+    public synchronized JsonNode execute(String command, ObjectNode arguments, Duration timeout) {
         ObjectNode request = JsonLineChannel.JSON.createObjectNode().put("execute", command);
         if (arguments != null) request.set("arguments", arguments);
         channel.discardPending();
@@ -55,7 +55,7 @@ final class QmpClient implements AutoCloseable {
         }
     }
 
-    static ObjectNode args() {
+    public static ObjectNode args() {
         return JsonLineChannel.JSON.createObjectNode();
     }
 

@@ -1,0 +1,55 @@
+package dev.vmsight.cli.run;
+
+import dev.vmsight.vmi.phys.PhysicalMemory;
+import dev.vmsight.vmi.vcpu.VcpuState;
+
+/**
+ * Where a monitor reads a guest: its guest-physical memory and the state of one vCPU, taken at
+ * one moment. A live guest (the lab guest, a libvirt domain, a RAM file with a QMP socket) is
+ * paused from {@link GuestSources#open} until {@link #close()}, so that memory and registers
+ * stay consistent while monitors run; a dump is consistent by construction.
+ */
+public final class GuestSource implements AutoCloseable {
+
+    private final String description;
+    private final PhysicalMemory memory;
+    private final VcpuState vcpu;
+    private final boolean live;
+    private final Runnable release;
+    private boolean closed;
+
+    GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, boolean live, Runnable release) {
+        this.description = description;
+        this.memory = memory;
+        this.vcpu = vcpu;
+        this.live = live;
+        this.release = release;
+    }
+
+    /** Guest-physical memory (read-only: no source here can write to the guest). */
+    public PhysicalMemory memory() { return memory; }
+
+    /** The registers of the chosen vCPU at the moment the source was opened. */
+    public VcpuState vcpu() { return vcpu; }
+
+    /** True for a running guest (paused while this source is open), false for a dump or file. */
+    public boolean live() { return live; }
+
+    /** What this is, for messages: "lab guest 'vmsight' (RAM file /dev/shm/..., HMP registers)". */
+    public String describe() { return description; }
+
+    /** Releases the memory and lets a live guest run again. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            memory.close();
+        } finally {
+            release.run();
+        }
+    }
+
+    @Override
+    public String toString() { return description; }
+}

@@ -1,0 +1,226 @@
+package dev.vmsight.cli.run;
+
+import dev.vmsight.cli.Labs;
+import dev.vmsight.guests.Guest;
+import dev.vmsight.guests.GuestException;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.QmpClient;
+import dev.vmsight.guests.libvirt.LibvirtGuest;
+import dev.vmsight.vmi.phys.CachingPhysicalMemory;
+import dev.vmsight.vmi.phys.ElfCore;
+import dev.vmsight.vmi.phys.MemoryMap;
+import dev.vmsight.vmi.phys.PhysicalMemories;
+import dev.vmsight.vmi.phys.PhysicalMemory;
+import dev.vmsight.vmi.vcpu.VcpuState;
+import dev.vmsight.vmi.vcpu.VcpuStates;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Opens the guest that {@link SourceOptions} name. Live guests are paused first (QMP {@code stop}
+ * or virDomainSuspend), then their registers are read from HMP {@code info registers -a} — not
+ * through the gdbstub, whose detach would let the guest run again — and they resume when the
+ * source is closed. Every failure a user can act on is a {@link GuestException} naming the file,
+ * socket, URI or domain.
+ */
+public final class GuestSources {
+
+    /**
+     * A RAM file is guest-physical memory from 0 only below the PCI hole (LAB-NOTES); larger pc
+     * guests split around it, so a bigger file without a memory map is refused, not misread.
+     */
+    static final long IDENTITY_LIMIT = 2L << 30;
+
+    /** libvirt pages kept per run: 64 MiB, a whole task walk without re-peeking. */
+    private static final int PEEK_CACHE_PAGES = 16_384;
+
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+
+    private GuestSources() {}
+
+    /** Opens the source; the caller closes it (which resumes a paused live guest). */
+    public static GuestSource open(SourceOptions options) {
+        SourceOptions.Choice c = options.choice;
+        if (c == null) throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
+        int cpu = options.cpu;
+        if (cpu < 0) throw new GuestException("--cpu must be 0 or more, not " + cpu);
+        if (c.lab != null) return lab(c.lab, cpu);
+        if (c.shm != null) return shm(c.shm, cpu);
+        if (c.libvirt != null) return libvirt(c.libvirt.uri, c.libvirt.domain, cpu);
+        if (c.dump != null) return dump(c.dump, cpu);
+        throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
+    }
+
+    private static GuestSource lab(String name, int cpu) {
+        Guest guest = Labs.attach(Labs.layout(), name);
+        try {
+            if (guest instanceof QemuGuest q) {
+                q.pause();
+                VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + name + "'");
+                PhysicalMemory memory = ramFile(q.ramFile());
+                return new GuestSource("lab guest '" + name + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
+                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, () -> resumeAndRelease(guest));
+            }
+            if (guest instanceof LibvirtGuest l) {
+                l.pause();
+                VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
+                PhysicalMemory memory = l.ramFileMemory();
+                return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
+                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, () -> resumeAndRelease(guest));
+            }
+            throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
+        } catch (RuntimeException e) {
+            resumeAndRelease(guest);
+            throw e;
+        }
+    }
+
+    private static void resumeAndRelease(Guest guest) {
+        try {
+            guest.resume();
+        } finally {
+            Labs.release(guest);
+        }
+    }
+
+    private static GuestSource shm(SourceOptions.Shm shm, int cpu) {
+        if (shm.qmp == null && shm.vcpuText == null) {
+            throw new GuestException("--shm " + shm.file + " needs the registers too: --qmp SOCKET or --vcpu FILE (HMP 'info registers' text)");
+        }
+        if (shm.qmp != null && shm.vcpuText != null) {
+            throw new GuestException("--shm takes its registers from --qmp or from --vcpu, not both");
+        }
+        if (shm.vcpuText != null) {
+            String text = readText(shm.vcpuText, "--vcpu");
+            VcpuState vcpu = hmpCpu(text, cpu, shm.vcpuText.toString());
+            PhysicalMemory memory = ramFile(shm.file);
+            return new GuestSource("RAM file " + shm.file + " (registers from " + shm.vcpuText + "; the guest is not paused)",
+                    memory, vcpu, false, () -> { });
+        }
+        PhysicalMemory memory = ramFile(shm.file);
+        QmpClient qmp;
+        try {
+            qmp = QmpClient.connect(shm.qmp, QMP_TIMEOUT);
+        } catch (RuntimeException e) {
+            memory.close();
+            throw new GuestException("cannot reach QMP at " + shm.qmp + ": " + e.getMessage(), e);
+        }
+        try {
+            qmp.execute("stop", null, QMP_TIMEOUT);
+            String text = qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"), QMP_TIMEOUT).asText();
+            VcpuState vcpu = hmpCpu(text, cpu, "QMP " + shm.qmp);
+            return new GuestSource("RAM file " + shm.file + " (guest paused through QMP " + shm.qmp + ", HMP registers of vCPU " + cpu + ")",
+                    memory, vcpu, true, () -> {
+                        try {
+                            qmp.execute("cont", null, QMP_TIMEOUT);
+                        } finally {
+                            qmp.close();
+                        }
+                    });
+        } catch (RuntimeException e) {
+            try {
+                qmp.execute("cont", null, QMP_TIMEOUT);
+            } catch (RuntimeException ignored) {
+                // the first failure is the one to report
+            } finally {
+                qmp.close();
+                memory.close();
+            }
+            throw e;
+        }
+    }
+
+    private static GuestSource libvirt(String uri, String domain, int cpu) {
+        LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
+        try {
+            guest.pause();
+            VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, "libvirt domain " + domain + " at " + uri);
+            PhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
+            return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
+                    memory, vcpu, true, () -> {
+                        try {
+                            guest.resume();
+                        } finally {
+                            guest.disconnect();
+                        }
+                    });
+        } catch (RuntimeException e) {
+            try {
+                guest.resume();
+            } finally {
+                guest.disconnect();
+            }
+            throw e;
+        }
+    }
+
+    private static GuestSource dump(Path file, int cpu) {
+        requireFile(file, "--dump");
+        ElfCore core = PhysicalMemories.elfCore(file);
+        try {
+            List<dev.vmsight.vmi.phys.CoreCpuState> cpus = core.cpus();
+            if (cpus.isEmpty()) throw new GuestException("ELF dump " + file + " has no CPU notes: registers unknown");
+            if (cpu >= cpus.size()) throw new GuestException("ELF dump " + file + " has " + cpus.size() + " vCPU(s), no vCPU " + cpu);
+            VcpuState vcpu = VcpuStates.fromCore(cpus.get(cpu), file.toString());
+            return new GuestSource("ELF dump " + file + " (CPU notes of vCPU " + cpu + ")", core, vcpu, false, () -> { });
+        } catch (RuntimeException e) {
+            core.close();
+            throw e;
+        }
+    }
+
+    /** The block of vCPU {@code cpu} in HMP {@code info registers -a} text (or plain {@code info registers}). */
+    static VcpuState hmpCpu(String text, int cpu, String where) {
+        List<String> blocks = VcpuStates.hmpCpuBlocks(text);
+        if (blocks.isEmpty()) {
+            throw new GuestException(where + ": no registers in the HMP text (expected the output of 'info registers')");
+        }
+        if (cpu >= blocks.size()) {
+            throw new GuestException(where + " has " + blocks.size() + " vCPU(s), no vCPU " + cpu);
+        }
+        try {
+            return VcpuStates.fromHmp(blocks.get(cpu), "HMP info registers of vCPU " + cpu + " (" + where + ")");
+        } catch (IllegalArgumentException e) {
+            throw new GuestException(where + ": unreadable HMP registers: " + e.getMessage(), e);
+        }
+    }
+
+    static PhysicalMemory ramFile(Path file) {
+        requireFile(file, "RAM file");
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new GuestException("cannot read RAM file " + file + ": " + e.getMessage(), e);
+        }
+        if (size == 0 || size % 4096 != 0) {
+            throw new GuestException("RAM file " + file + " is " + size + " bytes, not a whole number of 4 KiB pages: not guest RAM");
+        }
+        if (size > IDENTITY_LIMIT) {
+            throw new GuestException("RAM file " + file + " is " + (size >> 20) + " MiB: above 2 GiB a pc guest's RAM is split "
+                    + "around the PCI hole; use --libvirt, which reads QEMU's memory map");
+        }
+        return PhysicalMemories.ramFile(file, MemoryMap.identity(size));
+    }
+
+    private static void requireFile(Path file, String what) {
+        if (!Files.isRegularFile(file)) {
+            throw new GuestException(what + " " + file + " does not exist or is not a regular file");
+        }
+        if (!Files.isReadable(file)) {
+            throw new GuestException(what + " " + file + " is not readable (permissions)");
+        }
+    }
+
+    private static String readText(Path file, String what) {
+        requireFile(file, what);
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new GuestException("cannot read " + what + " " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
