@@ -2,6 +2,7 @@ package dev.vmsight.tracer.trace;
 
 import dev.vmsight.ir.sys.CpuFeatures;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,9 @@ import java.util.Set;
  * thousand distinct instructions (kernel and user) executed over and over, about eight µops each
  * with a mix of small values, kernel and user pointers and random 64-bit values, a memory access
  * every few µops, translations, deliveries and environment inputs now and then. Not a real
- * trace: its values are random, so it compresses worse than one.
+ * trace: with {@code repetitive} false every value is drawn anew (the worst case for size and
+ * compression speed); with it true a site's values mostly repeat or advance by a small stride
+ * from the last time it ran, as loop counters and list pointers do in a real trace.
  */
 public final class SyntheticTrace {
     public final List<TraceEvent> events = new ArrayList<>();
@@ -22,7 +25,12 @@ public final class SyntheticTrace {
     private record Site(long rip, byte[] bytes, int cpl, int uops) { }
 
     public SyntheticTrace(long seed, int instructions) {
+        this(seed, instructions, false);
+    }
+
+    public SyntheticTrace(long seed, int instructions, boolean repetitive) {
         Random r = new Random(seed);
+        Map<Long, long[]> last = new HashMap<>();
         List<Site> code = new ArrayList<>();
         long rip = 0xffffffff81000000L;
         for (int i = 0; i < 4000; i++) {
@@ -56,7 +64,16 @@ public final class SyntheticTrace {
                     acc = new MemoryAccess[] {new MemoryAccess(va, 0x100000 + (va & 0xFFFFFF), -1, 8, value(r),
                             r.nextBoolean(), translations - 1)};
                 }
-                list.add(new UopExecution(u, new long[] {value(r), value(r)}, new long[] {value(r)}, acc,
+                long[] v = {value(r), value(r), value(r)};
+                if (repetitive) {
+                    long[] prev = last.computeIfAbsent(s.rip() * 16 + u, k -> v.clone());
+                    for (int k = 0; k < 3; k++) {
+                        int dice = r.nextInt(16);
+                        v[k] = dice < 9 ? prev[k] : dice < 15 ? prev[k] + 8 * (dice - 8) : v[k];
+                        prev[k] = v[k];
+                    }
+                }
+                list.add(new UopExecution(u, new long[] {v[0], v[1]}, new long[] {v[2]}, acc,
                         UopExecution.NO_LOCS, UopExecution.NO_VALUES, false));
                 sites.add(s.rip() + ":" + u);
             }

@@ -11,6 +11,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
@@ -20,22 +25,33 @@ import java.util.zip.Deflater;
  * the chunk index and the footer. Call grammar: {@code write* finish? close}; {@link #close()}
  * without {@code finish} writes the pending chunk but no footer, so readers report the file as
  * incomplete.
+ *
+ * <p>The caller's thread only encodes: a full chunk is handed to one compressor thread, which
+ * deflates and appends it while the next chunk fills (double buffering: at most one chunk in
+ * flight). A failure there surfaces at the next call.
  */
 final class ChunkedTraceWriter implements TraceSink {
     private final Path path;
     private final FileChannel channel;
     private final Deflater deflater;
     private final int chunkTarget;
-    private final ByteSink raw;
+    private final ExecutorService compressor;
     private final ByteSink frame = new ByteSink(64 << 10);
     private final CRC32 crc = new CRC32();
+    /** Where the next frame goes; advanced by whichever thread writes (never both at once). */
     private long position;
+
+    private ByteSink raw;
+    /** The buffer the compressor finished with, handed back for the next chunk. */
+    private ByteSink spare;
+    private Future<?> inFlight;
+    private RuntimeException broken;
 
     private EventCodec.ChunkState state;
     private int chunkEvents;
     private long chunkFirstStep;
 
-    // The chunk index, as parallel growable arrays.
+    // The chunk index, as parallel growable arrays (offsets filled in by the compressor).
     private long[] chunkOffsets = new long[64];
     private int[] chunkCounts = new int[64];
     private long[] chunkFirstSteps = new long[64];
@@ -60,6 +76,11 @@ final class ChunkedTraceWriter implements TraceSink {
             throw new UncheckedIOException("cannot create trace file " + path + ": " + e.getMessage(), e);
         }
         this.deflater = new Deflater(level);
+        this.compressor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "vmsight trace writer " + path.getFileName());
+            t.setDaemon(true);
+            return t;
+        });
         ByteSink preamble = new ByteSink(16);
         preamble.bytes(Frames.MAGIC, 0, Frames.MAGIC.length);
         preamble.u8(Frames.VERSION >>> 8);
@@ -68,7 +89,7 @@ final class ChunkedTraceWriter implements TraceSink {
             writeFully(preamble.array(), preamble.size());
             writeFrame(Frames.TAG_HEADER, h, 0, 0);
         } catch (RuntimeException e) {
-            closeQuietly();
+            release();
             throw e;
         }
     }
@@ -91,11 +112,12 @@ final class ChunkedTraceWriter implements TraceSink {
             state.rip = ripBefore;
             throw e;
         }
-        chunkEvents++;
-        if (raw.size() > Frames.MAX_RAW / 2) {
+        if (raw.size() - before > Frames.MAX_RAW / 2) {
+            raw.truncate(before);
             throw new IllegalArgumentException("event at step " + event.step() + " encodes to more than "
                     + (Frames.MAX_RAW / 2) + " bytes");
         }
+        chunkEvents++;
         if (raw.size() >= chunkTarget) {
             flushChunk();
         }
@@ -105,6 +127,7 @@ final class ChunkedTraceWriter implements TraceSink {
     public void finish(TraceSummary summary) {
         checkOpen("finish");
         flushChunk();
+        awaitCompressor();
         long summaryOffset = position;
         ByteSink s = new ByteSink(256);
         EventCodec.encodeSummary(summary, s);
@@ -142,47 +165,90 @@ final class ChunkedTraceWriter implements TraceSink {
             return;
         }
         try {
-            if (!finished) {
+            if (!finished && broken == null) {
                 flushChunk(); // what was written stays readable for diagnosis; no footer marks it incomplete
+                awaitCompressor();
             }
         } finally {
-            closeQuietly();
+            release();
         }
     }
 
-    private void closeQuietly() {
+    private void release() {
         closed = true;
+        compressor.shutdownNow();
+        try {
+            compressor.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         deflater.end();
         try {
             channel.close();
         } catch (IOException ignored) {
-            // already failing; the first error is the one to report
+            // nothing more can be written; an earlier write error is the one to report
         }
     }
 
     private void checkOpen(String what) {
+        if (broken != null) {
+            throw new IllegalStateException("trace file " + path + ": " + what + " after a failed write: "
+                    + broken.getMessage(), broken);
+        }
         if (closed || finished) {
             throw new IllegalStateException("trace file " + path + ": " + what + " after "
                     + (finished ? "finish" : "close"));
         }
     }
 
+    /** Hands the pending chunk to the compressor once the previous one is written. */
     private void flushChunk() {
         if (chunkEvents == 0) {
             return;
         }
+        awaitCompressor();
         if (chunks == chunkOffsets.length) {
             chunkOffsets = Arrays.copyOf(chunkOffsets, chunks * 2);
             chunkCounts = Arrays.copyOf(chunkCounts, chunks * 2);
             chunkFirstSteps = Arrays.copyOf(chunkFirstSteps, chunks * 2);
         }
-        chunkOffsets[chunks] = position;
-        chunkCounts[chunks] = chunkEvents;
-        chunkFirstSteps[chunks] = chunkFirstStep;
-        chunks++;
-        writeFrame(Frames.TAG_CHUNK, raw, chunkEvents, chunkFirstStep);
-        raw.clear();
+        int k = chunks++;
+        chunkCounts[k] = chunkEvents;
+        chunkFirstSteps[k] = chunkFirstStep;
+        ByteSink full = raw;
+        int events = chunkEvents;
+        long firstStep = chunkFirstStep;
+        raw = spare != null ? spare : new ByteSink(full.array().length);
+        spare = null;
         chunkEvents = 0;
+        inFlight = compressor.submit(() -> {
+            chunkOffsets[k] = position;
+            writeFrame(Frames.TAG_CHUNK, full, events, firstStep);
+            full.clear();
+            spare = full;
+        });
+    }
+
+    /** Waits for the chunk in flight; its failure becomes this writer's (Future.get orders the memory). */
+    private void awaitCompressor() {
+        Future<?> f = inFlight;
+        if (f == null) {
+            return;
+        }
+        inFlight = null;
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            broken = cause instanceof RuntimeException r ? r
+                    : new UncheckedIOException("trace file " + path + ": compressing a chunk failed: " + cause,
+                    new IOException(cause));
+            throw broken;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            broken = new IllegalStateException("interrupted while writing trace file " + path);
+            throw broken;
+        }
     }
 
     /** Deflates {@code payload} into one frame and appends it to the file. */

@@ -18,7 +18,11 @@ import java.util.List;
  * on a synthetic trace of about 250k instructions / 1.9M µop executions, the size of a pslist
  * trace. Run from the repo root after {@code mvn -pl tracer -am test-compile}:
  * <pre>java -cp tracer/target/test-classes:tracer/target/classes:ir/target/classes \
- *     dev.vmsight.tracer.trace.file.TraceFileThroughput [instructions] [level] [chunkKiB]</pre>
+ *     dev.vmsight.tracer.trace.file.TraceFileThroughput [instructions] [level] [chunkKiB] [random|repetitive]</pre>
+ * ("random": every value drawn anew, the worst case; "repetitive": values repeat per site, closer
+ * to a real trace). "write" is the caller's wall time to the end of finish(), compression included;
+ * "in write()" is the part spent inside write() calls, i.e. what a replay would feel if it were
+ * slower than the compressor thread (which runs alongside).
  */
 public final class TraceFileThroughput {
     private TraceFileThroughput() { }
@@ -29,11 +33,13 @@ public final class TraceFileThroughput {
         int chunk = (args.length > 2 ? Integer.parseInt(args[2]) : Frames.CHUNK_TARGET >> 10) << 10;
         // 25k distinct instructions' events, replayed with renumbered steps: memory stays small.
         int block = Math.min(instructions, 25_000);
-        List<TraceEvent> events = new SyntheticTrace(1, block).events;
+        boolean repetitive = args.length > 3 && args[3].equals("repetitive");
+        List<TraceEvent> events = new SyntheticTrace(1, block, repetitive).events;
         Path f = Files.createTempFile("vmsight-throughput", ".trace");
         try {
             for (int round = 1; round <= 3; round++) {
                 long t0 = System.nanoTime();
+                long inWrite = 0;
                 long n = 0;
                 long uops = 0;
                 try (TraceSink sink = TraceFileFormat.create(f, SyntheticTrace.header("throughput"), level, chunk)) {
@@ -43,7 +49,9 @@ public final class TraceFileThroughput {
                             if (moved instanceof InstructionEvent i) {
                                 uops += i.uops().size();
                             }
+                            long w = System.nanoTime();
                             sink.write(moved);
+                            inWrite += System.nanoTime() - w;
                             n++;
                         }
                     }
@@ -76,11 +84,11 @@ public final class TraceFileThroughput {
                 if (seen != 0 || seenUops != 0) {
                     throw new IllegalStateException("forward and backward passes saw different events");
                 }
-                System.out.printf("round %d: %d events (%d instructions, %d µops), level %d, %d KiB chunks, "
-                                + "file %.1f MiB = %.1f bytes/instruction%n", round, n, instructions, uops, level,
-                        chunk >> 10, size / 1048576.0, (double) size / instructions);
-                System.out.printf("  write    %.2f s  %.2f M events/s  %.2f M µops/s%n", write, n / write / 1e6,
-                        uops / write / 1e6);
+                System.out.printf("round %d: %s values, %d events (%d instructions, %d µops), level %d, %d KiB chunks, "
+                                + "file %.1f MiB = %.1f bytes/instruction%n", round, repetitive ? "repetitive" : "random",
+                        n, instructions, uops, level, chunk >> 10, size / 1048576.0, (double) size / instructions);
+                System.out.printf("  write    %.2f s  %.2f M events/s  %.2f M µops/s  (in write(): %.2f s)%n", write,
+                        n / write / 1e6, uops / write / 1e6, inWrite / 1e9);
                 System.out.printf("  forward  %.2f s  %.2f M events/s  %.2f M µops/s%n", fwd, n / fwd / 1e6,
                         uops / fwd / 1e6);
                 System.out.printf("  backward %.2f s  %.2f M events/s  %.2f M µops/s%n", back, n / back / 1e6,
