@@ -32,6 +32,11 @@ public final class Interpreter {
     private final SystemLayer system;
     private final FaultHandler faults;
     private final Map<Long, Compiled[]> blocks = new HashMap<>();
+    /** Null unless someone watches: the µop loop tests it once per µop and does nothing else. */
+    private UopObserver observer;
+    /** The µop executing, kept only while observed (for {@link UopObserver#faulted}). */
+    private int observedIndex;
+    private Uop observedUop;
 
     public Interpreter(Memory memory, CodeSource code, Environment env, SystemLayer system, FaultHandler faults) {
         this.memory = memory;
@@ -54,6 +59,9 @@ public final class Interpreter {
     }
 
     public void invalidate() { blocks.clear(); }
+
+    /** Reports every later µop to {@code observer} (null: none). */
+    public void observe(UopObserver observer) { this.observer = observer; }
 
     /**
      * Runs until RIP equals {@code stopAt} or {@code maxInstructions} have executed.
@@ -113,11 +121,18 @@ public final class Interpreter {
             state.v[Loc.RIP] = exec(c.uops, c.next, state);
             return true;
         } catch (CpuFault f) {
+            if (observer != null) {
+                observer.faulted(observedIndex, observedUop, f, state);
+            }
             faults.onFault(f, state);
             return false;
         } catch (DivideError e) {
-            faults.onFault(new CpuFault(CpuFault.DE, 0, 0, "#DE (" + e.getMessage() + ") at rip 0x"
-                    + Long.toHexString(state.rip())), state);
+            CpuFault f = new CpuFault(CpuFault.DE, 0, 0, "#DE (" + e.getMessage() + ") at rip 0x"
+                    + Long.toHexString(state.rip()));
+            if (observer != null) {
+                observer.faulted(observedIndex, observedUop, f, state);
+            }
+            faults.onFault(f, state);
             return false;
         }
     }
@@ -128,7 +143,14 @@ public final class Interpreter {
      */
     private long exec(Uop[] uops, long next, MachineState state) {
         long[] v = state.v;
-        for (Uop u : uops) {
+        UopObserver watcher = observer;
+        for (int index = 0; index < uops.length; index++) {
+            Uop u = uops[index];
+            if (watcher != null) {
+                observedIndex = index;
+                observedUop = u;
+                watcher.before(index, u, state);
+            }
             int[] o = u.out();
             int[] i = u.in();
             long[] k = u.imm();
@@ -383,6 +405,9 @@ public final class Interpreter {
                     yield true;
                 }
             };
+            if (watcher != null) {
+                watcher.after(index, u, state);
+            }
             if (leave) {
                 return next;
             }

@@ -5,6 +5,8 @@ import dev.vmsight.ir.interp.MachineState;
 import dev.vmsight.ir.interp.Memory;
 import dev.vmsight.ir.uop.Loc;
 
+import java.util.Arrays;
+
 import static dev.vmsight.ir.sys.PagingFormat.*;
 
 /**
@@ -24,7 +26,11 @@ final class Mmu implements Memory {
     private final PagingFormat fourLevel;
     private final PagingFormat fiveLevel;
     private long walks;
+    private long translations;
     private AccessObserver observer;
+    private MachineObserver watcher;
+    /** The TLB entry the last {@link #translate} used (null with paging off): the access's translation. */
+    private Tlb.Entry lastEntry;
 
     Mmu(PhysMem ram, MachineState state, int physicalBits) {
         this.ram = ram;
@@ -58,21 +64,23 @@ final class Mmu implements Memory {
         if ((va & 0xFFF) + size <= 4096) {
             long pa = translate(va, access, implicit);
             long v = ram.read(pa, size);
-            if (observer != null && access != Access.FETCH) {
-                observer.onAccess(va, pa, size, v, false);
+            if (access != Access.FETCH) {
+                report(va, pa, -1, size, v, false, lastEntry);
             }
             return v;
         }
         long[] pa = new long[size];
+        Tlb.Entry first = null;
         for (int i = 0; i < size; i++) {   // in address order: a fault in the second page reports its first byte (CR2)
             pa[i] = translate(va + i, access, implicit);
+            first = i == 0 ? lastEntry : first;
         }
         long v = 0;
         for (int i = size - 1; i >= 0; i--) {
             v = v << 8 | ram.read(pa[i], 1);
         }
-        if (observer != null && access != Access.FETCH) {
-            observer.onAccess(va, pa[0], size, v, false);
+        if (access != Access.FETCH) {
+            report(va, pa[0], pa[(int) (4096 - (va & 0xFFF))], size, v, false, first);
         }
         return v;
     }
@@ -81,24 +89,75 @@ final class Mmu implements Memory {
         if ((va & 0xFFF) + size <= 4096) {
             long pa = translate(va, Access.WRITE, implicit);
             ram.write(pa, size, value);
-            if (observer != null) {
-                observer.onAccess(va, pa, size, value, true);
-            }
+            report(va, pa, -1, size, value, true, lastEntry);
             return;
         }
         long[] pa = new long[size];
+        Tlb.Entry first = null;
         for (int i = 0; i < size; i++) {   // both pages translated before any byte is written
             pa[i] = translate(va + i, Access.WRITE, implicit);
+            first = i == 0 ? lastEntry : first;
         }
         for (int i = 0; i < size; i++) {
             ram.write(pa[i], 1, value >>> (8 * i));
         }
+        report(va, pa[0], pa[(int) (4096 - (va & 0xFFF))], size, value, true, first);
+    }
+
+    private void report(long va, long pa, long pa2, int size, long value, boolean write, Tlb.Entry entry) {
         if (observer != null) {
-            observer.onAccess(va, pa[0], size, value, true);
+            observer.onAccess(va, pa, size, value, write);
+        }
+        if (watcher != null) {
+            watcher.access(new DataAccess(va, pa, pa2, size, value, write, entry == null ? null : entry.translation()));
         }
     }
 
     void observe(AccessObserver observer) { this.observer = observer; }
+
+    void watch(MachineObserver watcher) { this.watcher = watcher; }
+
+    /**
+     * Fetches {@code want} instruction bytes at {@code rip} into {@code dst}, translating once per
+     * page with execute checks. Stops early at a page that cannot be fetched and returns how many
+     * bytes it got; if even the first byte cannot be fetched, throws that fault.
+     */
+    int fetch(long rip, byte[] dst, int want, Access access) {
+        int n = 0;
+        while (n < want) {
+            long va = rip + n;
+            long pa;
+            try {
+                pa = translate(va, access, false);
+            } catch (CpuFault f) {
+                if (n == 0) {
+                    throw f;
+                }
+                return n;
+            }
+            int onPage = (int) Math.min(want - n, 4096 - (va & 0xFFF));
+            for (int i = 0; i < onPage; i++) {
+                dst[n + i] = (byte) ram.read(pa + i, 1);
+            }
+            n += onPage;
+        }
+        return n;
+    }
+
+    /** As {@link #fetch} but a fault on any page is thrown (the instruction needs those bytes). */
+    int fetchOrThrow(long rip, byte[] dst, int want) {
+        int n = 0;
+        while (n < want) {
+            long va = rip + n;
+            long pa = translate(va, Access.FETCH, false);
+            int onPage = (int) Math.min(want - n, 4096 - (va & 0xFFF));
+            for (int i = 0; i < onPage; i++) {
+                dst[n + i] = (byte) ram.read(pa + i, 1);
+            }
+            n += onPage;
+        }
+        return n;
+    }
 
     /**
      * The physical address of {@code va} for an access of this kind at the current CPL, or a
@@ -106,6 +165,7 @@ final class Mmu implements Memory {
      */
     long translate(long va, Access access, boolean implicit) {
         if ((state.get(Loc.CR0) & CR0_PG) == 0) {
+            lastEntry = null;
             return va;
         }
         if ((state.get(Loc.EFER) & EFER_LMA) == 0) {
@@ -126,6 +186,7 @@ final class Mmu implements Memory {
                 throw PageFault.of(va, errorBase(access, user) | PageFault.P, 1, why + " (TLB)");
             }
         }
+        lastEntry = e;
         return e.frame() | (va & 0xFFF);
     }
 
@@ -143,9 +204,13 @@ final class Mmu implements Memory {
         int err = errorBase(access, user);
         long table = state.get(Loc.CR3) & f.addressMask();
         boolean writable = true, userPage = true, noExec = false;
+        long[] entryAddresses = new long[f.levels()];
+        long[] entryValues = new long[f.levels()];
         for (int level = f.levels(); level >= 1; level--) {
             long ea = table + 8L * f.index(va, level);
             long entry = ram.read(ea, 8);
+            entryAddresses[f.levels() - level] = ea;
+            entryValues[f.levels() - level] = entry;
             if ((entry & P) == 0) {
                 throw PageFault.of(va, err, level, "entry 0x" + Long.toHexString(entry) + " at physical 0x"
                         + Long.toHexString(ea) + " not present");
@@ -175,8 +240,11 @@ final class Mmu implements Memory {
             }
             long size = f.pageSize(level);
             long frame = (entry & f.leafAddressMask(level)) + (va & (size - 1) & ~0xFFFL);
+            int read = f.levels() - level + 1;
+            Translation t = new Translation(translations++, state.get(Loc.CR3), va & -size, size, frame - (va & (size - 1) & ~0xFFFL),
+                    Arrays.copyOf(entryAddresses, read), Arrays.copyOf(entryValues, read));
             Tlb.Entry e = new Tlb.Entry(frame, va & -size, size, writable, userPage, noExec,
-                    (updated & D) != 0, (entry & G) != 0);
+                    (updated & D) != 0, (entry & G) != 0, t);
             tlb.put(va, e);
             return e;
         }

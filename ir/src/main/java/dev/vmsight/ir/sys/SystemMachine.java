@@ -15,7 +15,9 @@ import dev.vmsight.ir.uop.Loc;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An x86-64 CPU in long mode over guest-physical memory: the user-mode {@link Interpreter} plus
@@ -39,6 +41,15 @@ public final class SystemMachine {
     private CpuFault pending;
     private boolean bmi1 = true;
     private boolean lzcnt = true;
+    private MachineObserver watcher;
+    /**
+     * Lifted instructions by address. A hit is used only if the bytes fetched now equal the
+     * cached instruction's bytes, so code that changes (modules, alternatives, text_poke) is
+     * lifted again; the fetch itself always goes through paging.
+     */
+    private final Map<Long, LiftedInstruction> lifted = new HashMap<>();
+    private static final int MAX_LIFTED = 1 << 20;
+    private final byte[] fetchBuffer = new byte[15];
 
     public SystemMachine(MachineState state, PhysMem ram, Environment env, SystemTables tables) {
         this(state, ram, env, tables, DEFAULT_PHYSICAL_BITS);
@@ -77,7 +88,25 @@ public final class SystemMachine {
     public void setBitCountFeatures(boolean bmi1, boolean lzcnt) {
         this.bmi1 = bmi1;
         this.lzcnt = lzcnt;
+        lifted.clear();
     }
+
+    /**
+     * Reports every later step to {@code watcher} (null: none): instruction, µops, data accesses
+     * with their translations, exception deliveries with the state before and after. Costs
+     * nothing while null.
+     */
+    public void watch(MachineObserver watcher) {
+        this.watcher = watcher;
+        interpreter.observe(watcher);
+        mmu.watch(watcher);
+    }
+
+    /**
+     * The physical address of {@code va} for a read at the current privilege level (a walk may set
+     * A bits and is reported to a watcher like any other; a fault is thrown as {@link CpuFault}).
+     */
+    public long physicalAddress(long va) { return mmu.translate(va, Access.READ, false); }
 
     /** Reports every later data access to {@code observer} (null: none). */
     public void observe(AccessObserver observer) { mmu.observe(observer); }
@@ -97,11 +126,18 @@ public final class SystemMachine {
         system.clearHalt();
         List<Step.Delivery> delivered = new ArrayList<>();
         LiftedInstruction li;
+        int cpl = state.cpl();
         try {
             li = fetch(rip);
         } catch (CpuFault f) {
+            if (watcher != null) {
+                watcher.fetched(rip, cpl, null);
+            }
             deliver(f, rip, rip, false, delivered);
             return new Step(rip, null, delivered);
+        }
+        if (watcher != null) {
+            watcher.fetched(rip, cpl, li);
         }
         pending = null;
         interpreter.execute(li, state);
@@ -119,30 +155,46 @@ public final class SystemMachine {
 
     /** Fetches (with execute checks) and lifts the instruction at {@code rip}. */
     private LiftedInstruction fetch(long rip) {
-        byte[] buf = new byte[15];
-        int n = 0;
-        CpuFault fetchFault = null;
-        for (; n < buf.length; n++) {
-            try {
-                buf[n] = (byte) mmu.read(rip + n, 1, Access.FETCH, false);
-            } catch (CpuFault f) {
-                fetchFault = f;
-                break;
+        byte[] buf = fetchBuffer;
+        LiftedInstruction cached = lifted.get(rip);
+        if (cached != null) {
+            byte[] want = cached.instruction().bytes();
+            // fetch exactly the cached length: the next page is touched only if that instruction reaches it
+            int n = mmu.fetch(rip, buf, want.length, Access.FETCH);
+            if (n == want.length && Arrays.equals(buf, 0, n, want, 0, n)) {
+                return cached;
             }
         }
-        if (n == 0) {
-            throw fetchFault;
-        }
-        byte[] bytes = Arrays.copyOf(buf, n);
+        int onPage = (int) Math.min(buf.length, 4096 - (rip & 0xFFF));
+        int n = mmu.fetch(rip, buf, onPage, Access.FETCH);
+        CpuFeatures features = new CpuFeatures(bmi1, lzcnt);
+        LiftedInstruction li;
         try {
-            return lift(bytes, rip, new CpuFeatures(bmi1, lzcnt));
-        } catch (DecodeException | LiftException e) {
-            if (fetchFault != null && e instanceof DecodeException) {
-                throw fetchFault;   // the instruction runs into the page that could not be fetched
+            li = lift(Arrays.copyOf(buf, n), rip, features);
+        } catch (DecodeException e) {
+            if (!e.truncated() || onPage == buf.length) {
+                throw notEmulated(rip, Arrays.copyOf(buf, n), e);
             }
-            throw new IllegalStateException("instruction at rip 0x" + Long.toHexString(rip) + " ("
-                    + hex(bytes) + ") is not emulated: " + e.getMessage(), e);
+            // the instruction continues on the next page: fetch it now (a fault there is the fetch's fault)
+            n = mmu.fetchOrThrow(rip, buf, buf.length);
+            try {
+                li = lift(Arrays.copyOf(buf, n), rip, features);
+            } catch (DecodeException | LiftException again) {
+                throw notEmulated(rip, Arrays.copyOf(buf, n), again);
+            }
+        } catch (LiftException e) {
+            throw notEmulated(rip, Arrays.copyOf(buf, n), e);
         }
+        if (lifted.size() >= MAX_LIFTED) {
+            lifted.clear();
+        }
+        lifted.put(rip, li);
+        return li;
+    }
+
+    private static IllegalStateException notEmulated(long rip, byte[] bytes, RuntimeException e) {
+        return new IllegalStateException("instruction at rip 0x" + Long.toHexString(rip) + " ("
+                + hex(bytes) + ") is not emulated: " + e.getMessage(), e);
     }
 
     /**
@@ -189,6 +241,9 @@ public final class SystemMachine {
         long ret = returnRip;
         boolean soft = software;
         boolean external = !software;   // EXT bit of gate errors: the event came from the CPU, not int n
+        if (watcher != null) {
+            watcher.deliveryStarts(fault, state);
+        }
         while (true) {
             int vector = f.vector();
             long err = pushesErrorCode(vector) && !soft ? f.errorCode() : -1;
@@ -197,7 +252,11 @@ public final class SystemMachine {
             }
             try {
                 long handler = pushFrame(vector, err, ret, soft, external);
-                out.add(new Step.Delivery(vector, err, handler, f.getMessage()));
+                Step.Delivery d = new Step.Delivery(vector, err, handler, f.getMessage());
+                out.add(d);
+                if (watcher != null) {
+                    watcher.delivered(d, ret, state);
+                }
                 return;
             } catch (CpuFault second) {
                 int v2 = second.vector();
