@@ -87,9 +87,11 @@ final class ChunkedTraceReader implements TraceReader {
         }
         long indexOffset = Frames.u64(footer, 0);
         int chunkCount = Frames.u32(footer, 8);
-        if (indexOffset <= Frames.HEADER_OFFSET || indexOffset >= footerOffset || chunkCount < 0) {
-            throw fail(footerOffset, "the footer points at a chunk index at byte " + indexOffset
-                    + ", outside the file's body (bytes " + Frames.HEADER_OFFSET + ".." + footerOffset + ")");
+        if (indexOffset <= Frames.HEADER_OFFSET || indexOffset >= footerOffset || chunkCount < 0
+                || chunkCount > (indexOffset - Frames.HEADER_OFFSET) / (Frames.CHUNK_HEAD + Frames.CRC)) {
+            throw fail(footerOffset, "the footer points at a chunk index of " + Integer.toUnsignedString(chunkCount)
+                    + " chunks at byte " + indexOffset + ", which does not fit in the file's body (bytes "
+                    + Frames.HEADER_OFFSET + ".." + footerOffset + ")");
         }
 
         // The index: summary offset, then each chunk's offset (delta), event count, first step (delta).
@@ -313,18 +315,26 @@ final class ChunkedTraceReader implements TraceReader {
             throw fail(offset, "the " + Frames.name(tag) + " is damaged (CRC32 0x" + hex32(stored) + " stored, 0x"
                     + hex32((int) crc.getValue()) + " computed)");
         }
-        byte[] payload = new byte[rawLength];
+        // One byte more than announced, so that a stream inflating to more is seen, not cut.
+        byte[] out = new byte[rawLength + 1];
         Inflater inflater = new Inflater();
+        byte[] payload;
         try {
             inflater.setInput(whole, headSize, compressed);
             int n = 0;
-            while (n < rawLength && !inflater.finished() && !inflater.needsInput()) {
-                n += inflater.inflate(payload, n, rawLength - n);
+            while (!inflater.finished() && n < out.length) {
+                int k = inflater.inflate(out, n, out.length - n);
+                n += k;
+                if (k == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
             }
             if (n != rawLength || !inflater.finished() || inflater.getRemaining() != 0) {
-                throw fail(offset, "the " + Frames.name(tag) + " inflates to " + (inflater.finished() ? n : "more than "
-                        + n) + " bytes, not the " + rawLength + " its head announces");
+                throw fail(offset, "the " + Frames.name(tag) + " inflates to " + (n > rawLength ? "more than " + rawLength : n)
+                        + " bytes" + (inflater.finished() ? "" : " and an unfinished stream") + ", not the " + rawLength
+                        + " its head announces");
             }
+            payload = Arrays.copyOf(out, rawLength);
         } catch (DataFormatException e) {
             throw fail(offset, "the " + Frames.name(tag) + " does not inflate: " + e.getMessage());
         } finally {

@@ -193,6 +193,11 @@ class TraceFileDamageTest {
      * anything while its CRC, lengths and index stay right.
      */
     private static Path forge(String name, byte[] chunkPayload, int events) throws IOException {
+        return forge(name, chunkPayload, events, 0);
+    }
+
+    /** {@code rawLengthLie} is added to the chunk's announced uncompressed length. */
+    private static Path forge(String name, byte[] chunkPayload, int events, int rawLengthLie) throws IOException {
         ByteSink out = new ByteSink(1 << 16);
         out.bytes(Frames.MAGIC, 0, 8);
         out.u8(0);
@@ -201,7 +206,7 @@ class TraceFileDamageTest {
         EventCodec.encodeHeader(SyntheticTrace.header("forged"), h);
         frame(out, Frames.TAG_HEADER, h.toByteArray(), -1, 0);
         long chunkOffset = out.size();
-        frame(out, Frames.TAG_CHUNK, chunkPayload, events, 100);
+        frame(out, Frames.TAG_CHUNK, chunkPayload, events, 100, rawLengthLie);
         long summaryOffset = out.size();
         ByteSink s = new ByteSink(64);
         EventCodec.encodeSummary(new SyntheticTrace(1, 1).summary, s);
@@ -225,6 +230,10 @@ class TraceFileDamageTest {
     }
 
     private static void frame(ByteSink out, int tag, byte[] payload, int events, long firstStep) {
+        frame(out, tag, payload, events, firstStep, 0);
+    }
+
+    private static void frame(ByteSink out, int tag, byte[] payload, int events, long firstStep, int rawLengthLie) {
         Deflater d = new Deflater(1);
         d.setInput(payload);
         d.finish();
@@ -234,7 +243,7 @@ class TraceFileDamageTest {
         int start = out.size();
         out.u8(tag);
         out.u32(n);
-        out.u32(payload.length);
+        out.u32(payload.length + rawLengthLie);
         if (tag == Frames.TAG_CHUNK) {
             out.u32(events);
             out.u64(firstStep);
@@ -290,6 +299,18 @@ class TraceFileDamageTest {
             assertEquals(chunk, e.offset(), c.name() + ": " + e.getMessage());
             assertTrue(e.getMessage().contains(c.message()), c.name() + ": " + e.getMessage());
             assertTrue(e.getMessage().contains("chunk 0 (events from step 100)"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aChunkThatInflatesToAnotherLengthThanItsHeadSays() throws IOException {
+        byte[] two = events(ENV, ENV);
+        long chunk = TraceFileFormat.layout(forge("probe2", two, 2)).chunks().get(0).offset();
+        for (int lie : new int[] {-1, 1, 1000}) {
+            TraceFormatException e = damageOf(forge("lie" + lie, two, 2, lie), "raw length " + lie);
+            assertEquals(chunk, e.offset(), e.getMessage());
+            assertTrue(e.getMessage().contains("inflates to " + (lie < 0 ? "more than " : "") + (lie < 0
+                    ? two.length - 1 : two.length) + " bytes"), e.getMessage());
         }
     }
 
