@@ -1,0 +1,151 @@
+package dev.vmsight.merger;
+
+import dev.vmsight.ir.sys.CpuFeatures;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A merged slice: what the JIT compiles and the reference executor runs. It is self-contained:
+ * instruction bytes are embedded (their µops come from {@code SystemMachine.lift(bytes, address,
+ * features)}, so µop index i here is site (address, bytes, i) of the traces), together with the
+ * control roles, the live-ins, the input buffer, the user-half memory captured in training and the
+ * output spec. It is keyed by the kernel build it was trained on ({@code kernelTextSha256}):
+ * running it against another build is refused by its users, not guessed.
+ *
+ * @param formatVersion   {@link #FORMAT_VERSION} of the model (the file format has its own)
+ * @param name            training program name (getpid, pslist...)
+ * @param kernelTextSha256 SHA-256 of the kernel .text the traces ran on (TraceHeader.GuestIdentity)
+ * @param kernelRelease   uname -r of that kernel, for people
+ * @param features        CPU features that change decoding (the traces')
+ * @param policy          the guard policy the slice was cut with (slicer GuardPolicy name, lower case)
+ * @param entry           first instruction (the training program's code after the START mark)
+ * @param end             the END mark's address: reaching it ends a run, the output is read there
+ * @param instructions    every instruction with at least one kept µop or a control role, by address
+ * @param controls        control sites: instructions whose successor is not simply the next one
+ * @param liveIns         locations read before written: constants or from the VcpuState at run time
+ * @param input           the program's input buffer (the {@code in} mark's), or none
+ * @param userMemory      user-half bytes the slice reads, captured from the traces, by linear address
+ * @param output          how to read and decode the answer at END
+ * @param stats           counts for inspect and the reports
+ */
+public record MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
+                            CpuFeatures features, String policy, long entry, long end,
+                            List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
+                            ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats) {
+    /** Version of this model; bumped when a field's meaning changes. */
+    public static final int FORMAT_VERSION = 1;
+    /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
+    public static final long USER_HALF_END = 0x0000_8000_0000_0000L;
+
+    public MergedProgram {
+        instructions = List.copyOf(instructions);
+        controls = List.copyOf(controls);
+        liveIns = List.copyOf(liveIns);
+        userMemory = List.copyOf(userMemory);
+    }
+
+    /** Instructions by address (built on each call: callers keep the map). */
+    public Map<Long, ProgramInstruction> instructionMap() {
+        Map<Long, ProgramInstruction> m = new java.util.HashMap<>();
+        for (ProgramInstruction i : instructions) {
+            m.put(i.address(), i);
+        }
+        return m;
+    }
+
+    /** Control sites by address. */
+    public Map<Long, ControlSite> controlMap() {
+        Map<Long, ControlSite> m = new java.util.HashMap<>();
+        for (ControlSite c : controls) {
+            m.put(c.address(), c);
+        }
+        return m;
+    }
+
+    /**
+     * One instruction of the program: its address, bytes, the privilege level it ran at (0 kernel,
+     * 3 user) and the indices (ascending) of its µops that are in the slice.
+     */
+    public record ProgramInstruction(long address, byte[] bytes, int cpl, int[] keptUops) { }
+
+    /** What kind of control transfer an instruction makes (from its µops). */
+    public enum ControlKind {
+        /** a BRANCH µop (jcc, loop...) */
+        CONDITIONAL,
+        /** an EXIT_IF µop: a rep string instruction repeating itself or leaving */
+        REP_EXIT,
+        /** JUMP_IND */
+        INDIRECT_JUMP,
+        /** CALL_IND */
+        INDIRECT_CALL,
+        /** RET */
+        RETURN,
+        /** a direct jump/call, or an instruction that changes RIP through a system µop (syscall, sysret, iret) */
+        DIRECT
+    }
+
+    /** How a run treats a control site. */
+    public enum ControlRole {
+        /** seen with two or more successors: evaluated (its µops are in the slice) */
+        BRANCH,
+        /** seen with one successor: evaluated, and any other successor raises UnseenPath */
+        GUARD,
+        /** seen with one successor and not guarded by the policy: the trained successor is taken silently */
+        FOLLOW
+    }
+
+    /**
+     * A control site: the instruction's address, kind, every successor observed in the traces
+     * (ascending) and its role.
+     */
+    public record ControlSite(long address, ControlKind kind, long[] successors, ControlRole role) {
+        public boolean expects(long successor) {
+            return java.util.Arrays.binarySearch(successors, successor) >= 0;
+        }
+    }
+
+    /** A location ({@code dev.vmsight.ir.uop.Loc} index) the program reads before writing it. */
+    public sealed interface LiveIn permits LiveIn.Constant, LiveIn.FromVcpu {
+        int loc();
+
+        /** Equal in every trace: embedded. */
+        record Constant(int loc, long value) implements LiveIn { }
+
+        /** Differs between traces: read at run time from the VcpuState register {@code register}. */
+        record FromVcpu(int loc, String register) implements LiveIn { }
+    }
+
+    /** The input buffer named by the {@code in} mark: linear address and length (0: the program takes no input). */
+    public record ProgramInput(long va, int length) {
+        public static final ProgramInput NONE = new ProgramInput(0, 0);
+    }
+
+    /** Bytes at a linear address range. */
+    public record MemoryRange(long va, byte[] bytes) { }
+
+    /** How the bytes of the output buffer decode into an answer. */
+    public enum OutputKind {
+        /** a list of little-endian int32 (pslist's PIDs) */
+        INT32_LIST,
+        /** one little-endian int64 (getpid, gettime: seconds since the epoch) */
+        INT64,
+        /** a list of little-endian uint64 (lsmod's module bases) */
+        UINT64_LIST,
+        /** a NUL-terminated string (getpsfile, getdrvfile) */
+        STRING
+    }
+
+    /**
+     * The output: at END the buffer is at rdi and its length in rsi (vmsight_mark_out(buf, len)),
+     * decoded as {@code kind}.
+     */
+    public record OutputSpec(OutputKind kind) { }
+
+    /**
+     * Counts: traces merged, µop executions and the kept ones summed over the traces, distinct
+     * µop sites and kept sites, instructions, basic blocks, control sites by role.
+     */
+    public record Statistics(int traces, long uopExecutions, long keptUopExecutions, long uopSites, long keptUopSites,
+                             int instructions, int blocks, int branches, int guards, int follows) { }
+}
