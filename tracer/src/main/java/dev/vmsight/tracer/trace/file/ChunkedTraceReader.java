@@ -142,7 +142,7 @@ final class ChunkedTraceReader implements TraceReader {
         List<TraceFileLayout.Chunk> list = new ArrayList<>(chunkCount);
         for (int i = 0; i < chunkCount; i++) {
             long end = i + 1 < chunkCount ? offsets[i + 1] : summaryOffset;
-            byte[] head = readHead(offsets[i], Frames.TAG_CHUNK, end);
+            byte[] head = readHead(offsets[i], Frames.TAG_CHUNK, end, "chunk " + i);
             int compressed = Frames.u32(head, 1);
             int events = Frames.u32(head, Frames.HEAD);
             long firstStep = Frames.u64(head, Frames.HEAD + 4);
@@ -245,7 +245,8 @@ final class ChunkedTraceReader implements TraceReader {
 
     private TraceEvent[] decodeChunk(int i) {
         TraceFileLayout.Chunk c = chunks.get(i);
-        Frame f = readFrame(c.offset(), Frames.TAG_CHUNK, c.offset() + c.length());
+        Frame f = readFrame(c.offset(), Frames.TAG_CHUNK, c.offset() + c.length(),
+                "chunk " + i + " (events from step " + c.firstStep() + ")");
         TraceEvent[] events = new TraceEvent[c.events()];
         ByteSource in = new ByteSource(f.payload(), f.payload().length);
         EventCodec.ChunkState state = new EventCodec.ChunkState(c.firstStep());
@@ -269,33 +270,38 @@ final class ChunkedTraceReader implements TraceReader {
     // ---------------------------------------------------------------- frames
 
     private byte[] readHead(long offset, int tag, long expectedEnd) {
+        return readHead(offset, tag, expectedEnd, Frames.name(tag));
+    }
+
+    /** {@code name} says which structure it is in messages ("chunk 3 (events from step 301)"). */
+    private byte[] readHead(long offset, int tag, long expectedEnd, String name) {
         int headSize = Frames.headSize(tag);
         if (offset < Frames.HEADER_OFFSET || offset + headSize + Frames.CRC > size) {
-            throw fail(offset, "the " + Frames.name(tag) + " at byte " + offset + " is cut off: the file ends at byte "
+            throw fail(offset, "the " + name + " at byte " + offset + " is cut off: the file ends at byte "
                     + size);
         }
         byte[] head = read(offset, headSize);
         if ((head[0] & 0xFF) != tag) {
-            throw fail(offset, "expected the " + Frames.name(tag) + " (tag '" + (char) tag + "') but found tag 0x"
+            throw fail(offset, "expected the " + name + " (tag '" + (char) tag + "') but found tag 0x"
                     + hex32(head[0] & 0xFF));
         }
         long compressed = Frames.u32(head, 1) & 0xFFFF_FFFFL;
         long raw = Frames.u32(head, 5) & 0xFFFF_FFFFL;
         if (raw > Frames.MAX_RAW) {
-            throw fail(offset, "the " + Frames.name(tag) + " claims " + raw + " bytes uncompressed, more than "
+            throw fail(offset, "the " + name + " claims " + raw + " bytes uncompressed, more than "
                     + Frames.MAX_RAW);
         }
         if (compressed > Frames.MAX_COMPRESSED) {
-            throw fail(offset, "the " + Frames.name(tag) + " claims " + compressed + " compressed bytes, more than "
+            throw fail(offset, "the " + name + " claims " + compressed + " compressed bytes, more than "
                     + Frames.MAX_COMPRESSED);
         }
         long end = offset + headSize + compressed + Frames.CRC;
         if (end > size) {
-            throw fail(offset, "the " + Frames.name(tag) + " claims " + compressed
+            throw fail(offset, "the " + name + " claims " + compressed
                     + " compressed bytes, past the end of the file at byte " + size);
         }
         if (expectedEnd >= 0 && end != expectedEnd) {
-            throw fail(offset, "the " + Frames.name(tag) + " ends at byte " + end + " but the next structure starts at "
+            throw fail(offset, "the " + name + " ends at byte " + end + " but the next structure starts at "
                     + expectedEnd);
         }
         return head;
@@ -303,7 +309,11 @@ final class ChunkedTraceReader implements TraceReader {
 
     /** Reads, CRC-checks and inflates the frame at {@code offset}; {@code expectedEnd} -1 if unknown. */
     private Frame readFrame(long offset, int tag, long expectedEnd) {
-        byte[] head = readHead(offset, tag, expectedEnd);
+        return readFrame(offset, tag, expectedEnd, Frames.name(tag));
+    }
+
+    private Frame readFrame(long offset, int tag, long expectedEnd, String name) {
+        byte[] head = readHead(offset, tag, expectedEnd, name);
         int headSize = head.length;
         int compressed = Frames.u32(head, 1);
         int rawLength = Frames.u32(head, 5);
@@ -312,7 +322,7 @@ final class ChunkedTraceReader implements TraceReader {
         crc.update(whole, 0, headSize + compressed);
         int stored = Frames.u32(whole, headSize + compressed);
         if ((int) crc.getValue() != stored) {
-            throw fail(offset, "the " + Frames.name(tag) + " is damaged (CRC32 0x" + hex32(stored) + " stored, 0x"
+            throw fail(offset, "the " + name + " is damaged (CRC32 0x" + hex32(stored) + " stored, 0x"
                     + hex32((int) crc.getValue()) + " computed)");
         }
         // One byte more than announced, so that a stream inflating to more is seen, not cut.
@@ -330,13 +340,13 @@ final class ChunkedTraceReader implements TraceReader {
                 }
             }
             if (n != rawLength || !inflater.finished() || inflater.getRemaining() != 0) {
-                throw fail(offset, "the " + Frames.name(tag) + " inflates to " + (n > rawLength ? "more than " + rawLength : n)
+                throw fail(offset, "the " + name + " inflates to " + (n > rawLength ? "more than " + rawLength : n)
                         + " bytes" + (inflater.finished() ? "" : " and an unfinished stream") + ", not the " + rawLength
                         + " its head announces");
             }
             payload = Arrays.copyOf(out, rawLength);
         } catch (DataFormatException e) {
-            throw fail(offset, "the " + Frames.name(tag) + " does not inflate: " + e.getMessage());
+            throw fail(offset, "the " + name + " does not inflate: " + e.getMessage());
         } finally {
             inflater.end();
         }
@@ -399,7 +409,7 @@ final class ChunkedTraceReader implements TraceReader {
                     default -> Frames.TAG_INDEX;
                 };
             } catch (TraceFormatException e) {
-                cut = e.getMessage().substring(file.length() + 2);
+                cut = e.getMessage().substring(file.length() + 2).replaceFirst(" at byte offset \\d+$", "");
                 break;
             }
         }
