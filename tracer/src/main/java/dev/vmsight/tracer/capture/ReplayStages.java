@@ -1,75 +1,45 @@
 package dev.vmsight.tracer.capture;
 
-import dev.vmsight.ir.interp.Environment;
-import dev.vmsight.ir.interp.MachineState;
 import dev.vmsight.ir.sys.PhysMem;
-import dev.vmsight.ir.sys.Step;
-import dev.vmsight.ir.sys.SystemMachine;
-import dev.vmsight.ir.sys.SystemTables;
-import dev.vmsight.tracer.lockstep.LearnedValue;
+import dev.vmsight.tracer.replay.RecordedCounts;
+import dev.vmsight.tracer.replay.RecordedEnvironment;
+import dev.vmsight.tracer.replay.Replay;
+import dev.vmsight.tracer.replay.ReplayBudget;
+import dev.vmsight.tracer.replay.ReplayBudgetException;
+import dev.vmsight.tracer.replay.ReplayInput;
+import dev.vmsight.tracer.replay.ReplayResult;
+import dev.vmsight.tracer.replay.UnknownEnvironmentValueException;
 import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceSink;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Arrays;
-import java.util.Deque;
-import java.util.List;
 
-/** The replay stages and trace sinks the tracer uses. */
+/** The replay stage and trace sink the tracer uses: the recording replay into a trace file. */
 final class ReplayStages {
     private ReplayStages() { }
 
     static ReplayStage standard() {
-        return ReplayStages::bare;
+        return ReplayStages::recorded;
     }
 
     static TraceSink traceFile(Path file, TraceHeader header) {
         return TraceFiles.create(file, header);
     }
 
-    /** INTERIM (until the recording replay lands): SystemMachine steps START..END, no events written. */
-    static ReplayStage.Outcome bare(ReplayStage.Request r, TraceSink sink, ReplayStage.Progress progress) {
-        MachineState state = new MachineState();
-        for (int i = 0; i < r.start().architectural().length; i++) {
-            state.set(i, r.start().architectural()[i]);
+    /** {@link Replay#run} on a copy-on-write of the START RAM with every value learned, translated to the stage's terms. */
+    static ReplayStage.Outcome recorded(ReplayStage.Request r, TraceSink sink, ReplayStage.Progress progress) {
+        ReplayInput input = new ReplayInput(r.start(), PhysMem.copyOnWrite(r.ram()), r.features(),
+                new RecordedEnvironment(r.learned()), r.markOut(), r.cr3());
+        ReplayResult result;
+        try {
+            result = Replay.run(input, sink, new ReplayBudget(r.maxInstructions(), r.maxSeconds()), progress::replayed);
+        } catch (UnknownEnvironmentValueException e) {
+            throw new ReplayStage.NeedsLongerPrefix(e.step(), e.getMessage(), e);
+        } catch (ReplayBudgetException e) {
+            throw new TraceBudgetException("did not reach END in the replay: " + e.getMessage(), e);
         }
-        TraceHeader.StartState s = r.start();
-        Deque<LearnedValue> learned = new ArrayDeque<>(r.learned());
-        long[] step = {0};
-        Environment env = new Environment() {
-            long[] next(String kind) {
-                LearnedValue v = learned.peekFirst();
-                if (v == null || v.step() != step[0] || !v.kind().equals(kind)) {
-                    throw new ReplayStage.NeedsLongerPrefix(step[0], kind + " at step " + step[0] + " was not learned", null);
-                }
-                return learned.removeFirst().values();
-            }
-            @Override public long rdtsc() { return next("RDTSC")[0]; }
-            @Override public long[] cpuid(long leaf, long subleaf) { return next("CPUID"); }
-            @Override public long rdmsr(long msr) { return next("RDMSR")[0]; }
-            @Override public long portIn(long port, int size) { return next("PORT_IN")[0]; }
-            @Override public long rdrand(int size) { throw new ReplayStage.NeedsLongerPrefix(step[0], "rdrand", null); }
-        };
-        PhysMem ram = PhysMem.copyOnWrite(r.ram());
-        SystemMachine m = new SystemMachine(state, ram, env, new SystemTables(s.gdtBase(), s.gdtLimit(), s.idtBase(), s.idtLimit(),
-                s.tssBase()), s.physicalAddressBits());
-        m.setBitCountFeatures(r.features().bmi1(), r.features().lzcnt());
-        long t0 = System.nanoTime(), kernel = 0, deliveries = 0;
-        while (!(state.rip() == r.markOut() && state.get(dev.vmsight.ir.uop.Loc.CR3) == r.cr3())) {
-            if (step[0] >= r.maxInstructions()) {
-                throw new TraceBudgetException("replay budget of " + r.maxInstructions() + " instructions ran out at rip 0x"
-                        + Long.toHexString(state.rip()));
-            }
-            step[0]++;
-            if (state.cpl() == 0) kernel++;
-            Step st = m.step();
-            deliveries += st.deliveries().size();
-        }
-        long buf = state.gpr(7), len = state.gpr(6);
-        byte[] out = new byte[(int) len];
-        for (int i = 0; i < len; i++) out[i] = (byte) m.readVirtual(buf + i, 1);
-        return new ReplayStage.Outcome(step[0], 0, kernel, step[0] - kernel, 0, deliveries, 0, r.learned().size(), true, out,
-                (System.nanoTime() - t0) / 1e9);
+        RecordedCounts c = result.counts();
+        return new ReplayStage.Outcome(c.instructions(), c.uops(), c.kernelInstructions(), c.userInstructions(), c.distinctSites(),
+                c.deliveries(), c.translations(), c.envInputs(), result.reachedEnd(), result.outputBytes(), result.seconds());
     }
 }

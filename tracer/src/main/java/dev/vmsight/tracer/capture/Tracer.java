@@ -174,6 +174,9 @@ public final class Tracer {
             TraceHeader header = header(program, args, capture, context);
             try {
                 return finish(program, argv, variation, traceFile, capture, header, retries, t0);
+            } catch (TraceBudgetException e) {
+                deleteQuietly(traceFile);
+                throw new TraceBudgetException(program.guestPath() + ": " + e.getMessage(), e);
             } catch (ReplayStage.NeedsLongerPrefix e) {
                 deleteQuietly(traceFile);
                 if (retries >= options.maxRetries()) {
