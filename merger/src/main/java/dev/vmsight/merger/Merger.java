@@ -1,0 +1,396 @@
+package dev.vmsight.merger;
+
+import dev.vmsight.ir.sys.CpuFeatures;
+import dev.vmsight.ir.sys.SystemMachine;
+import dev.vmsight.ir.uop.LiftedInstruction;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.merger.MergedProgram.ControlKind;
+import dev.vmsight.merger.MergedProgram.ControlRole;
+import dev.vmsight.merger.MergedProgram.ControlSite;
+import dev.vmsight.merger.MergedProgram.LiveIn;
+import dev.vmsight.merger.MergedProgram.MemoryRange;
+import dev.vmsight.merger.MergedProgram.OutputKind;
+import dev.vmsight.merger.MergedProgram.OutputSpec;
+import dev.vmsight.merger.MergedProgram.ProgramInput;
+import dev.vmsight.merger.MergedProgram.ProgramInstruction;
+import dev.vmsight.merger.MergedProgram.Statistics;
+import dev.vmsight.tracer.trace.DeliveryEvent;
+import dev.vmsight.tracer.trace.InstructionEvent;
+import dev.vmsight.tracer.trace.MemoryAccess;
+import dev.vmsight.tracer.trace.TraceEvent;
+import dev.vmsight.tracer.trace.TraceHeader;
+import dev.vmsight.tracer.trace.TraceReader;
+import dev.vmsight.tracer.trace.UopExecution;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Merges the slices of several traces of one training program into a {@link MergedProgram}: the
+ * union of the instructions (kept µops by site), the control sites with every observed successor
+ * and their role, the live-ins classified across traces, the user-half bytes the kept loads read
+ * before any kept store wrote them, and the output spec. One forward pass per trace.
+ */
+public final class Merger {
+    private Merger() { }
+
+    /** The merged program and what the merge noticed (conflicting user bytes...). */
+    public record Merge(MergedProgram program, List<String> notes) { }
+
+    public static Merge merge(List<? extends TraceReader> traces, SliceInput slice) {
+        if (traces.isEmpty()) {
+            throw new MergeException("no traces to merge");
+        }
+        TraceHeader first = traces.get(0).header();
+        for (TraceReader t : traces) {
+            check(first, t.header());
+        }
+        State s = new State(first.features(), slice);
+        for (TraceReader t : traces) {
+            s.add(t);
+        }
+        return s.finish(first, traces.size());
+    }
+
+    private static void check(TraceHeader a, TraceHeader b) {
+        if (!a.program().equals(b.program())) {
+            throw new MergeException("traces of different programs: " + a.program() + " and " + b.program());
+        }
+        if (!a.guest().kernelTextSha256().equals(b.guest().kernelTextSha256())) {
+            throw new MergeException("traces of different kernel builds: .text sha256 " + a.guest().kernelTextSha256()
+                    + " and " + b.guest().kernelTextSha256());
+        }
+        if (!a.features().equals(b.features())) {
+            throw new MergeException("traces with different CPU features: " + a.features() + " and " + b.features());
+        }
+        if (a.marks().markOut() != b.marks().markOut()) {
+            throw new MergeException("traces with different END marks: 0x" + Long.toHexString(a.marks().markOut())
+                    + " and 0x" + Long.toHexString(b.marks().markOut()) + " (another build of the training program?)");
+        }
+    }
+
+    /** The output decoding of Virtuoso's six programs (guests/training/*.c). */
+    public static OutputKind outputKind(String program) {
+        return switch (program) {
+            case "pslist" -> OutputKind.INT32_LIST;
+            case "getpid", "gettime" -> OutputKind.INT64;
+            case "lsmod" -> OutputKind.UINT64_LIST;
+            case "getpsfile", "getdrvfile" -> OutputKind.STRING;
+            default -> throw new MergeException("no output decoding known for training program '" + program
+                    + "' (known: pslist, getpid, gettime, lsmod, getpsfile, getdrvfile)");
+        };
+    }
+
+    private record Key(long address, byte[] bytes) {
+        @Override public boolean equals(Object o) {
+            return o instanceof Key k && k.address == address && Arrays.equals(k.bytes, bytes);
+        }
+
+        @Override public int hashCode() { return Long.hashCode(address) * 31 + Arrays.hashCode(bytes); }
+    }
+
+    private static final class Insn {
+        final Key key;
+        final LiftedInstruction lifted;
+        final boolean[] kept;
+        final int cpl;
+        final TreeSet<Long> successors = new TreeSet<>();
+        boolean delivered;
+
+        Insn(Key key, LiftedInstruction lifted, boolean[] kept, int cpl) {
+            this.key = key;
+            this.lifted = lifted;
+            this.kept = kept;
+            this.cpl = cpl;
+        }
+    }
+
+    private static final class State {
+        final CpuFeatures features;
+        final SliceInput slice;
+        final Map<Key, Insn> insns = new HashMap<>();
+        final Map<Long, Key> byAddress = new HashMap<>();
+        /** per trace: live-in values, location → value */
+        final List<Map<Integer, Long>> liveIns = new ArrayList<>();
+        final TreeMap<Long, Byte> userBytes = new TreeMap<>();
+        final List<String> notes = new ArrayList<>();
+        long executions;
+        long keptExecutions;
+        Long entry;
+
+        State(CpuFeatures features, SliceInput slice) {
+            this.features = features;
+            this.slice = slice;
+        }
+
+        void add(TraceReader trace) {
+            Map<Integer, Long> live = new TreeMap<>();
+            BitSet written = new BitSet(Loc.ARCH_COUNT);
+            Set<Long> storedUser = new HashSet<>();
+            Insn previous = null;
+            boolean first = true;
+            Iterator<TraceEvent> it = trace.forward();
+            while (it.hasNext()) {
+                TraceEvent e = it.next();
+                if (e instanceof DeliveryEvent d) {
+                    if (previous != null) {
+                        previous.delivered = true;
+                        previous.successors.add(d.handler());
+                        previous = null;
+                    }
+                    continue;
+                }
+                if (!(e instanceof InstructionEvent ie)) {
+                    continue;
+                }
+                if (ie.bytes() == null) {
+                    throw new MergeException("trace of " + trace.header().program() + ": instruction fetch faulted at rip 0x"
+                            + Long.toHexString(ie.rip()) + " (step " + ie.step() + "): such traces are not merged");
+                }
+                if (first) {
+                    first = false;
+                    if (entry == null) {
+                        entry = ie.rip();
+                    } else if (entry != ie.rip()) {
+                        throw new MergeException("traces start at different addresses: 0x" + Long.toHexString(entry)
+                                + " and 0x" + Long.toHexString(ie.rip()));
+                    }
+                }
+                if (previous != null) {
+                    previous.successors.add(ie.rip());
+                }
+                Insn insn = insn(ie);
+                for (UopExecution u : ie.uops()) {
+                    executions++;
+                    if (!insn.kept[u.index()]) {
+                        continue;
+                    }
+                    keptExecutions++;
+                    Uop uop = insn.lifted.uops().get(u.index());
+                    int[] in = uop.in();
+                    for (int j = 0; j < in.length; j++) {
+                        int loc = in[j];
+                        if (loc < Loc.ARCH_COUNT && !written.get(loc) && !live.containsKey(loc)) {
+                            live.put(loc, u.inputs()[j]);
+                        }
+                    }
+                    for (int loc : uop.out()) {
+                        if (loc < Loc.ARCH_COUNT) {
+                            written.set(loc);
+                        }
+                    }
+                    for (int loc : u.sideLocs()) {
+                        written.set(loc);
+                    }
+                    for (MemoryAccess a : u.accesses()) {
+                        if (Long.compareUnsigned(a.va(), MergedProgram.USER_HALF_END) >= 0) {
+                            continue;
+                        }
+                        for (int b = 0; b < a.size(); b++) {
+                            long va = a.va() + b;
+                            if (a.write()) {
+                                storedUser.add(va);
+                            } else if (!storedUser.contains(va)) {
+                                byte value = (byte) (a.value() >>> (8 * b));
+                                Byte had = userBytes.putIfAbsent(va, value);
+                                if (had != null && had != value && notes.size() < 100) {
+                                    notes.add("user byte at 0x" + Long.toHexString(va) + " differs between traces (0x"
+                                            + Integer.toHexString(had & 0xFF) + " kept, 0x"
+                                            + Integer.toHexString(value & 0xFF) + " in " + trace.header().program()
+                                            + " trace " + (liveIns.size() + 1) + ")");
+                                }
+                            }
+                        }
+                    }
+                }
+                previous = insn;
+            }
+            liveIns.add(live);
+        }
+
+        Insn insn(InstructionEvent ie) {
+            Key key = new Key(ie.rip(), ie.bytes());
+            Insn insn = insns.get(key);
+            if (insn != null) {
+                return insn;
+            }
+            Key other = byAddress.putIfAbsent(ie.rip(), key);
+            if (other != null) {
+                throw new MergeException("two different instructions at rip 0x" + Long.toHexString(ie.rip())
+                        + " (self-modifying or patched code): not merged");
+            }
+            LiftedInstruction li = SystemMachine.lift(ie.bytes(), ie.rip(), features);
+            boolean[] kept = new boolean[li.uops().size()];
+            for (int i = 0; i < kept.length; i++) {
+                kept[i] = slice.kept(ie.rip(), ie.bytes(), i);
+            }
+            insn = new Insn(key, li, kept, ie.cpl());
+            insns.put(key, insn);
+            return insn;
+        }
+
+        Merge finish(TraceHeader header, int traceCount) {
+            if (entry == null) {
+                throw new MergeException("the traces of " + header.program() + " hold no instructions");
+            }
+            List<Insn> sorted = new ArrayList<>(insns.values());
+            sorted.sort((a, b) -> Long.compareUnsigned(a.key.address, b.key.address));
+            List<ProgramInstruction> instructions = new ArrayList<>();
+            List<ControlSite> controls = new ArrayList<>();
+            Set<Long> leaders = new TreeSet<>();
+            leaders.add(entry);
+            long sites = 0;
+            long keptSites = 0;
+            int branches = 0;
+            int guards = 0;
+            int follows = 0;
+            for (Insn insn : sorted) {
+                int[] kept = keptIndices(insn.kept);
+                sites += insn.kept.length;
+                keptSites += kept.length;
+                instructions.add(new ProgramInstruction(insn.key.address, insn.key.bytes, insn.cpl, kept));
+                ControlKind kind = kind(insn.lifted);
+                long next = insn.lifted.instruction().nextAddress();
+                boolean plain = kind == null && !insn.delivered
+                        && (insn.successors.isEmpty() || insn.successors.equals(Set.of(next)));
+                if (plain) {
+                    continue;
+                }
+                long[] successors = insn.successors.stream().mapToLong(Long::longValue).toArray();
+                ControlRole role;
+                if (successors.length >= 2) {
+                    role = ControlRole.BRANCH;
+                    branches++;
+                } else if (kind != null && kind != ControlKind.DIRECT && slice.guarded(insn.key.address)) {
+                    role = ControlRole.GUARD;
+                    guards++;
+                } else {
+                    role = ControlRole.FOLLOW;
+                    follows++;
+                }
+                controls.add(new ControlSite(insn.key.address, kind == null ? ControlKind.DIRECT : kind, successors, role));
+                for (long s : successors) {
+                    leaders.add(s);
+                }
+            }
+            int blocks = 0;
+            for (long l : leaders) {
+                if (byAddress.containsKey(l)) {
+                    blocks++;
+                }
+            }
+            Statistics stats = new Statistics(traceCount, executions, keptExecutions, sites, keptSites,
+                    instructions.size(), blocks, branches, guards, follows);
+            TraceHeader.BufferSpec in = header.input();
+            return new Merge(new MergedProgram(MergedProgram.FORMAT_VERSION, header.program(),
+                    header.guest().kernelTextSha256(), header.guest().kernelRelease(), features, slice.policy(),
+                    entry, header.marks().markOut(), instructions, controls, classify(),
+                    in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
+                    ranges(), new OutputSpec(outputKind(header.program())), stats), List.copyOf(notes));
+        }
+
+        /** Equal in every trace that reads it → constant; otherwise from the VcpuState at run time. */
+        List<LiveIn> classify() {
+            TreeSet<Integer> locs = new TreeSet<>();
+            liveIns.forEach(m -> locs.addAll(m.keySet()));
+            List<LiveIn> out = new ArrayList<>();
+            for (int loc : locs) {
+                Set<Long> values = new HashSet<>();
+                boolean everywhere = true;
+                for (Map<Integer, Long> m : liveIns) {
+                    Long v = m.get(loc);
+                    if (v == null) {
+                        everywhere = false;
+                    } else {
+                        values.add(v);
+                    }
+                }
+                if (values.size() == 1 && everywhere && !alwaysFromVcpu(loc)) {
+                    out.add(new LiveIn.Constant(loc, values.iterator().next()));
+                } else {
+                    out.add(new LiveIn.FromVcpu(loc, Registers.vcpuName(loc)));
+                }
+            }
+            return out;
+        }
+
+        List<MemoryRange> ranges() {
+            List<MemoryRange> out = new ArrayList<>();
+            long start = 0;
+            java.io.ByteArrayOutputStream run = new java.io.ByteArrayOutputStream();
+            long expected = Long.MIN_VALUE;
+            for (Map.Entry<Long, Byte> e : userBytes.entrySet()) {
+                if (e.getKey() != expected) {
+                    if (run.size() > 0) {
+                        out.add(new MemoryRange(start, run.toByteArray()));
+                    }
+                    run.reset();
+                    start = e.getKey();
+                }
+                run.write(e.getValue());
+                expected = e.getKey() + 1;
+            }
+            if (run.size() > 0) {
+                out.add(new MemoryRange(start, run.toByteArray()));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * CR3 and the stack pointer name the running process: even when equal in every training run
+     * they must come from the live vCPU (another process, another stack).
+     */
+    private static boolean alwaysFromVcpu(int loc) {
+        return loc == Loc.CR3 || loc == Loc.GPR0 + 4 || loc == Loc.GS_BASE || loc == Loc.KERNEL_GS_BASE;
+    }
+
+    private static int[] keptIndices(boolean[] kept) {
+        int n = 0;
+        for (boolean k : kept) {
+            n += k ? 1 : 0;
+        }
+        int[] out = new int[n];
+        for (int i = 0, j = 0; i < kept.length; i++) {
+            if (kept[i]) {
+                out[j++] = i;
+            }
+        }
+        return out;
+    }
+
+    /** The instruction's control kind from its µops (null: falls through). */
+    static ControlKind kind(LiftedInstruction li) {
+        ControlKind kind = null;
+        for (Uop u : li.uops()) {
+            ControlKind k = switch (u.kind()) {
+                case BRANCH -> ControlKind.CONDITIONAL;
+                case EXIT_IF -> ControlKind.REP_EXIT;
+                case JUMP_IND -> ControlKind.INDIRECT_JUMP;
+                case CALL_IND -> ControlKind.INDIRECT_CALL;
+                case RET -> ControlKind.RETURN;
+                case JUMP, CALL, SYSCALL, SYSRET, IRET, HLT, FAULT -> ControlKind.DIRECT;
+                default -> null;
+            };
+            if (k != null && (kind == null || kind == ControlKind.DIRECT)) {
+                kind = k;
+            }
+        }
+        return kind;
+    }
+
+    static boolean isControl(UopKind k) {
+        return k.has(UopKind.Flag.BLOCK_END) || k.has(UopKind.Flag.COND_BRANCH);
+    }
+}
