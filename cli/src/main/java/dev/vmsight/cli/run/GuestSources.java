@@ -100,6 +100,9 @@ public final class GuestSources {
             return new GuestSource("RAM file " + shm.file + " (registers from " + shm.vcpuText + "; the guest is not paused)",
                     memory, vcpu, false, () -> { });
         }
+        if (!Files.exists(shm.qmp)) {
+            throw new GuestException("cannot reach QMP at " + shm.qmp + ": no such socket (is QEMU running with -qmp unix:" + shm.qmp + ",server=on?)");
+        }
         PhysicalMemory memory = ramFile(shm.file);
         QmpClient qmp;
         try {
