@@ -18,6 +18,10 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -38,6 +42,8 @@ final class ChunkedTraceReader implements TraceReader {
     private final TraceSummary summary;
     private final TraceFileLayout layout;
     private final List<TraceFileLayout.Chunk> chunks;
+    /** Decodes the next chunk of a pass ahead of its consumer; started by the first pass. */
+    private ExecutorService decoder;
 
     /** A frame read whole: its tag, where it ends, its chunk fields and its inflated payload. */
     private record Frame(int tag, long offset, long end, int events, long firstStep, int compressed, byte[] payload) { }
@@ -187,6 +193,11 @@ final class ChunkedTraceReader implements TraceReader {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (decoder != null) {
+                decoder.shutdownNow();
+            }
+        }
         try {
             channel.close();
         } catch (IOException e) {
@@ -194,10 +205,15 @@ final class ChunkedTraceReader implements TraceReader {
         }
     }
 
-    /** One pass over the chunks, forward or backward; holds one decoded chunk at a time. */
+    /**
+     * One pass over the chunks, forward or backward. While the caller consumes one decoded chunk,
+     * the next one in pass order is decoded on the reader's decoder thread: at most two decoded
+     * chunks are held.
+     */
     private final class Pass implements Iterator<TraceEvent> {
         private final boolean backward;
         private int nextChunk;
+        private Future<TraceEvent[]> ahead;
         private TraceEvent[] events = new TraceEvent[0];
         private int pos;
 
@@ -206,20 +222,33 @@ final class ChunkedTraceReader implements TraceReader {
             this.nextChunk = backward ? chunks.size() - 1 : 0;
         }
 
+        private boolean more() {
+            return backward ? nextChunk >= 0 : nextChunk < chunks.size();
+        }
+
+        private TraceEvent[] decodeInOrder(int i) {
+            TraceEvent[] e = decodeChunk(i);
+            if (backward) {
+                reverse(e);
+            }
+            return e;
+        }
+
         @Override
         public boolean hasNext() {
             while (pos == events.length) {
-                if (backward ? nextChunk < 0 : nextChunk >= chunks.size()) {
+                if (!more()) {
                     return false;
                 }
-                events = decodeChunk(nextChunk);
-                if (backward) {
-                    reverse(events);
-                    nextChunk--;
-                } else {
-                    nextChunk++;
-                }
+                int i = nextChunk;
+                events = ahead != null ? await(ahead) : decodeInOrder(i);
+                ahead = null;
                 pos = 0;
+                nextChunk += backward ? -1 : 1;
+                if (more()) {
+                    int next = nextChunk;
+                    ahead = decoder().submit(() -> decodeInOrder(next));
+                }
             }
             return true;
         }
@@ -230,8 +259,33 @@ final class ChunkedTraceReader implements TraceReader {
                 throw new NoSuchElementException("the trace " + file + " has no more events");
             }
             TraceEvent e = events[pos];
-            events[pos++] = null; // memory stays bounded by the chunk still to come
+            events[pos++] = null; // memory stays bounded by the chunks still to come
             return e;
+        }
+    }
+
+    private synchronized ExecutorService decoder() {
+        if (decoder == null) {
+            decoder = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "vmsight trace reader " + path.getFileName());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return decoder;
+    }
+
+    private TraceEvent[] await(Future<TraceEvent[]> f) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r; // a TraceFormatException at the damaged chunk, as a synchronous read gives
+            }
+            throw new IllegalStateException("decoding a chunk of " + file + " failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading " + file);
         }
     }
 
