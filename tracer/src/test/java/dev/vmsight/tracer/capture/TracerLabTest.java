@@ -131,6 +131,34 @@ class TracerLabTest {
         assertEquals("none", left, "the stopped trainer is gone from the guest");
     }
 
+    /**
+     * A replay whose output differs from the guest's (one byte flipped after the real replay) is
+     * rejected: the file is renamed *.rejected, and the full lockstep run that looks for the first
+     * divergence reports that QEMU and the interpreter agree (the fault was in the replay's result).
+     */
+    @Test
+    @Order(5)
+    @Timeout(120)
+    void aReplayThatDisagreesWithTheGuestIsRejectedAndLocksteppedToFindWhy() {
+        ReplayStage flipping = (request, sink, progress) -> {
+            ReplayStage.Outcome o = ReplayStages.standard().replay(request, sink, progress);
+            byte[] wrong = o.output().clone();
+            wrong[0] ^= 1;
+            return new ReplayStage.Outcome(o.instructions(), o.uops(), o.kernelInstructions(), o.userInstructions(),
+                    o.distinctSites(), o.deliveries(), o.translations(), o.envInputs(), o.reachedEnd(), wrong, o.seconds());
+        };
+        Tracer t = new Tracer(guest, lab, TraceOptions.DEFAULTS, System.out, flipping, ReplayStages::traceFile);
+        Path file = out.resolve("rejected-getpid.trace");
+        TracedRun r = t.trace(TrainingProgram.GETPID, List.of(), Variation.BASELINE, 0, file);
+        System.out.println(r.line() + "\n  " + r.divergence());
+        assertTrue(!r.fidelity() && !Files.exists(file) && r.trace().getFileName().toString().endsWith(".trace.rejected"), r.line());
+        assertTrue(r.divergence().contains("differs from the guest's") && r.divergence().contains("0 divergences")
+                && r.divergence().contains("reached END"), r.divergence());
+        try (TraceReader rejected = TraceFiles.open(r.trace())) {
+            assertTrue(!rejected.summary().fidelity(), "the rejected file says so itself");
+        }
+    }
+
     private List<TracedRun> traceRuns(TrainingProgram program) {
         List<TracedRun> runs = new ArrayList<>();
         for (int i = 0; i < RUNS; i++) {
