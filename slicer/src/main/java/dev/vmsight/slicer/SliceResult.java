@@ -1,0 +1,120 @@
+package dev.vmsight.slicer;
+
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An executable slice of a set of traces of one training program: per instruction site (rip,
+ * bytes) the µop indices in the slice (the same in every instance and every trace: closure), the
+ * control sites with their observed successors and what the policy made of them, the criterion,
+ * statistics and the disagreements found. {@link #kept} and {@link #guarded} are what the merger
+ * asks.
+ */
+public record SliceResult(GuardPolicy policy, Criterion criterion, List<SiteSlice> sites,
+                          Map<Long, ControlSite> controlSites, List<AllocatorCall> allocatorCalls,
+                          Statistics statistics, List<Disagreement> disagreements) {
+    public SliceResult {
+        sites = List.copyOf(sites);
+        controlSites = Map.copyOf(controlSites);
+        allocatorCalls = List.copyOf(allocatorCalls);
+        disagreements = List.copyOf(disagreements);
+    }
+
+    /** One instruction (address, bytes as executed) and the indices of its µops in the slice. */
+    public record SiteSlice(long address, byte[] bytes, BitSet keptUops, int uopCount, long instances) {
+        public SiteSlice {
+            bytes = bytes.clone();
+            keptUops = (BitSet) keptUops.clone();
+        }
+
+        @Override public byte[] bytes() { return bytes.clone(); }
+
+        @Override public BitSet keptUops() { return (BitSet) keptUops.clone(); }
+
+        public boolean kept(int index) { return keptUops.get(index); }
+    }
+
+    /** What decides the next instruction at a control site. */
+    public enum ControlKind { CONDITIONAL, EXIT_IF, INDIRECT_JUMP, INDIRECT_CALL, RET }
+
+    /** How the slice treats a control site. */
+    public enum ControlRole {
+        /** seen with two or more successors: sliced with its dependencies */
+        BRANCH,
+        /** one successor, guarded by the policy: sliced with its dependencies, the unseen way raises UnseenPath */
+        GUARD,
+        /** one successor, not guarded: the trained successor is followed silently */
+        FOLLOWED
+    }
+
+    /**
+     * A control site: its instruction address, kind, every successor observed (union over the
+     * traces, ascending), its role, and whether some sliced µop is control-dependent on it.
+     */
+    public record ControlSite(long address, ControlKind kind, long[] successors, ControlRole role,
+                              boolean controlsSlicedUop) {
+        public ControlSite {
+            successors = successors.clone();
+        }
+
+        @Override public long[] successors() { return successors.clone(); }
+
+        /** Sliced with its dependencies (a branch or a guard). */
+        public boolean sliced() { return role != ControlRole.FOLLOWED; }
+    }
+
+    /**
+     * The slicing criterion: at END (before vmsight_mark_out executes) all bytes of rdi and rsi,
+     * and the output buffer's physical bytes ({@code outputPhysicalBytes} of them at
+     * {@code outputVa}).
+     */
+    public record Criterion(long endAddress, long outputVa, int outputLength, int outputPhysicalBytes) { }
+
+    /** A user allocator function replaced by its summary: name, entry address, how many calls. */
+    public record AllocatorCall(String function, long entry, long calls) { }
+
+    /**
+     * Totals over all traces: µop executions and how many are in the slice, instruction sites and
+     * those with a kept µop, kept site µops, instruction instances, control sites by role,
+     * asynchronous interrupt handlers dropped, loads of the input buffer, allocator calls
+     * summarised, closure rounds, deliveries kept.
+     */
+    public record Statistics(int traces, long uopExecutions, long keptUopExecutions, int sites, int keptSites,
+                             long keptSiteUops, long instructionInstances, int branches, int guards, int followed,
+                             long asyncHandlersDropped, long inputLoads, long allocatorCallsSummarised,
+                             int closureRounds, long deliveriesKept, double seconds) {
+        public double keptFraction() { return uopExecutions == 0 ? 0 : (double) keptUopExecutions / uopExecutions; }
+    }
+
+    /**
+     * Instances of one site µop that disagree: in {@code traceA} its input {@code location} came from
+     * {@code producerA}, in {@code traceB} from {@code producerB} (a site "rip+µop", or "START"
+     * when the value was live at START, i.e. produced outside the trace window).
+     */
+    public record Disagreement(long address, int uop, String location, int traceA, String producerA, int traceB,
+                               String producerB) {
+        @Override
+        public String toString() {
+            return "0x" + Long.toHexString(address) + " µop " + uop + " input " + location + ": trace " + traceA
+                    + " from " + producerA + ", trace " + traceB + " from " + producerB;
+        }
+    }
+
+    /** Whether µop {@code index} of the instruction (address, bytes) is in the slice. */
+    public boolean kept(long address, byte[] bytes, int index) {
+        for (SiteSlice s : sites) {
+            if (s.address() == address && Arrays.equals(s.bytes, bytes)) {
+                return s.keptUops.get(index);
+            }
+        }
+        return false;
+    }
+
+    /** Whether the control site at {@code address} is sliced (branch or guard), i.e. its condition is computed. */
+    public boolean guarded(long address) {
+        ControlSite c = controlSites.get(address);
+        return c != null && c.sliced();
+    }
+}
