@@ -140,7 +140,10 @@ final class TraceInfoCommand implements Callable<Integer> {
             o.put("guest", g);
         }
         if (h.features() != null) {
-            o.put("features", Map.of("bmi1", h.features().bmi1(), "lzcnt", h.features().lzcnt()));
+            Map<String, Object> f = new java.util.LinkedHashMap<>();
+            f.put("bmi1", h.features().bmi1());
+            f.put("lzcnt", h.features().lzcnt());
+            o.put("features", f);
         }
         if (h.marks() != null) {
             Map<String, Object> m = new java.util.LinkedHashMap<>();

@@ -116,7 +116,8 @@ class TraceInfoCommandTest {
         for (String expected : List.of("\"program\":\"pslist\"", "\"args\":[\"3\"]", "\"instructions\":5",
                 "\"uops\":8", "\"kernelInstructions\":3", "\"userInstructions\":2", "\"distinctSites\":6",
                 "\"kernelRelease\":\"6.1.0-56-amd64\"", "\"markIn\":\"0x401200\"", "\"reachedEnd\":true",
-                "\"fidelity\":true", "\"replaySeconds\":0.25", "\"verify\":{\"events\":8,\"ok\":true,\"mismatches\":[]}",
+                "\"fidelity\":true", "\"features\":{\"bmi1\":false,\"lzcnt\":false}", "\"replaySeconds\":0.25",
+                "\"verify\":{\"events\":8,\"ok\":true,\"mismatches\":[]}",
                 "\"context\":{\"cpu\":\"1\",\"workload\":\"3\"}")) {
             assertTrue(j.contains(expected), "missing " + expected + " in " + j);
         }
