@@ -140,6 +140,7 @@ public final class Merger {
             Set<Long> storedUser = new HashSet<>();
             Insn previous = null;
             boolean first = true;
+            boolean kernelTouched = false;
             Iterator<TraceEvent> it = trace.forward();
             while (it.hasNext()) {
                 TraceEvent e = it.next();
@@ -183,6 +184,20 @@ public final class Merger {
                         int loc = in[j];
                         if (loc < Loc.ARCH_COUNT && !written.get(loc) && !live.containsKey(loc)) {
                             live.put(loc, u.inputs()[j]);
+                        }
+                    }
+                    for (int loc : extraUses(uop.kind())) {
+                        if (!written.get(loc) && !live.containsKey(loc)) {
+                            live.put(loc, startValue(trace, loc));
+                        }
+                    }
+                    if (!kernelTouched && touchesKernelHalf(u)) {
+                        // kernel-half loads go through the live guest's paging: its CR3 and CR4 are inputs
+                        kernelTouched = true;
+                        for (int loc : new int[]{Loc.CR3, Loc.CR4}) {
+                            if (!written.get(loc) && !live.containsKey(loc)) {
+                                live.put(loc, startValue(trace, loc));
+                            }
                         }
                     }
                     for (int loc : uop.out()) {
@@ -354,6 +369,38 @@ public final class Merger {
      */
     private static boolean alwaysFromVcpu(int loc) {
         return loc == Loc.CR3 || loc == Loc.GPR0 + 4 || loc == Loc.GS_BASE || loc == Loc.KERNEL_GS_BASE;
+    }
+
+    /**
+     * Locations the reference executor's system µops read beyond their operands (syscall: the
+     * flags it saves and masks, STAR, LSTAR, SFMASK; sysret: rcx, r11, STAR; iret: rsp).
+     */
+    static int[] extraUses(UopKind kind) {
+        return switch (kind) {
+            case SYSCALL -> new int[]{Loc.STAR, Loc.LSTAR, Loc.SFMASK, Loc.CF, Loc.PF, Loc.AF, Loc.ZF, Loc.SF, Loc.OF,
+                    Loc.DF, Loc.IF, Loc.TF, Loc.AC, Loc.NT, Loc.IOPL, Loc.RF, Loc.ID};
+            case SYSRET -> new int[]{Loc.GPR0 + 1, Loc.GPR0 + 11, Loc.STAR};
+            case IRET -> new int[]{Loc.GPR0 + 4};
+            default -> new int[0];
+        };
+    }
+
+    /**
+     * The value a location had when the trace started; where a later value would be more exact it
+     * is still the right classification input (equal in all traces or not).
+     */
+    private static long startValue(TraceReader trace, int loc) {
+        long[] arch = trace.header().start().architectural();
+        return loc < arch.length ? arch[loc] : 0;
+    }
+
+    private static boolean touchesKernelHalf(UopExecution u) {
+        for (MemoryAccess a : u.accesses()) {
+            if (Long.compareUnsigned(a.va(), MergedProgram.USER_HALF_END) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int[] keptIndices(boolean[] kept) {

@@ -1,0 +1,320 @@
+package dev.vmsight.merger;
+
+import dev.vmsight.ir.interp.CpuFault;
+import dev.vmsight.ir.interp.Environment;
+import dev.vmsight.ir.interp.Interpreter;
+import dev.vmsight.ir.interp.MachineState;
+import dev.vmsight.ir.interp.Memory;
+import dev.vmsight.ir.interp.SystemLayer;
+import dev.vmsight.ir.sys.SystemMachine;
+import dev.vmsight.ir.uop.LiftedInstruction;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.merger.MergedProgram.ControlRole;
+import dev.vmsight.merger.MergedProgram.ControlSite;
+import dev.vmsight.merger.MergedProgram.LiveIn;
+import dev.vmsight.merger.MergedProgram.MemoryRange;
+import dev.vmsight.merger.MergedProgram.OutputKind;
+import dev.vmsight.merger.MergedProgram.ProgramInstruction;
+import dev.vmsight.merger.RunResult.FailureKind;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.BudgetExceededException;
+import dev.vmsight.vmi.GuestMemoryException;
+import dev.vmsight.vmi.paging.AddressSpace;
+import dev.vmsight.vmi.paging.PagingMode;
+import dev.vmsight.vmi.phys.PhysicalMemory;
+import dev.vmsight.vmi.vcpu.VcpuState;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+/**
+ * Runs a {@link MergedProgram} with the ir interpreter: only the kept µops of each instruction,
+ * control per role (BRANCH and GUARD evaluated and checked against the trained successors, FOLLOW
+ * taking the trained one), kernel-half loads through the guest's paging with the CR3 the program
+ * holds at that moment, user-half loads from the bytes embedded at training (and the input), every
+ * store into an overlay (the guest is never written), under a {@link Budget}. The oracle for the JIT
+ * and the measure of a program's reliability (crossval). Not thread-safe; one run per instance.
+ *
+ * <p>System µops: syscall and sysret get their SDM effects on the registers (the successor is the
+ * control site's), iret pops its frame, swapgs/privileged checks are ordinary µops; environment
+ * inputs (rdtsc, cpuid, rdmsr of unknown MSRs, port I/O) and exception delivery are not available
+ * to a monitor and end the run with a {@link FailureKind#UNSUPPORTED} or {@link FailureKind#CPU_FAULT}.
+ */
+public final class ReferenceExecutor {
+    /** The largest output buffer read at END. */
+    public static final int MAX_OUTPUT = 1 << 20;
+
+    private final MergedProgram program;
+    private final Map<Long, ProgramInstruction> instructions;
+    private final Map<Long, ControlSite> controls;
+    private final Map<Long, LiftedInstruction> sliced = new HashMap<>();
+    private final TreeMap<Long, byte[]> embedded = new TreeMap<>();
+
+    public ReferenceExecutor(MergedProgram program) {
+        this.program = program;
+        this.instructions = program.instructionMap();
+        this.controls = program.controlMap();
+        for (MemoryRange r : program.userMemory()) {
+            embedded.put(r.va(), r.bytes());
+        }
+    }
+
+    /**
+     * Runs the program against {@code memory} with live-ins from {@code vcpu}; {@code input} is
+     * written to the program's input buffer (empty when the program takes none).
+     */
+    public RunResult run(PhysicalMemory memory, VcpuState vcpu, byte[] input, Budget budget) {
+        Run run = new Run(memory, budget);
+        try {
+            return run.go(vcpu, input);
+        } catch (BudgetExceededException e) {
+            return new RunResult.Failure(FailureKind.BUDGET, run.site, e.getMessage(), run.steps);
+        } catch (GuestMemoryException e) {
+            return new RunResult.Failure(FailureKind.BAD_ADDRESS, run.site, e.getMessage(), run.steps);
+        } catch (Refused e) {
+            return new RunResult.Failure(e.kind, run.site, e.getMessage(), run.steps);
+        } catch (CpuFault e) {
+            return new RunResult.Failure(FailureKind.CPU_FAULT, run.site, e.getMessage(), run.steps);
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            return new RunResult.Failure(FailureKind.UNSUPPORTED, run.site, String.valueOf(e.getMessage()), run.steps);
+        } catch (RuntimeException e) {
+            return new RunResult.Failure(FailureKind.INTERNAL, run.site, e.getClass().getSimpleName() + ": " + e.getMessage(),
+                    run.steps);
+        }
+    }
+
+    /** A run's failure that is not an exception of the layers below. */
+    private static final class Refused extends RuntimeException {
+        final FailureKind kind;
+
+        Refused(FailureKind kind, String message) {
+            super(message, null, false, false);
+            this.kind = kind;
+        }
+    }
+
+    private LiftedInstruction sliced(ProgramInstruction pi) {
+        return sliced.computeIfAbsent(pi.address(), a -> {
+            LiftedInstruction li = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
+            List<Uop> kept = new ArrayList<>(pi.keptUops().length);
+            for (int k : pi.keptUops()) {
+                kept.add(li.uops().get(k));
+            }
+            return new LiftedInstruction(li.instruction(), kept);
+        });
+    }
+
+    private final class Run implements Memory, SystemLayer {
+        final PhysicalMemory physical;
+        final Budget budget;
+        final MachineState state = new MachineState();
+        /** linear page → overlay page (stores of this run); a byte is live if its bit in the mask page is set */
+        final Map<Long, byte[]> overlay = new HashMap<>();
+        final Map<Long, boolean[]> overlayMask = new HashMap<>();
+        final Map<Long, AddressSpace> spaces = new HashMap<>();
+        byte[] input = new byte[0];
+        long site;
+        long steps;
+        CpuFault fault;
+
+        Run(PhysicalMemory physical, Budget budget) {
+            this.physical = physical;
+            this.budget = budget;
+        }
+
+        RunResult go(VcpuState vcpu, byte[] in) {
+            if (in.length > program.input().length()) {
+                throw new Refused(FailureKind.BAD_INPUT, "input of " + in.length + " bytes, the program's buffer holds "
+                        + program.input().length());
+            }
+            this.input = in;
+            for (LiveIn l : program.liveIns()) {
+                if (l instanceof LiveIn.Constant c) {
+                    state.set(c.loc(), c.value());
+                } else {
+                    LiveIn.FromVcpu f = (LiveIn.FromVcpu) l;
+                    OptionalLong v = vcpu.find(f.register());
+                    if (v.isEmpty()) {
+                        throw new Refused(FailureKind.MISSING_LIVE_IN, "the program needs register " + f.register()
+                                + " (for " + Loc.name(f.loc()) + ") and " + vcpu.source() + " does not have it");
+                    }
+                    state.set(f.loc(), Registers.fromRegister(f.loc(), v.getAsLong()));
+                }
+            }
+            Interpreter interpreter = new Interpreter(this, a -> {
+                throw new Refused(FailureKind.OFF_PROGRAM, "no instruction of the program at 0x" + Long.toHexString(a));
+            }, Environment.NONE, this, (f, s) -> fault = f);
+            budget.start();
+            long rip = program.entry();
+            state.setRip(rip);
+            while (rip != program.end()) {
+                site = rip;
+                ProgramInstruction pi = instructions.get(rip);
+                if (pi == null) {
+                    throw new Refused(FailureKind.OFF_PROGRAM, "no instruction of the program at 0x" + Long.toHexString(rip));
+                }
+                budget.step();
+                steps++;
+                // CPL is the trained one: the executor does not model privilege transitions beyond it
+                state.set(Loc.SEL0 + 1, (state.get(Loc.SEL0 + 1) & ~3L) | pi.cpl());
+                interpreter.execute(sliced(pi), state);
+                if (fault != null) {
+                    throw fault;
+                }
+                long next = state.rip();
+                ControlSite c = controls.get(rip);
+                if (c != null) {
+                    if (c.role() == ControlRole.FOLLOW) {
+                        next = c.successors().length == 1 ? c.successors()[0] : next;
+                    } else if (!c.expects(next)) {
+                        return new RunResult.UnseenPath(rip, next, c.successors().clone(), steps);
+                    }
+                    state.setRip(next);
+                }
+                rip = next;
+            }
+            site = rip;
+            return answer();
+        }
+
+        RunResult answer() {
+            long buf = state.gpr(7);
+            long len = state.gpr(6);
+            if (len < 0 || len > MAX_OUTPUT) {
+                throw new Refused(FailureKind.BAD_OUTPUT, "output length (rsi) " + len + " at END");
+            }
+            byte[] out = new byte[(int) len];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = (byte) read(buf + i, 1);
+            }
+            return new RunResult.Answer(program.output().kind(), out, decode(program.output().kind(), out), steps);
+        }
+
+        @Override
+        public long read(long va, int size) {
+            long v = 0;
+            for (int i = 0; i < size; i++) {
+                v |= (readByte(va + i) & 0xFFL) << (8 * i);
+            }
+            return v;
+        }
+
+        private int readByte(long va) {
+            boolean[] mask = overlayMask.get(va >>> 12);
+            if (mask != null && mask[(int) (va & 0xFFF)]) {
+                return overlay.get(va >>> 12)[(int) (va & 0xFFF)];
+            }
+            if (Long.compareUnsigned(va, MergedProgram.USER_HALF_END) < 0) {
+                long off = va - program.input().va();
+                if (off >= 0 && off < input.length) {
+                    return input[(int) off];
+                }
+                Map.Entry<Long, byte[]> e = embedded.floorEntry(va);
+                if (e != null && va - e.getKey() < e.getValue().length) {
+                    return e.getValue()[(int) (va - e.getKey())];
+                }
+                throw new Refused(FailureKind.BAD_ADDRESS, "user-half byte at 0x" + Long.toHexString(va)
+                        + " was not captured in training and is not the input");
+            }
+            return (int) space().read(va, 1);
+        }
+
+        private AddressSpace space() {
+            long cr3 = state.get(Loc.CR3);
+            boolean la57 = (state.get(Loc.CR4) & (1L << 12)) != 0;
+            return spaces.computeIfAbsent(cr3, c -> AddressSpace.of(physical, c,
+                    la57 ? PagingMode.fiveLevel() : PagingMode.fourLevel()));
+        }
+
+        @Override
+        public void write(long va, int size, long value) {
+            for (int i = 0; i < size; i++) {
+                long a = va + i;
+                byte[] page = overlay.computeIfAbsent(a >>> 12, p -> new byte[4096]);
+                overlayMask.computeIfAbsent(a >>> 12, p -> new boolean[4096])[(int) (a & 0xFFF)] = true;
+                page[(int) (a & 0xFFF)] = (byte) (value >>> (8 * i));
+            }
+        }
+
+        @Override
+        public void execute(Uop uop, long[] inputs, MachineState s, Memory memory) {
+            switch (uop.kind()) {
+                case SYSCALL -> {
+                    s.set(Loc.GPR0 + 1, uop.imm()[0]);
+                    s.set(Loc.GPR0 + 11, s.rflags());
+                    s.setRflags(s.rflags() & ~s.get(Loc.SFMASK));
+                    s.set(Loc.SEL0 + 1, (s.get(Loc.STAR) >>> 32) & 0xFFFC);
+                    s.set(Loc.SEL0 + 2, ((s.get(Loc.STAR) >>> 32) & 0xFFFC) + 8);
+                    s.set(Loc.RIP, s.get(Loc.LSTAR));
+                }
+                case SYSRET -> {
+                    long base = (s.get(Loc.STAR) >>> 48) & 0xFFFF;
+                    s.set(Loc.RIP, s.get(Loc.GPR0 + 1));
+                    s.setRflags((s.get(Loc.GPR0 + 11) & 0x3C7FD7L) | 2);
+                    s.set(Loc.SEL0 + 1, (base + 16) | 3);
+                    s.set(Loc.SEL0 + 2, (base + 8) | 3);
+                }
+                case IRET -> {
+                    long rsp = s.get(Loc.GPR0 + 4);
+                    long rip = read(rsp, 8);
+                    long cs = read(rsp + 8, 8);
+                    long flags = read(rsp + 16, 8);
+                    long newRsp = read(rsp + 24, 8);
+                    long ss = read(rsp + 32, 8);
+                    s.set(Loc.RIP, rip);
+                    s.set(Loc.SEL0 + 1, cs & 0xFFFF);
+                    s.setRflags(flags);
+                    s.set(Loc.GPR0 + 4, newRsp);
+                    s.set(Loc.SEL0 + 2, ss & 0xFFFF);
+                }
+                case SYSREG_WRITE, INVLPG -> {
+                    // the new CR3/CR4 value is in the state: the next access picks its address space
+                }
+                default -> throw new Refused(FailureKind.UNSUPPORTED, "system µop " + uop
+                        + " is not available to a monitor");
+            }
+        }
+    }
+
+    /** The text of an output buffer: one value per line for lists, the string up to its NUL. */
+    public static String decode(OutputKind kind, byte[] out) {
+        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        StringBuilder s = new StringBuilder();
+        switch (kind) {
+            case INT32_LIST -> {
+                while (b.remaining() >= 4) {
+                    s.append(b.getInt()).append('\n');
+                }
+            }
+            case INT64 -> {
+                if (b.remaining() >= 8) {
+                    s.append(b.getLong()).append('\n');
+                }
+            }
+            case UINT64_LIST -> {
+                while (b.remaining() >= 8) {
+                    s.append("0x").append(Long.toHexString(b.getLong())).append('\n');
+                }
+            }
+            case STRING -> {
+                int n = 0;
+                while (n < out.length && out[n] != 0) {
+                    n++;
+                }
+                s.append(new String(out, 0, n, StandardCharsets.UTF_8)).append('\n');
+            }
+        }
+        return s.toString();
+    }
+
+    static boolean isEnv(UopKind k) { return k.has(UopKind.Flag.ENV); }
+}
