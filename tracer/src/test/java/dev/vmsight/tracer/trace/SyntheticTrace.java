@@ -15,8 +15,9 @@ import java.util.Set;
  * with a mix of small values, kernel and user pointers and random 64-bit values, a memory access
  * every few µops, translations, deliveries and environment inputs now and then. Not a real
  * trace: with {@code repetitive} false every value is drawn anew (the worst case for size and
- * compression speed); with it true a site's values mostly repeat or advance by a small stride
- * from the last time it ran, as loop counters and list pointers do in a real trace.
+ * compression speed); with it true the code runs in loops of 40-80 instructions and a site's
+ * values mostly repeat or advance by a small stride from the last time it ran, as loop counters
+ * and list pointers do in a real trace.
  */
 public final class SyntheticTrace {
     public final List<TraceEvent> events = new ArrayList<>();
@@ -49,6 +50,9 @@ public final class SyntheticTrace {
         int env = 0;
         Set<String> sites = new HashSet<>();
         int pc = 0;
+        int loopStart = 0;
+        int loopLength = 60;
+        int iterationsLeft = 50;
         for (long step = 1; step <= instructions; step++) {
             Site s = code.get(pc);
             if (step % 211 == 0) {
@@ -90,7 +94,19 @@ public final class SyntheticTrace {
                 env++;
                 events.add(new EnvInputEvent(step, "RDTSC", new long[0], new long[] {r.nextLong()}, "synthetic"));
             }
-            pc = r.nextInt(8) == 0 ? r.nextInt(code.size()) : (pc + 1) % code.size();
+            if (!repetitive) {
+                pc = r.nextInt(8) == 0 ? r.nextInt(code.size()) : (pc + 1) % code.size();
+            } else if (++pc == loopStart + loopLength || pc == code.size()) {
+                // Loops of 40-80 instructions run 20-100 times, as list walks and copies do.
+                if (iterationsLeft-- > 0) {
+                    pc = loopStart;
+                } else {
+                    loopLength = 40 + r.nextInt(41);
+                    loopStart = r.nextInt(code.size() - loopLength);
+                    iterationsLeft = 20 + r.nextInt(81);
+                    pc = loopStart;
+                }
+            }
         }
         summary = new TraceSummary(instructions, uops, kernel, instructions - kernel, sites.size(), deliveries,
                 translations, env, true, new byte[] {1, 2, 3}, true, 1.5);
