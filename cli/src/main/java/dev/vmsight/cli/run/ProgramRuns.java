@@ -1,0 +1,196 @@
+package dev.vmsight.cli.run;
+
+import dev.vmsight.guests.GuestException;
+import dev.vmsight.ir.sys.SystemMachine;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.jit.CompiledMonitor;
+import dev.vmsight.jit.GuestPages;
+import dev.vmsight.jit.JitProgram;
+import dev.vmsight.jit.MonitorCompiler;
+import dev.vmsight.jit.MonitorContext;
+import dev.vmsight.jit.MonitorMemory;
+import dev.vmsight.jit.MonitorResult;
+import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.MergedProgram.ControlSite;
+import dev.vmsight.merger.MergedProgram.LiveIn;
+import dev.vmsight.merger.MergedProgram.MemoryRange;
+import dev.vmsight.merger.MergedProgram.ProgramInstruction;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.BudgetExceededException;
+import dev.vmsight.vmi.VmiException;
+import dev.vmsight.vmi.paging.AddressSpace;
+import dev.vmsight.vmi.vcpu.VcpuState;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+/**
+ * Runs a {@link MergedProgram} against a {@link GuestSource}: the adapter to the JIT's
+ * {@link JitProgram} (instructions re-lifted from their bytes, roles BRANCH / GUARD evaluated and
+ * throwing UnseenPath, FOLLOW fixed to the trained successor), the initial state from the live-ins,
+ * the embedded user half as pages, and the decoding of the answer at END. (The adapter belongs in
+ * jit-backend once it grows one; it lives here until then.)
+ */
+public final class ProgramRuns {
+
+    /** An output buffer larger than this is a corrupted rsi, not an answer. */
+    static final int MAX_OUTPUT = 1 << 20;
+
+    private ProgramRuns() {}
+
+    /** The JIT's view of {@code program}. */
+    public static JitProgram toJit(MergedProgram program) {
+        Map<Long, ControlSite> controls = program.controlMap();
+        List<JitProgram.Instruction> out = new ArrayList<>();
+        for (ProgramInstruction pi : program.instructions()) {
+            var lifted = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
+            BitSet kept = new BitSet();
+            for (int k : pi.keptUops()) kept.set(k);
+            ControlSite c = controls.get(pi.address());
+            JitProgram.Control control;
+            if (c == null) {
+                control = new JitProgram.Control.Fixed(lifted.instruction().nextAddress());
+            } else {
+                List<Long> successors = java.util.Arrays.stream(c.successors()).boxed().toList();
+                if (successors.isEmpty()) {
+                    throw new IllegalArgumentException("control site 0x" + Long.toHexString(c.address()) + " has no observed successor");
+                }
+                control = switch (c.role()) {
+                    case BRANCH, GUARD -> new JitProgram.Control.Evaluated(successors, JitProgram.OnUnseen.THROW);
+                    case FOLLOW -> new JitProgram.Control.Fixed(successors.get(0));
+                };
+            }
+            out.add(new JitProgram.Instruction(lifted, kept, control));
+        }
+        return new JitProgram(program.entry(), program.end(), out);
+    }
+
+    /** One value per ir Loc: constants as trained, the others from {@code vcpu} (see {@link #userEntryView}). */
+    public static long[] initialState(MergedProgram program, VcpuState vcpu) {
+        long[] s = new long[Loc.COUNT];
+        for (LiveIn in : program.liveIns()) {
+            if (in instanceof LiveIn.Constant c) {
+                s[c.loc()] = c.value();
+            } else if (in instanceof LiveIn.FromVcpu v) {
+                s[v.loc()] = vcpu.find(v.register()).orElseThrow(() -> new GuestException(
+                        "the program needs register " + v.register() + ", which " + vcpu.source() + " does not give"
+                                + (v.register().equals("kernel_gs_base")
+                                ? " (HMP has no KernelGSbase and the vCPU is not in the kernel; use --dump)" : "")));
+            }
+        }
+        return s;
+    }
+
+    /**
+     * The vCPU as a program trained from a user-mode START expects it. A vCPU paused in the kernel
+     * holds the per-CPU base in gs_base, where user mode keeps it in kernel_gs_base (swapgs swaps
+     * them); HMP text has no kernel_gs_base, so for a vCPU at CPL 0 with a kernel-half gs_base it
+     * is taken from there. Other registers are as the provider gave them.
+     */
+    public static VcpuState userEntryView(VcpuState vcpu) {
+        if (vcpu.find("kernel_gs_base").isPresent()) return vcpu;
+        OptionalLong cs = vcpu.find("cs");
+        OptionalLong gs = vcpu.find("gs_base");
+        if (cs.isPresent() && (cs.getAsLong() & 3) == 0 && gs.isPresent() && gs.getAsLong() < 0) {
+            return vcpu.withMissingFrom(new VcpuState(vcpu.source() + " (kernel_gs_base = gs_base at CPL 0)",
+                    Map.of("kernel_gs_base", gs.getAsLong())));
+        }
+        return vcpu;
+    }
+
+    /** The embedded user half as 4 KiB pages, with {@code input} (if any) written at the program's input address. */
+    public static Map<Long, byte[]> userPages(MergedProgram program, byte[] input) {
+        Map<Long, byte[]> pages = new TreeMap<>(Long::compareUnsigned);
+        for (MemoryRange r : program.userMemory()) put(pages, r.va(), r.bytes());
+        if (input != null && input.length > 0) {
+            if (program.input().length() == 0) {
+                throw new GuestException("program " + program.name() + " takes no input, but --input was given");
+            }
+            if (input.length > program.input().length()) {
+                throw new GuestException("input of " + input.length + " bytes does not fit the " + program.input().length()
+                        + "-byte input buffer of " + program.name());
+            }
+            byte[] padded = java.util.Arrays.copyOf(input, program.input().length());
+            put(pages, program.input().va(), padded);
+        }
+        return pages;
+    }
+
+    private static void put(Map<Long, byte[]> pages, long va, byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            long a = va + i;
+            pages.computeIfAbsent(a & ~0xFFFL, k -> new byte[4096])[(int) (a & 0xFFF)] = bytes[i];
+        }
+    }
+
+    /** Compiles (no cache) and runs {@code program} once over {@code source}. */
+    public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
+        long[] state = initialState(program, userEntryView(source.vcpu()));
+        AddressSpace space = AddressSpace.of(source.memory(), source.vcpu());
+        GuestPages pages = new GuestPages(space, userPages(program, input));
+        long t0 = System.nanoTime();
+        MonitorResult r;
+        try {
+            r = monitor.run(MonitorContext.of(state, pages, budget));
+        } catch (VmiException e) {
+            return outcomeOf(e);
+        }
+        long micros = (System.nanoTime() - t0) / 1000;
+        if (r instanceof MonitorResult.Completed c) {
+            return answer(program, c.state(), c.memory(), "jit", c.steps(), micros);
+        }
+        if (r instanceof MonitorResult.Unseen u) {
+            return new RunOutcome.UnseenPath(u.path().site().address(), u.path().site().index(), u.path().observed(), u.path().expected());
+        }
+        if (r instanceof MonitorResult.OverBudget o) {
+            return outcomeOf(o.cause());
+        }
+        MonitorResult.Failed f = (MonitorResult.Failed) r;  // the last of the sealed four
+        return new RunOutcome.Failed(f.fault().kind().name(), f.fault().site() == null ? 0 : f.fault().site().address(),
+                f.fault().getMessage());
+    }
+
+    /** Compiles {@code program} with the JIT. */
+    public static CompiledMonitor compile(MergedProgram program) {
+        return MonitorCompiler.compile(toJit(program));
+    }
+
+    private static RunOutcome outcomeOf(VmiException e) {
+        if (e instanceof BudgetExceededException b) {
+            return new RunOutcome.OverBudget(b.getMessage(), b.steps(), b.elapsed().toMillis());
+        }
+        return new RunOutcome.Failed("MEMORY", 0, e.getMessage());
+    }
+
+    private static RunOutcome answer(MergedProgram program, long[] state, MonitorMemory memory, String backend, long steps, long micros) {
+        long va = state[Loc.GPR0 + 7];   // rdi at vmsight_mark_out(buf, len)
+        long len = state[Loc.GPR0 + 6];  // rsi
+        if (len < 0 || len > MAX_OUTPUT) {
+            return new RunOutcome.Failed("OUTPUT", program.end(), "output length " + len + " (rsi at END) is not a plausible buffer size");
+        }
+        byte[] buf = new byte[(int) len];
+        try {
+            for (int i = 0; i < buf.length; i++) buf[i] = (byte) memory.read(va + i, 1);
+        } catch (VmiException e) {
+            return new RunOutcome.Failed("OUTPUT", program.end(), "output buffer at 0x" + Long.toHexString(va) + ": " + e.getMessage());
+        }
+        try {
+            return new RunOutcome.Answered(Answer.decode(program.name(), program.output().kind(), buf), backend, steps, micros);
+        } catch (IllegalArgumentException e) {
+            return new RunOutcome.Failed("OUTPUT", program.end(), e.getMessage());
+        }
+    }
+
+    /** Instruction address → bytes of the program's kernel-half code, for {@link KernelCodeCheck}. */
+    public static Map<Long, byte[]> kernelCode(MergedProgram program) {
+        Map<Long, byte[]> code = new HashMap<>();
+        for (ProgramInstruction i : program.instructions()) {
+            if (Long.compareUnsigned(i.address(), MergedProgram.USER_HALF_END) >= 0) code.put(i.address(), i.bytes());
+        }
+        return code;
+    }
+}
