@@ -51,10 +51,11 @@ import java.util.function.BiFunction;
  *       (filtered by argv), then at START = {@code vmsight_mark_in} (filtered by CR3);</li>
  *   <li>snapshot at START: gdbstub registers, GDTR/IDTR/TSS from HMP, RAM copied from the shared
  *       RAM file while the guest is stopped, the input buffer (rdi, rsi);</li>
- *   <li>a lockstep prefix: QEMU and the interpreter step together from START until the first
- *       return to user mode after a kernel entry (at least {@link TraceOptions#minPrefixSteps()}),
- *       learning the syscall MSRs and every rdtsc/cpuid/rdmsr/in value on the way;</li>
- *   <li>QEMU runs on to END = {@code vmsight_mark_out} in the trainer's CR3 (within the seconds
+ *   <li>a lockstep prefix: QEMU and the interpreter step together from START for
+ *       {@link TraceOptions#minPrefixSteps()} steps (every register compared), learning the syscall
+ *       MSRs and every rdtsc/cpuid/rdmsr/in value on the way; the values needed after it are
+ *       learned from QEMU at full speed at the instructions that need them ({@link SiteLearner});</li>
+ *   <li>QEMU stops at END = {@code vmsight_mark_out} in the trainer's CR3 (within the seconds
  *       budget: else the trainer is killed and the run reported); its output buffer is the
  *       expected answer; the program then finishes (exit code, stdout);</li>
  *   <li>the replay of START..END from the copy (copy-on-write) writes the trace; a value the prefix
@@ -166,7 +167,7 @@ public final class Tracer {
             context.put("launch", variation.shellCommand(argv));
             context.put("prefix.steps", String.valueOf(capture.prefixSteps()));
             context.put("prefix.retries", String.valueOf(retries));
-            context.put("prefix.learned", String.valueOf(capture.values().size()));
+            context.put("env.learned", String.valueOf(capture.values().size()));
             context.put("qemu.valueSites", String.valueOf(capture.sites()));
             context.put("qemu.unevenSites", String.valueOf(capture.unevenSites()));
             context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
