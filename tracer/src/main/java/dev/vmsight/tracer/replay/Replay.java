@@ -10,7 +10,7 @@ import dev.vmsight.tracer.trace.TraceSink;
 /**
  * Replays START..END on a {@link SystemMachine} and records every step into a {@link TraceSink}
  * through a {@link TraceRecorder}. END is the first time RIP equals {@code markOut} with the given
- * CR3 (compared without its low 12 bits: PCID and flags), checked before the instruction runs. At
+ * CR3 (compared on its address bits only: not PCID, not bit 63), checked before the instruction runs. At
  * END the output buffer is read as vmsight_mark_out(buf = rdi, len = rsi) names it, through the
  * machine's own paging, after the recording stopped (so reading it is not traced).
  *
@@ -22,7 +22,8 @@ public final class Replay {
     public static final long PROGRESS_INTERVAL = 10_000;
     /** Largest output buffer read at END (a larger rsi is a bad END, not an answer). */
     public static final long MAX_OUTPUT = 64L << 20;
-    private static final long PAGE_MASK = ~0xFFFL;
+    /** CR3's page-table address bits: PCID (bits 0-11) and the no-flush bit 63 do not name an address space. */
+    private static final long CR3_ADDRESS = 0x000F_FFFF_FFFF_F000L;
 
     private Replay() { }
 
@@ -52,8 +53,8 @@ public final class Replay {
         long t0 = System.nanoTime();
         long maxNanos = (long) (budget.maxSeconds() * 1e9);
         long steps = 0;
-        long endCr3 = input.cr3() & PAGE_MASK;
-        while (state.rip() != input.markOut() || (state.get(Loc.CR3) & PAGE_MASK) != endCr3) {
+        long endCr3 = input.cr3() & CR3_ADDRESS;
+        while (state.rip() != input.markOut() || (state.get(Loc.CR3) & CR3_ADDRESS) != endCr3) {
             if (steps >= budget.maxInstructions()) {
                 throw new ReplayBudgetException("ran out of its " + budget.maxInstructions() + "-instruction budget",
                         steps, state.rip(), seconds(t0));
