@@ -201,6 +201,10 @@ public final class ReferenceExecutor {
 
         @Override
         public long read(long va, int size) {
+            if (Long.compareUnsigned(va, MergedProgram.USER_HALF_END) >= 0 && (va & 0xFFF) + size <= 4096
+                    && !overlayMask.containsKey(va >>> 12)) {
+                return space().read(va, size);
+            }
             long v = 0;
             for (int i = 0; i < size; i++) {
                 v |= (readByte(va + i) & 0xFFL) << (8 * i);
