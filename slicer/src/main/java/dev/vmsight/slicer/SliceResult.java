@@ -12,14 +12,31 @@ import java.util.Map;
  * statistics and the disagreements found. {@link #kept} and {@link #guarded} are what the merger
  * asks.
  */
-public record SliceResult(GuardPolicy policy, Criterion criterion, List<SiteSlice> sites,
+public record SliceResult(GuardPolicy policy, Criterion criterion, Map<InstructionKey, SiteSlice> sites,
                           Map<Long, ControlSite> controlSites, List<AllocatorCall> allocatorCalls,
                           Statistics statistics, List<Disagreement> disagreements) {
     public SliceResult {
-        sites = List.copyOf(sites);
+        sites = Map.copyOf(sites);
         controlSites = Map.copyOf(controlSites);
         allocatorCalls = List.copyOf(allocatorCalls);
         disagreements = List.copyOf(disagreements);
+    }
+
+    /** An instruction site: its address and bytes as executed (compared by content). */
+    public record InstructionKey(long address, byte[] bytes) {
+        public InstructionKey {
+            bytes = bytes.clone();
+        }
+
+        @Override public byte[] bytes() { return bytes.clone(); }
+
+        @Override public boolean equals(Object o) {
+            return o instanceof InstructionKey k && k.address == address && Arrays.equals(k.bytes, bytes);
+        }
+
+        @Override public int hashCode() { return Long.hashCode(address) * 31 + Arrays.hashCode(bytes); }
+
+        @Override public String toString() { return "0x" + Long.toHexString(address) + "/" + bytes.length + "B"; }
     }
 
     /** One instruction (address, bytes as executed) and the indices of its µops in the slice. */
@@ -104,12 +121,8 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, List<SiteSlic
 
     /** Whether µop {@code index} of the instruction (address, bytes) is in the slice. */
     public boolean kept(long address, byte[] bytes, int index) {
-        for (SiteSlice s : sites) {
-            if (s.address() == address && Arrays.equals(s.bytes, bytes)) {
-                return s.keptUops.get(index);
-            }
-        }
-        return false;
+        SiteSlice s = sites.get(new InstructionKey(address, bytes));
+        return s != null && s.keptUops.get(index);
     }
 
     /** Whether the control site at {@code address} is sliced (branch or guard), i.e. its condition is computed. */

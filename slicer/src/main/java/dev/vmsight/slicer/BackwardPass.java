@@ -1,0 +1,327 @@
+package dev.vmsight.slicer;
+
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.tracer.trace.DeliveryEvent;
+import dev.vmsight.tracer.trace.InstructionEvent;
+import dev.vmsight.tracer.trace.MemoryAccess;
+import dev.vmsight.tracer.trace.TraceEvent;
+import dev.vmsight.tracer.trace.TraceHeader;
+import dev.vmsight.tracer.trace.TraceHeader.BufferSpec;
+import dev.vmsight.tracer.trace.TraceReader;
+import dev.vmsight.tracer.trace.TranslationEvent;
+import dev.vmsight.tracer.trace.UopExecution;
+
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Iterator;
+import java.util.List;
+
+import static dev.vmsight.slicer.ByteUses.ALL;
+
+/**
+ * One backward pass over one trace: live register bytes, flags and physical memory bytes from the
+ * criterion at END back to START, keeping every µop that defines something live, every µop the
+ * closure already keeps at its site, and the control µops of sliced control sites. Walks
+ * {@link TraceReader#backward()} once; nothing but the live sets is held.
+ */
+final class BackwardPass {
+    private static final int RAX = 0, RSI = 6, RDI = 7;
+
+    private final Sites table;
+    private final TraceIndex index;
+    private final boolean[] controlSliced;
+    private final Producers producers;
+    private final int trace;
+
+    private final int[] live = new int[Loc.COUNT];
+    private final int[] consumer = new int[Loc.ARCH_COUNT];
+    private final LiveBytes memory = new LiveBytes();
+    private final LiveBytes inputBytes = new LiveBytes();
+    private final BitSet pendingTranslations = new BitSet();
+    private long faultKeptStep = -1;
+
+    boolean changed;
+    long keptExecutions;
+    long deliveriesKept;
+    long inputLoads;
+    int outputPhysicalBytes;
+
+    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace) {
+        this.table = table;
+        this.index = index;
+        this.controlSliced = controlSliced;
+        this.producers = producers;
+        this.trace = trace;
+        Arrays.fill(consumer, -1);
+    }
+
+    void run(TraceReader reader) {
+        TraceHeader h = reader.header();
+        for (long pa : physicalBytes(h.input())) {
+            inputBytes.add(pa);
+        }
+        live[Loc.GPR0 + RDI] = ALL;
+        live[Loc.GPR0 + RSI] = ALL;
+        for (long pa : physicalBytes(h.expectedOutput())) {
+            memory.add(pa);
+            outputPhysicalBytes++;
+        }
+        Iterator<TraceEvent> it = reader.backward();
+        int ordinal = (int) index.events;
+        int instruction = index.instructions;
+        while (it.hasNext()) {
+            TraceEvent e = it.next();
+            ordinal--;
+            if (ordinal < 0) {
+                throw new SliceException("trace of " + h.program() + " gave more events backward than forward");
+            }
+            if (e instanceof InstructionEvent ins) {
+                instruction(ins, index.sites[--instruction], ordinal);
+            } else if (e instanceof DeliveryEvent d) {
+                if (!index.dropped.get(ordinal) && !index.summarised.get(ordinal)) {
+                    delivery(d);
+                }
+            } else if (e instanceof TranslationEvent t) {
+                translation(t);
+            }
+        }
+        if (ordinal != 0 || instruction != 0) {
+            throw new SliceException("trace of " + h.program() + " gave fewer events backward than forward");
+        }
+        for (int loc = 0; loc < Loc.ARCH_COUNT; loc++) {
+            if (live[loc] != 0 && consumer[loc] >= 0) {
+                producers.record(consumer[loc], loc, trace, Producers.START);
+            }
+        }
+    }
+
+    private void instruction(InstructionEvent ins, int site, int ordinal) {
+        if (index.summarised.get(ordinal)) {
+            summarised(ins, ordinal);
+            return;
+        }
+        if (site < 0 || index.dropped.get(ordinal)) {
+            return;
+        }
+        BitSet kept = table.kept.get(site);
+        List<UopExecution> xs = ins.uops();
+        boolean faultKept = faultKeptStep == ins.step();
+        faultKeptStep = -1;
+        for (int k = xs.size() - 1; k >= 0; k--) {
+            UopExecution x = xs.get(k);
+            Uop u = table.uop(site, x.index());
+            boolean keep = kept.get(x.index())
+                    || controlSliced[site] && ByteUses.isControl(u.kind())
+                    || (x.faulted() ? faultKept : defsLive(u, x));
+            if (keep) {
+                if (!kept.get(x.index())) {
+                    kept.set(x.index());
+                    changed = true;
+                }
+                keptExecutions++;
+                apply(u, x, (site << 8) | x.index());
+            }
+        }
+        Arrays.fill(live, Loc.TEMP0, Loc.COUNT, 0);
+    }
+
+    private boolean defsLive(Uop u, UopExecution x) {
+        for (int o : u.out()) {
+            if (o != Loc.RIP && live[o] != 0) {
+                return true;
+            }
+        }
+        for (int o : x.sideLocs()) {
+            if (o != Loc.RIP && live[o] != 0) {
+                return true;
+            }
+        }
+        for (MemoryAccess a : x.accesses()) {
+            if (a.write() && anyLive(a)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void apply(Uop u, UopExecution x, int who) {
+        int[] out = u.out();
+        int liveOut;
+        if (out.length == 1 && out[0] != Loc.RIP && live[out[0]] != 0) {
+            liveOut = live[out[0]];
+        } else {
+            liveOut = ALL;   // no single live output: a control/store/system µop, or kept by closure
+        }
+        int storeLive = 0;
+        for (MemoryAccess a : x.accesses()) {
+            if (a.write()) {
+                for (int b = 0; b < a.size(); b++) {
+                    if (memory.remove(a.byteAddress(b))) {
+                        storeLive |= 1 << b;
+                    }
+                }
+            }
+        }
+        for (int o : out) {
+            kill(o, who);
+        }
+        for (int o : x.sideLocs()) {
+            kill(o, who);
+        }
+        int[] in = u.in();
+        for (int j = 0; j < in.length; j++) {
+            int m = u.kind() == UopKind.STORE && j == 1 ? (x.accesses().length == 0 ? ALL : storeLive)
+                    : ByteUses.uses(u, j, liveOut);
+            use(in[j], m, who);
+        }
+        for (MemoryAccess a : x.accesses()) {
+            if (a.translation() >= 0) {
+                pendingTranslations.set(a.translation());
+            }
+            if (!a.write()) {
+                int wanted = u.kind() == UopKind.LOAD ? liveOut : ALL;
+                for (int b = 0; b < a.size(); b++) {
+                    if ((wanted >>> b & 1) == 0) {
+                        continue;
+                    }
+                    long pa = a.byteAddress(b);
+                    if (inputBytes.contains(pa)) {
+                        inputLoads++;   // a program input: its producer is the monitor's caller
+                    } else {
+                        memory.add(pa);
+                    }
+                }
+            }
+        }
+        for (int loc : OpaqueUses.extra(u, x)) {
+            use(loc, ByteUses.full(loc), who);
+        }
+    }
+
+    private void delivery(DeliveryEvent d) {
+        boolean needed = false;
+        for (int o : d.writtenLocs()) {
+            needed |= o != Loc.RIP && live[o] != 0;
+        }
+        for (MemoryAccess a : d.accesses()) {
+            needed |= a.write() && anyLive(a);
+        }
+        if (!needed) {
+            return;
+        }
+        deliveriesKept++;
+        faultKeptStep = d.step();
+        for (MemoryAccess a : d.accesses()) {
+            if (a.write()) {
+                for (int b = 0; b < a.size(); b++) {
+                    memory.remove(a.byteAddress(b));
+                }
+            }
+        }
+        for (int o : d.writtenLocs()) {
+            kill(o, -1);
+        }
+        for (int loc : d.readLocs()) {
+            use(loc, ByteUses.full(loc), -1);
+        }
+        for (MemoryAccess a : d.accesses()) {
+            if (a.translation() >= 0) {
+                pendingTranslations.set(a.translation());
+            }
+            if (!a.write()) {
+                for (int b = 0; b < a.size(); b++) {
+                    memory.add(a.byteAddress(b));
+                }
+            }
+        }
+    }
+
+    /** The walk's entries were read when the translation was made: a later use depends on them as they were then. */
+    private void translation(TranslationEvent t) {
+        if (!pendingTranslations.get(t.id())) {
+            return;
+        }
+        pendingTranslations.clear(t.id());
+        for (long pte : t.pteAddresses()) {
+            for (int b = 0; b < 8; b++) {
+                memory.add(pte + b);
+            }
+        }
+        live[Loc.CR3] = ALL;
+    }
+
+    /**
+     * An allocator call replaced by its summary: its stores define the memory it hands out, its
+     * return value is the summary's; at its entry the summary uses the arguments.
+     */
+    private void summarised(InstructionEvent ins, int ordinal) {
+        for (UopExecution x : ins.uops()) {
+            for (MemoryAccess a : x.accesses()) {
+                if (a.write()) {
+                    for (int b = 0; b < a.size(); b++) {
+                        memory.remove(a.byteAddress(b));
+                    }
+                }
+            }
+        }
+        String fn = index.summaryEntry.get(ordinal);
+        if (fn == null) {
+            return;
+        }
+        kill(Loc.GPR0 + RAX, -1);
+        use(Loc.GPR0 + RDI, ALL, -1);
+        if (fn.equals("calloc") || fn.equals("realloc")) {
+            use(Loc.GPR0 + RSI, ALL, -1);
+        }
+    }
+
+    private void kill(int loc, int producer) {
+        if (loc == Loc.RIP) {
+            return;
+        }
+        if (loc < Loc.ARCH_COUNT && live[loc] != 0 && consumer[loc] >= 0 && producer >= 0) {
+            producers.record(consumer[loc], loc, trace, producers.name(producer));
+        }
+        live[loc] = 0;
+        if (loc < Loc.ARCH_COUNT) {
+            consumer[loc] = -1;
+        }
+    }
+
+    /** RIP is decided by control flow (sliced as control sites), never a data dependence. */
+    private void use(int loc, int mask, int who) {
+        if (loc == Loc.RIP || mask == 0) {
+            return;
+        }
+        live[loc] |= mask;
+        if (loc < Loc.ARCH_COUNT && who >= 0) {
+            consumer[loc] = who;
+        }
+    }
+
+    private boolean anyLive(MemoryAccess a) {
+        for (int b = 0; b < a.size(); b++) {
+            if (memory.contains(a.byteAddress(b))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The physical address of every byte of a mark's buffer, from its page list. */
+    static long[] physicalBytes(BufferSpec b) {
+        long[] out = new long[b.length()];
+        long off = b.va() & 0xFFF;
+        for (int k = 0; k < b.length(); k++) {
+            int page = (int) ((off + k) >>> 12);
+            if (page >= b.pagePhysicalAddresses().length) {
+                throw new SliceException("buffer " + b.name() + " at va 0x" + Long.toHexString(b.va()) + " spans more pages than the "
+                        + b.pagePhysicalAddresses().length + " it lists");
+            }
+            out[k] = (b.pagePhysicalAddresses()[page] & ~0xFFFL) + ((off + k) & 0xFFF);
+        }
+        return out;
+    }
+}

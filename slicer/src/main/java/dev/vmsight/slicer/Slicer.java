@@ -1,0 +1,189 @@
+package dev.vmsight.slicer;
+
+import dev.vmsight.slicer.SliceResult.AllocatorCall;
+import dev.vmsight.slicer.SliceResult.ControlKind;
+import dev.vmsight.slicer.SliceResult.ControlRole;
+import dev.vmsight.slicer.SliceResult.ControlSite;
+import dev.vmsight.slicer.SliceResult.Criterion;
+import dev.vmsight.slicer.SliceResult.InstructionKey;
+import dev.vmsight.slicer.SliceResult.SiteSlice;
+import dev.vmsight.slicer.SliceResult.Statistics;
+import dev.vmsight.tracer.trace.TraceHeader;
+import dev.vmsight.tracer.trace.TraceReader;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Slices a set of traces of one training program: one forward pass per trace to index it (sites,
+ * dropped interrupt handlers, allocator calls, CFG edges), then backward passes from the criterion
+ * over every trace, round after round, until no site gains a µop and (RELAXED) no guard changes.
+ */
+public final class Slicer {
+    /** The user allocator functions replaced by summaries. */
+    static final List<String> ALLOCATORS = List.of("malloc", "calloc", "realloc", "free");
+
+    private Slicer() { }
+
+    /**
+     * Slices {@code traces} (all of one program, kernel build and END mark) under {@code policy}.
+     * {@code trainingBinary}, when present, is the program's ELF file whose malloc/calloc/realloc/free
+     * calls become summaries.
+     */
+    public static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Optional<Path> trainingBinary) {
+        long t0 = System.nanoTime();
+        if (traces.isEmpty()) {
+            throw new SliceException("no traces to slice");
+        }
+        TraceHeader first = traces.get(0).header();
+        for (TraceReader t : traces) {
+            check(first, t.header());
+        }
+        Map<Long, String> allocators = new HashMap<>();
+        if (trainingBinary.isPresent()) {
+            Map<String, Long> symbols = ElfSymbols.functions(trainingBinary.get());
+            for (String fn : ALLOCATORS) {
+                Long at = symbols.get(fn);
+                if (at != null) {
+                    allocators.put(at, fn);
+                }
+            }
+        }
+        Sites table = new Sites(first.features());
+        LiveBytes edges = new LiveBytes();
+        List<TraceIndex> indexes = new ArrayList<>();
+        for (TraceReader t : traces) {
+            indexes.add(TraceIndex.build(t, table, edges, allocators));
+        }
+        int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
+        ControlDependence cd = new ControlDependence(table, edges.toArray(), lastSites);
+
+        boolean[] sliced = new boolean[table.size()];
+        boolean[] guard = new boolean[table.size()];
+        for (int s = 0; s < table.size(); s++) {
+            if (table.control.get(s) != null) {
+                boolean multi = table.successors.get(s).size() >= 2;
+                guard[s] = !multi && policy == GuardPolicy.STRICT;
+                sliced[s] = multi || guard[s];
+            }
+        }
+        Producers producers = new Producers(table);
+        int rounds = 0;
+        List<BackwardPass> last;
+        boolean changed;
+        do {
+            rounds++;
+            producers.clear();
+            last = new ArrayList<>();
+            changed = false;
+            for (int i = 0; i < traces.size(); i++) {
+                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i);
+                p.run(traces.get(i));
+                changed |= p.changed;
+                last.add(p);
+            }
+            if (policy == GuardPolicy.RELAXED) {
+                for (int s = 0; s < table.size(); s++) {
+                    if (table.control.get(s) != null && !sliced[s] && cd.controlsKept(s, table)) {
+                        sliced[s] = guard[s] = true;
+                        changed = true;
+                    }
+                }
+            }
+        } while (changed);
+
+        return result(policy, first, table, indexes, last, sliced, guard, cd, producers, rounds, traces.size(),
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,
+                                      List<BackwardPass> last, boolean[] sliced, boolean[] guard, ControlDependence cd,
+                                      Producers producers, int rounds, int traces, double seconds) {
+        Map<InstructionKey, SiteSlice> sites = new LinkedHashMap<>();
+        Map<Long, ControlSite> controls = new HashMap<>();
+        long keptSiteUops = 0;
+        int keptSites = 0;
+        int branches = 0, guards = 0, followed = 0;
+        for (int s = 0; s < table.size(); s++) {
+            InstructionKey k = table.keys.get(s);
+            var kept = table.kept.get(s);
+            sites.put(k, new SiteSlice(k.address(), k.bytes(), kept, table.lifted.get(s).uops().size(), table.instances[s]));
+            keptSiteUops += kept.cardinality();
+            keptSites += kept.isEmpty() ? 0 : 1;
+            ControlKind kind = table.control.get(s);
+            if (kind != null) {
+                boolean multi = table.successors.get(s).size() >= 2;
+                ControlRole role = multi ? ControlRole.BRANCH : guard[s] ? ControlRole.GUARD : ControlRole.FOLLOWED;
+                long[] succ = table.successors.get(s).stream().mapToLong(Long::longValue).toArray();
+                ControlSite c = new ControlSite(k.address(), kind, succ, role, cd.controlsKept(s, table));
+                ControlSite had = controls.get(k.address());
+                if (had == null || !had.sliced() && c.sliced()) {
+                    controls.put(k.address(), c);   // same address, other bytes: the stronger role
+                }
+                switch (role) {
+                    case BRANCH -> branches++;
+                    case GUARD -> guards++;
+                    case FOLLOWED -> followed++;
+                }
+            }
+        }
+        long uops = 0, kept = 0, instances = 0, async = 0, inputLoads = 0, allocCalls = 0, deliveries = 0;
+        int outputBytes = 0;
+        for (int i = 0; i < traces; i++) {
+            TraceIndex ix = indexes.get(i);
+            BackwardPass p = last.get(i);
+            uops += ix.uops;
+            instances += ix.instructions;
+            async += ix.asyncHandlers;
+            allocCalls += ix.allocatorCalls;
+            kept += p.keptExecutions;
+            inputLoads += p.inputLoads;
+            deliveries += p.deliveriesKept;
+            outputBytes = p.outputPhysicalBytes;
+        }
+        List<AllocatorCall> calls = new ArrayList<>();
+        Map<String, Long> perFn = new HashMap<>();
+        for (TraceIndex ix : indexes) {
+            ix.summaryEntry.values().forEach(fn -> perFn.merge(fn, 1L, Long::sum));
+        }
+        for (String fn : ALLOCATORS) {
+            if (perFn.containsKey(fn)) {
+                calls.add(new AllocatorCall(fn, -1, perFn.get(fn)));
+            }
+        }
+        Criterion criterion = new Criterion(first.marks().markOut(), first.expectedOutput().va(),
+                first.expectedOutput().length(), outputBytes);
+        Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
+                branches, guards, followed, async, inputLoads, allocCalls, rounds, deliveries, seconds);
+        return new SliceResult(policy, criterion, sites, controls, calls, stats, producers.disagreements());
+    }
+
+    private static void check(TraceHeader a, TraceHeader b) {
+        if (!a.program().equals(b.program())) {
+            throw new SliceException("traces of different programs: " + a.program() + " and " + b.program());
+        }
+        if (!a.guest().kernelTextSha256().equals(b.guest().kernelTextSha256())) {
+            throw new SliceException("traces of different kernel builds: .text sha256 " + a.guest().kernelTextSha256()
+                    + " and " + b.guest().kernelTextSha256());
+        }
+        if (!a.features().equals(b.features())) {
+            throw new SliceException("traces with different CPU features: " + a.features() + " and " + b.features());
+        }
+        if (a.marks().markOut() != b.marks().markOut()) {
+            throw new SliceException("traces with different END marks: 0x" + Long.toHexString(a.marks().markOut())
+                    + " and 0x" + Long.toHexString(b.marks().markOut()));
+        }
+    }
+
+    /** The training binary of {@code program} under the repository root, if it is there. */
+    public static Optional<Path> trainingBinary(Path root, String program) {
+        Path p = root.resolve(".lab/training/bin").resolve(program);
+        return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
+    }
+}

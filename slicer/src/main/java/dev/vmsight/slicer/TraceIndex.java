@@ -1,0 +1,162 @@
+package dev.vmsight.slicer;
+
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.tracer.trace.DeliveryEvent;
+import dev.vmsight.tracer.trace.InstructionEvent;
+import dev.vmsight.tracer.trace.TraceEvent;
+import dev.vmsight.tracer.trace.TraceReader;
+import dev.vmsight.tracer.trace.UopExecution;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * What one forward pass learns about a trace before slicing it backward: the site of every
+ * instruction event, which events belong to asynchronous interrupt handlers (dropped) or to
+ * summarised allocator calls, and the control-flow edges and successors it adds to {@link Sites}.
+ * Events are numbered by their ordinal in the trace.
+ */
+final class TraceIndex {
+    int[] sites = new int[1024];
+    int instructions;
+    long events;
+    long uops;
+    final BitSet dropped = new BitSet();
+    final BitSet summarised = new BitSet();
+    /** allocator entry instruction (event ordinal) → function name */
+    final Map<Integer, String> summaryEntry = new HashMap<>();
+    long asyncHandlers;
+    long allocatorCalls;
+    int lastSite = -1;
+
+    static TraceIndex build(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
+        TraceIndex ix = new TraceIndex();
+        ix.scan(trace, table, edges, allocators);
+        return ix;
+    }
+
+    private void scan(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
+        Iterator<TraceEvent> it = trace.forward();
+        int ordinal = -1;
+        int prevSite = -1;           // previous kept-flow instruction (for edges and successors)
+        InstructionEvent prev = null;
+        boolean prevCall = false;
+        long prevNext = 0;
+        Deque<Boolean> handlerStack = new ArrayDeque<>(); // per open delivery: asynchronous?
+        int asyncDepth = 0;
+        long summaryReturn = -1;
+        while (it.hasNext()) {
+            TraceEvent e = it.next();
+            ordinal++;
+            if (ordinal == Integer.MAX_VALUE) {
+                throw new SliceException("trace of " + trace.header().program() + " has more than 2^31 events");
+            }
+            if (e instanceof InstructionEvent ins) {
+                boolean inHandler = asyncDepth > 0;
+                int site = ins.bytes() == null ? -1 : table.id(ins.rip(), ins.bytes());
+                if (instructions == sites.length) {
+                    sites = Arrays.copyOf(sites, sites.length * 2);
+                }
+                sites[instructions++] = site;
+                uops += ins.uops().size();
+                if (site >= 0) {
+                    table.instances[site]++;
+                }
+                if (summaryReturn >= 0 && ins.cpl() == 3 && ins.rip() == summaryReturn) {
+                    summaryReturn = -1;
+                }
+                if (summaryReturn < 0 && !inHandler && ins.cpl() == 3 && prevCall && ins.rip() != prevNext
+                        && allocators.containsKey(ins.rip())) {
+                    summaryReturn = prevNext;
+                    summaryEntry.put(ordinal, allocators.get(ins.rip()));
+                    allocatorCalls++;
+                }
+                if (inHandler) {
+                    dropped.set(ordinal);
+                } else if (site >= 0) {
+                    if (prevSite >= 0) {
+                        edges.add(((long) prevSite << 32) | site);
+                        if (table.control.get(prevSite) != null && !prev.faulted()) {
+                            table.successors.get(prevSite).add(ins.rip());
+                        }
+                    }
+                    prevSite = site;
+                    prev = ins;
+                    lastSite = site;
+                    prevCall = site >= 0 && calls(table, site, ins);
+                    prevNext = ins.rip() + ins.bytes().length;
+                }
+                if (!handlerStack.isEmpty() && returnedFromHandler(table, site, ins)) {
+                    boolean async = handlerStack.pop();
+                    if (async) {
+                        asyncDepth--;
+                    }
+                }
+            } else if (e instanceof DeliveryEvent d) {
+                boolean async = d.vector() >= 32 && !raisedBy(table, d);
+                if (asyncDepth > 0 || async) {
+                    dropped.set(ordinal);
+                }
+                if (async) {
+                    asyncDepth++;
+                    asyncHandlers++;
+                }
+                handlerStack.push(async);
+            } else if (asyncDepth > 0) {
+                dropped.set(ordinal);   // translations stay usable; environment inputs of a handler go
+            }
+            if (summaryReturn >= 0) {
+                summarised.set(ordinal);
+            }
+            lastInstructionSite = e instanceof InstructionEvent i && i.bytes() != null ? sites[instructions - 1]
+                    : lastInstructionSite;
+            lastInstruction = e instanceof InstructionEvent i ? i : lastInstruction;
+        }
+        events = ordinal + 1L;
+    }
+
+    private int lastInstructionSite = -1;
+    private InstructionEvent lastInstruction;
+
+    /** Whether the instruction's own FAULT µop (int n, int3...) raised this vector: then it is not asynchronous. */
+    private boolean raisedBy(Sites table, DeliveryEvent d) {
+        if (lastInstruction == null || lastInstruction.step() != d.step() || lastInstructionSite < 0) {
+            return false;
+        }
+        for (UopExecution x : lastInstruction.uops()) {
+            Uop u = table.uop(lastInstructionSite, x.index());
+            if (u.kind() == UopKind.FAULT && u.imm()[0] == d.vector()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean calls(Sites table, int site, InstructionEvent ins) {
+        for (UopExecution x : ins.uops()) {
+            UopKind k = table.uop(site, x.index()).kind();
+            if (k == UopKind.CALL || k == UopKind.CALL_IND) {
+                return !x.faulted();
+            }
+        }
+        return false;
+    }
+
+    private static boolean returnedFromHandler(Sites table, int site, InstructionEvent ins) {
+        if (site < 0) {
+            return false;
+        }
+        for (UopExecution x : ins.uops()) {
+            if (table.uop(site, x.index()).kind() == UopKind.IRET && !x.faulted()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
