@@ -143,4 +143,21 @@ class FetchAndObserverTest {
         // gate (2 reads), code descriptor, TSS RSP0, six frame words
         assertEquals(10, seen.subList(faultAt + 2, seen.size() - 1).stream().filter("access"::equals).count());
     }
+
+    @Test
+    void pagesThatShareATlbSlotEvictEachOtherAndStillTranslateCorrectly() {
+        // USER_DATA and the kernel direct map of physical USER_DATA have the same low 12 page-number bits
+        long alias = kva(USER_DATA);
+        assertEquals(USER_DATA >>> 12 & 0xFFF, alias >>> 12 & 0xFFF);
+        g.ram.write(USER_DATA_PA, 8, 0x1111);
+        g.ram.write(USER_DATA, 8, 0x2222);   // physical USER_DATA, seen through the direct map
+        MachineState s = g.state(0);
+        SystemMachine m = machine(s);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x1111, m.readVirtual(USER_DATA, 8));
+            assertEquals(0x2222, m.readVirtual(alias, 8));
+        }
+        assertEquals(USER_DATA_PA, m.physicalAddress(USER_DATA));
+        assertEquals(USER_DATA, m.physicalAddress(alias));
+    }
 }
