@@ -11,6 +11,8 @@ import dev.vmsight.jit.MonitorContext;
 import dev.vmsight.jit.MonitorMemory;
 import dev.vmsight.jit.MonitorResult;
 import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.ReferenceExecutor;
+import dev.vmsight.merger.RunResult;
 import dev.vmsight.merger.MergedProgram.ControlSite;
 import dev.vmsight.merger.MergedProgram.LiveIn;
 import dev.vmsight.merger.MergedProgram.MemoryRange;
@@ -152,6 +154,29 @@ public final class ProgramRuns {
         MonitorResult.Failed f = (MonitorResult.Failed) r;  // the last of the sealed four
         return new RunOutcome.Failed(f.fault().kind().name(), f.fault().site() == null ? 0 : f.fault().site().address(),
                 f.fault().getMessage());
+    }
+
+    /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */
+    public static RunOutcome runReference(MergedProgram program, GuestSource source, byte[] input, Budget budget) {
+        long t0 = System.nanoTime();
+        RunResult r = new ReferenceExecutor(program).run(source.memory(), userEntryView(source.vcpu()),
+                input == null ? new byte[0] : input, budget);
+        long micros = (System.nanoTime() - t0) / 1000;
+        if (r instanceof RunResult.Answer a) {
+            try {
+                return new RunOutcome.Answered(Answer.decode(program.name(), a.kind(), a.bytes()), "reference", a.steps(), micros);
+            } catch (IllegalArgumentException e) {
+                return new RunOutcome.Failed("OUTPUT", program.end(), e.getMessage());
+            }
+        }
+        if (r instanceof RunResult.UnseenPath u) {
+            return new RunOutcome.UnseenPath(u.site(), -1, u.observed(), java.util.Arrays.stream(u.expected()).boxed().toList());
+        }
+        RunResult.Failure f = (RunResult.Failure) r;  // the last of the sealed three
+        if (f.kind() == RunResult.FailureKind.BUDGET) {
+            return new RunOutcome.OverBudget(f.message(), f.steps(), budget.elapsed().toMillis());
+        }
+        return new RunOutcome.Failed(f.kind().name(), f.site(), f.message());
     }
 
     /** Compiles {@code program} with the JIT. */

@@ -39,12 +39,12 @@ public sealed interface RunOutcome {
         }
     }
 
-    /** A control site took a successor no training run took: the program does not know this path. */
+    /** A control site took a successor no training run took ({@code uop} -1 when the backend does not say which µop). */
     record UnseenPath(long site, int uop, long observed, List<Long> expected) implements RunOutcome {
         public int exitCode() { return 3; }
 
         public String toText() {
-            return "unseen path at 0x" + Long.toHexString(site) + " (µop " + uop + "): went to 0x" + Long.toHexString(observed)
+            return "unseen path at 0x" + Long.toHexString(site) + (uop >= 0 ? " (µop " + uop + ")" : "") + ": went to 0x" + Long.toHexString(observed)
                     + ", training saw " + String.join(", ", expected.stream().map(e -> "0x" + Long.toHexString(e)).toList())
                     + " — retrain with a run that takes this path";
         }

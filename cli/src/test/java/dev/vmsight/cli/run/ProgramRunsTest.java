@@ -50,6 +50,10 @@ class ProgramRunsTest {
      * mov eax,[IN]; cmp eax,7; jne → guard (trained: not taken); add eax,35; mov [rdi],rax;
      * mov esi,8; jmp END. rdi = DATA (constant live-in); the answer is input + 35.
      */
+    static MergedProgram programForTests(ControlRole jneRole) {
+        return program(jneRole);
+    }
+
     private static MergedProgram program(ControlRole jneRole) {
         List<ProgramInstruction> code = new ArrayList<>();
         code.add(all(CODE, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x60, 0x00));   // mov eax, [0x601000]

@@ -1,0 +1,99 @@
+package dev.vmsight.cli.run;
+
+import dev.vmsight.guests.GuestException;
+import dev.vmsight.jit.CompiledMonitor;
+import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.ProgramFiles;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.paging.AddressSpace;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmsight run PROGRAM <source>}: runs a merged program against a guest and prints its answer.
+ * Before running, the kernel code the program executes is compared with the guest's own code at
+ * the same addresses, read through the guest's page tables ({@link KernelCodeCheck}): another
+ * build, other boot patching or a KASLR slide is refused with the first differing address. Exit
+ * codes: 0 answer, 3 unseen path, 4 guest error, 5 budget, 2 setup errors (one "vmsight:" line).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run a merged program (vmsight merge) against a live guest, a RAM file, a libvirt domain or an ELF dump.")
+public final class RunCommand implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PROGRAM", description = "a merged program file")
+    Path programFile;
+
+    @Mixin SourceOptions source = new SourceOptions();
+
+    @Option(names = "--input", paramLabel = "VALUE", description = "the program's input: an integer (written little-endian) or a string")
+    String input;
+
+    @Option(names = "--json", description = "print one JSON object instead of text")
+    boolean json;
+
+    @Option(names = "--backend", defaultValue = "jit", description = "jit (compiled bytecode) or reference (the ir interpreter); default ${DEFAULT-VALUE}")
+    String backend;
+
+    @Option(names = "--budget-steps", defaultValue = "10000000", description = "back edges allowed (default ${DEFAULT-VALUE})")
+    long budgetSteps;
+
+    @Option(names = "--budget-ms", defaultValue = "2000", description = "wall time allowed per run in ms (default ${DEFAULT-VALUE})")
+    long budgetMillis;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (!Files.isRegularFile(programFile)) {
+            throw new GuestException("program file " + programFile + " does not exist or is not a regular file");
+        }
+        if (budgetSteps <= 0 || budgetMillis <= 0) {
+            throw new GuestException("--budget-steps and --budget-ms must be positive");
+        }
+        MergedProgram program = ProgramFiles.read(programFile);
+        byte[] in = inputBytes(program);
+        if (!backend.equals("jit") && !backend.equals("reference")) {
+            throw new GuestException("--backend must be jit or reference, not '" + backend + "'");
+        }
+        CompiledMonitor monitor = backend.equals("jit") ? ProgramRuns.compile(program) : null;
+        RunOutcome outcome;
+        try (GuestSource guest = GuestSources.open(source)) {
+            KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(guest.memory(), guest.vcpu()), guest.describe());
+            Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
+            outcome = monitor != null ? ProgramRuns.runJit(program, monitor, guest, in, budget)
+                    : ProgramRuns.runReference(program, guest, in, budget);
+        }
+        out.println(json ? outcome.toJson() : outcome.toText());
+        out.flush();
+        return outcome.exitCode();
+    }
+
+    private byte[] inputBytes(MergedProgram program) {
+        if (input == null) return null;
+        int len = program.input().length();
+        try {
+            long v = Long.decode(input);
+            if (len == 4 || len == 8) {
+                ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
+                if (len == 4) b.putInt((int) v); else b.putLong(v);
+                return b.array();
+            }
+        } catch (NumberFormatException e) {
+            // not a number: a string
+        }
+        return input.getBytes(StandardCharsets.UTF_8);
+    }
+}
