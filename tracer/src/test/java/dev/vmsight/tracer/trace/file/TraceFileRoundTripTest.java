@@ -190,4 +190,12 @@ class TraceFileRoundTripTest {
         }
         assertTrue(Files.size(f) > 0);
     }
+
+    @Test
+    void aFileThatCannotBeCreatedIsNamed() {
+        Path f = dir.resolve("no-such-dir").resolve("t.trace");
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                () -> TraceFiles.create(f, SyntheticTrace.header("x")));
+        assertTrue(e.getMessage().startsWith("cannot create trace file " + f), e.getMessage());
+    }
 }
