@@ -277,6 +277,38 @@ class ReplayTest {
         assertEquals(0x50003, m.byteAddress(7));
     }
 
+    @Test
+    void aUserModeFaultSwitchesToTheRing0StackAndTheDeliveryDiffSaysSo() {
+        long userRsp = 0x28000, rsp0 = 0x38000;
+        g.ram.write(TSS + 4, 8, rsp0);
+        g.load(USER, 0x48, 0x8B, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00);   // mov rax, [0x9000]: #PF at CPL 3
+        g.load(PF_HANDLER, 0x90);                                        // nop; END is after it
+        long[] a = g.start(USER, LSTAR).architectural();
+        a[Loc.SEL0 + 1] = 0x33;
+        a[Loc.SEL0 + 2] = 0x2b;
+        a[Loc.GPR0 + 4] = userRsp;
+        a[Loc.IF] = 1;
+        TraceHeader.StartState user = new TraceHeader.StartState(a, GDT, 0x1f, IDT, 0xfff, TSS, 40);
+        InMemoryTrace trace = emptyTrace();
+        Replay.run(new ReplayInput(user, g.ram, CpuFeatures.ALL, RecordedEnvironment.empty(), PF_HANDLER + 1, PML4),
+                trace, new ReplayBudget(10, 10), ReplayProgress.NONE);
+        DeliveryEvent pf = only(trace.events(), DeliveryEvent.class).get(0);
+        assertEquals(4, pf.errorCode(), "user-mode read of a not-present page");
+        assertArrayEquals(new int[]{Loc.GPR0 + 4, Loc.RIP, Loc.IF, Loc.SEL0 + 1, Loc.SEL0 + 2, Loc.CR2}, pf.writtenLocs());
+        assertArrayEquals(new long[]{rsp0 - 48, PF_HANDLER, 0, 0x10, 0, HOLE}, pf.writtenValues(),
+                "ring-0 stack from the TSS, IF cleared by the interrupt gate, SS nulled with RPL 0");
+        MemoryAccess[] acc = pf.accesses();
+        assertEquals(10, acc.length, "gate (2), code descriptor, TSS RSP0, six frame words");
+        assertEquals(new MemoryAccess(TSS + 4, TSS + 4, -1, 8, rsp0, false, acc[3].translation()), acc[3]);
+        long[] frame = {0x2b, userRsp, 0x202, 0x33, USER, 4};
+        for (int i = 0; i < 6; i++) {
+            assertEquals(rsp0 - 8 * (i + 1), acc[4 + i].va());
+            assertEquals(frame[i], acc[4 + i].value(), "frame word " + i);
+        }
+        assertEquals(0, only(trace.events(), InstructionEvent.class).get(1).cpl());
+        assertEveryAccessNamesAnEarlierTranslation(trace.events());
+    }
+
     // ---- helpers and the self-consistency oracle
 
     private static Uop uopOf(InstructionEvent i, UopExecution u) {
