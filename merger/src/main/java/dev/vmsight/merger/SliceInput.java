@@ -15,6 +15,16 @@ public interface SliceInput {
     /** Whether a control site seen with one successor is guarded (else it is followed silently). */
     boolean guarded(long address);
 
+    /** The slicer's result. */
+    static SliceInput of(dev.vmsight.slicer.SliceResult slice) {
+        String policy = slice.policy().name().toLowerCase(java.util.Locale.ROOT);
+        return new SliceInput() {
+            @Override public String policy() { return policy; }
+            @Override public boolean kept(long address, byte[] bytes, int index) { return slice.kept(address, bytes, index); }
+            @Override public boolean guarded(long address) { return slice.guarded(address); }
+        };
+    }
+
     /** Every µop kept, every one-successor control site guarded. */
     static SliceInput unsliced() {
         return new SliceInput() {

@@ -174,7 +174,7 @@ final class ListGuest {
                 new TraceHeader.Marks(CODE, CODE, END, CR3), TraceHeader.BufferSpec.none("in"),
                 TraceHeader.BufferSpec.none("out"),
                 new TraceHeader.StartState(arch, 0, 0, 0, 0, 0, 40), Map.of(), 0);
-        InMemoryTrace trace = new InMemoryTrace(header);
+        List<InstructionEvent> events = new ArrayList<>();
         MachineState state = new MachineState();
         for (int i = 0; i < arch.length; i++) {
             state.set(i, arch[i]);
@@ -197,13 +197,19 @@ final class ListGuest {
             LiftedInstruction li = SystemMachine.lift(window, rip, CpuFeatures.ALL);
             recorder.uops.clear();
             interpreter.execute(li, state);
-            trace.write(new InstructionEvent(step, rip, 3, li.instruction().bytes(), List.copyOf(recorder.uops)));
+            events.add(new InstructionEvent(step, rip, 3, li.instruction().bytes(), List.copyOf(recorder.uops)));
         }
         long len = state.gpr(6);
         byte[] answer = new byte[(int) len];
         for (int i = 0; i < answer.length; i++) {
             answer[i] = user.getOrDefault(state.gpr(7) + i, (byte) 0);
         }
+        // the expected output as the tracer states it: user pages are identity-mapped in this guest
+        TraceHeader.BufferSpec out = new TraceHeader.BufferSpec("out", state.gpr(7), answer.length,
+                answer.length == 0 ? new long[0] : new long[]{state.gpr(7) & ~0xFFFL}, answer);
+        InMemoryTrace trace = new InMemoryTrace(new TraceHeader(header.program(), header.args(), header.guest(),
+                header.features(), header.marks(), header.input(), out, header.start(), header.context(), 0));
+        events.forEach(trace::write);
         trace.finish(new TraceSummary(step, 0, 0, step, 0, 0, 0, 0, true, answer, true, 0));
         return new Traced(trace, answer);
     }
