@@ -37,14 +37,6 @@ public final class Slicer {
      * calls become summaries.
      */
     public static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Optional<Path> trainingBinary) {
-        long t0 = System.nanoTime();
-        if (traces.isEmpty()) {
-            throw new SliceException("no traces to slice");
-        }
-        TraceHeader first = traces.get(0).header();
-        for (TraceReader t : traces) {
-            check(first, t.header());
-        }
         Map<Long, String> allocators = new HashMap<>();
         if (trainingBinary.isPresent()) {
             Map<String, Long> symbols = ElfSymbols.functions(trainingBinary.get());
@@ -54,6 +46,19 @@ public final class Slicer {
                     allocators.put(at, fn);
                 }
             }
+        }
+        return slice(traces, policy, allocators);
+    }
+
+    /** As above, with the allocator entry points given (address → malloc, calloc, realloc or free). */
+    static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators) {
+        long t0 = System.nanoTime();
+        if (traces.isEmpty()) {
+            throw new SliceException("no traces to slice");
+        }
+        TraceHeader first = traces.get(0).header();
+        for (TraceReader t : traces) {
+            check(first, t.header());
         }
         Sites table = new Sites(first.features());
         LiveBytes edges = new LiveBytes();

@@ -1,0 +1,284 @@
+package dev.vmsight.slicer;
+
+import dev.vmsight.ir.uop.LiftedInstruction;
+import dev.vmsight.ir.uop.Loc;
+import dev.vmsight.ir.uop.Uop;
+import dev.vmsight.slicer.SliceResult.ControlRole;
+import dev.vmsight.tracer.trace.InMemoryTrace;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static dev.vmsight.slicer.SyntheticTrace.IN_PA;
+import static dev.vmsight.slicer.SyntheticTrace.OUT_PA;
+import static dev.vmsight.slicer.SyntheticTrace.read;
+import static dev.vmsight.slicer.SyntheticTrace.write;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Slices of small traces lifted from real x86 bytes, where the exact slice is known by hand. */
+class SlicerTest {
+    private static SliceResult slice(GuardPolicy policy, InMemoryTrace... traces) {
+        return Slicer.slice(List.of(traces), policy, Map.of());
+    }
+
+    private static int keptCount(SliceResult r, LiftedInstruction li) {
+        var s = r.sites().get(new SliceResult.InstructionKey(li.instruction().address(), li.instruction().bytes()));
+        return s == null ? 0 : s.keptUops().cardinality();
+    }
+
+    private static void assertAllKept(SliceResult r, LiftedInstruction li) {
+        assertEquals(li.uops().size(), keptCount(r, li), "every µop of " + li.instruction() + " " + li.uops());
+    }
+
+    private static void assertNoneKept(SliceResult r, LiftedInstruction li) {
+        assertEquals(0, keptCount(r, li), "no µop of " + li.instruction() + " " + li.uops());
+    }
+
+    @Test
+    void valueCopiedThroughMemory() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        var unrelated = t.ins(0x1000, "48 c7 c1 07 00 00 00");          // mov rcx, 7
+        var produce = t.ins(0x1007, "48 c7 c0 2a 00 00 00");            // mov rax, 42
+        var store = t.ins(0x100e, "48 89 02", write(0x5000, 8, -1));   // mov [rdx], rax
+        var load = t.ins(0x1011, "48 8b 1a", read(0x5000, 8, -1));     // mov rbx, [rdx]
+        var out = t.ins(0x1014, "48 89 1f", write(OUT_PA, 8, -1));     // mov [rdi], rbx
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertNoneKept(r, unrelated);
+        for (var li : List.of(produce, store, load, out)) {
+            assertAllKept(r, li);
+        }
+        long expected = produce.uops().size() + store.uops().size() + load.uops().size() + out.uops().size();
+        assertEquals(expected, r.statistics().keptUopExecutions());
+        assertEquals(expected + unrelated.uops().size(), r.statistics().uopExecutions());
+        assertEquals(8, r.criterion().outputPhysicalBytes());
+        assertEquals(1, r.statistics().closureRounds() - 1, "one round finds it, a second confirms the fixpoint");
+    }
+
+    @Test
+    void pageTableEntriesReadByALoadAreUsedAsTheyWereAtTheWalk() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        var before = t.ins(0x1000, "4d 89 08", write(0x3008, 8, -1));  // mov [r8], r9: writes the PTE
+        t.translation(0, 0x3000, 0x3008);
+        var after = t.ins(0x1003, "4d 89 10", write(0x3008, 8, -1));   // mov [r8], r10: after the walk, cached
+        var load = t.ins(0x1006, "48 8b 1a", read(0x5000, 8, 0));      // mov rbx, [rdx] through translation 0
+        t.ins(0x1009, "48 89 1f", write(OUT_PA, 8, -1));
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertAllKept(r, before);
+        assertNoneKept(r, after);
+        assertAllKept(r, load);
+    }
+
+    private static InMemoryTrace cmpJe(boolean taken) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "48 39 d8");                                     // cmp rax, rbx
+        t.ins(0x1003, "74 05");                                        // je 0x100a
+        if (taken) {
+            t.ins(0x100a, "48 89 0f", write(OUT_PA, 8, -1));           // mov [rdi], rcx
+        } else {
+            t.ins(0x1005, "48 89 17", write(OUT_PA, 8, -1));           // mov [rdi], rdx
+        }
+        return t.finish();
+    }
+
+    @Test
+    void branchTakenBothWaysSlicesOnlyTheFlagItReads() {
+        SliceResult r = slice(GuardPolicy.VIRTUOSO, cmpJe(true), cmpJe(false));
+        LiftedInstruction cmp = SyntheticTrace.lift(0x1000, "48 39 d8");
+        var site = r.sites().get(new SliceResult.InstructionKey(0x1000, cmp.instruction().bytes()));
+        boolean zfKept = false;
+        for (int i = 0; i < cmp.uops().size(); i++) {
+            Uop u = cmp.uops().get(i);
+            if (u.out().length == 1 && Loc.isFlag(u.out()[0])) {
+                if (u.out()[0] == Loc.ZF) {
+                    zfKept = site.kept(i);
+                } else {
+                    assertFalse(site.kept(i), "je reads only ZF, yet " + u + " is kept");
+                }
+            }
+        }
+        assertTrue(zfKept, "the µop computing ZF is kept: " + cmp.uops());
+        var je = r.controlSites().get(0x1003L);
+        assertEquals(ControlRole.BRANCH, je.role());
+        assertArrayEquals(new long[]{0x1005, 0x100a}, je.successors());
+        assertEquals(SliceResult.ControlKind.CONDITIONAL, je.kind());
+        assertAllKept(r, SyntheticTrace.lift(0x1003, "74 05"));
+    }
+
+    @Test
+    void oneDirectionBranchIsGuardedByStrictAndFollowedByVirtuoso() {
+        LiftedInstruction cmp = SyntheticTrace.lift(0x1000, "48 39 d8");
+        SliceResult strict = slice(GuardPolicy.STRICT, cmpJe(true));
+        assertEquals(ControlRole.GUARD, strict.controlSites().get(0x1003L).role());
+        assertTrue(keptCount(strict, cmp) > 0, "a guard's condition is computed");
+        assertTrue(strict.guarded(0x1003));
+
+        SliceResult virtuoso = slice(GuardPolicy.VIRTUOSO, cmpJe(true));
+        assertEquals(ControlRole.FOLLOWED, virtuoso.controlSites().get(0x1003L).role());
+        assertNoneKept(virtuoso, cmp);
+        assertFalse(virtuoso.guarded(0x1003));
+
+        // the unseen way leads to code never seen: anything may happen there, so relaxed guards it
+        SliceResult relaxed = slice(GuardPolicy.RELAXED, cmpJe(true));
+        assertEquals(ControlRole.GUARD, relaxed.controlSites().get(0x1003L).role());
+    }
+
+    private static InMemoryTrace skipOver(String skipped) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "48 39 d8");                                     // cmp rax, rbx
+        t.ins(0x1003, "74 03");                                        // je 0x1008 (not taken here)
+        t.ins(0x1005, skipped);                                        // the code je would skip
+        t.ins(0x1008, "48 89 1f", write(OUT_PA, 8, -1));               // mov [rdi], rbx: both ways join here
+        return t.finish();
+    }
+
+    @Test
+    void relaxedGuardsOnlyBranchesThatSkipSlicedCode() {
+        SliceResult skipsNothingSliced = slice(GuardPolicy.RELAXED, skipOver("48 89 d1"));   // mov rcx, rdx
+        var je = skipsNothingSliced.controlSites().get(0x1003L);
+        assertEquals(ControlRole.FOLLOWED, je.role());
+        assertFalse(je.controlsSlicedUop());
+        assertNoneKept(skipsNothingSliced, SyntheticTrace.lift(0x1000, "48 39 d8"));
+
+        SliceResult skipsSliced = slice(GuardPolicy.RELAXED, skipOver("48 89 d3"));         // mov rbx, rdx
+        var je2 = skipsSliced.controlSites().get(0x1003L);
+        assertEquals(ControlRole.GUARD, je2.role());
+        assertTrue(je2.controlsSlicedUop());
+        assertTrue(keptCount(skipsSliced, SyntheticTrace.lift(0x1000, "48 39 d8")) > 0);
+    }
+
+    @Test
+    void partialRegisterWritesKeepOnlyTheBytesRead() {
+        SyntheticTrace one = new SyntheticTrace(1, 0);
+        var wide = one.ins(0x1000, "48 8b 02", read(0x5000, 8, -1));   // mov rax, [rdx]
+        var low = one.ins(0x1003, "8a 01", read(0x6000, 1, -1));       // mov al, [rcx]
+        one.ins(0x1005, "88 07", write(OUT_PA, 1, -1));                 // mov [rdi], al
+        SliceResult r = slice(GuardPolicy.STRICT, one.finish());
+        assertNoneKept(r, wide);
+        assertAllKept(r, low);
+
+        SyntheticTrace two = new SyntheticTrace(2, 0);
+        var byte0 = two.ins(0x0ff0, "88 1a", write(0x5000, 1, -1));    // mov [rdx], bl
+        var byte1 = two.ins(0x0ff2, "88 1e", write(0x5001, 1, -1));    // mov [rsi], bl
+        var wide2 = two.ins(0x1000, "48 8b 02", read(0x5000, 8, -1));
+        two.ins(0x1003, "8a 01", read(0x6000, 1, -1));
+        two.ins(0x1005, "66 89 07", write(OUT_PA, 2, -1));              // mov [rdi], ax
+        SliceResult r2 = slice(GuardPolicy.STRICT, two.finish());
+        assertTrue(keptCount(r2, wide2) > 0, "byte 1 of rax comes from the wide load");
+        assertNoneKept(r2, byte0);
+        assertAllKept(r2, byte1);
+    }
+
+    @Test
+    void aThirtyTwoBitWriteDefinesAllEightBytes() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        var load = t.ins(0x1000, "48 8b 02", read(0x5000, 8, -1));     // mov rax, [rdx]
+        var mov32 = t.ins(0x1003, "89 d8");                             // mov eax, ebx (zero-extends)
+        t.ins(0x1005, "48 89 07", write(OUT_PA, 8, -1));                // mov [rdi], rax
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertNoneKept(r, load);
+        assertAllKept(r, mov32);
+    }
+
+    @Test
+    void asynchronousInterruptHandlersAreDropped() {
+        for (int vector : new int[]{0x20, 14}) {
+            SyntheticTrace t = new SyntheticTrace(8, 0);
+            var producer = t.ins(0x1000, "48 89 cb");                   // mov rbx, rcx
+            t.delivery(vector, new int[]{Loc.GPR0 + 4}, new int[]{Loc.GPR0 + 4}, write(0x8000, 8, -1));
+            var handler = t.ins(0xffffffff81000000L, "48 89 d3");       // mov rbx, rdx
+            t.ins(0xffffffff81000003L, "48 cf", read(0x8000, 8, -1));  // iretq
+            t.ins(0x1003, "48 89 1f", write(OUT_PA, 8, -1));            // mov [rdi], rbx
+            SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+            if (vector >= 32) {
+                assertEquals(1, r.statistics().asyncHandlersDropped());
+                assertAllKept(r, producer);
+                assertNoneKept(r, handler);
+            } else {
+                assertEquals(0, r.statistics().asyncHandlersDropped(), "a page fault is part of the computation");
+                assertNoneKept(r, producer);
+                assertAllKept(r, handler);
+            }
+        }
+    }
+
+    @Test
+    void loadsOfTheInputBufferAreProgramInputs() {
+        SyntheticTrace t = new SyntheticTrace(8, 8);
+        var fill = t.ins(0x1000, "48 89 0a", write(IN_PA, 8, -1));     // mov [rdx], rcx
+        var load = t.ins(0x1003, "48 8b 1a", read(IN_PA, 8, -1));      // mov rbx, [rdx]
+        t.ins(0x1006, "48 89 1f", write(OUT_PA, 8, -1));
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertAllKept(r, load);
+        assertNoneKept(r, fill);
+        assertEquals(8, r.statistics().inputLoads());
+    }
+
+    @Test
+    void allocatorCallsBecomeSummaries() {
+        SyntheticTrace t = new SyntheticTrace(8, 0).user();
+        var call = t.ins(0x1000, "e8 fb 0f 00 00", write(0x8000, 8, -1));   // call 0x2000 (malloc)
+        var internal = t.ins(0x2000, "48 89 0a", write(0x5000, 8, -1));     // mov [rdx], rcx: allocator bookkeeping
+        var ret = t.ins(0x2003, "48 89 d0");                                  // mov rax, rdx
+        t.ins(0x2006, "c3", read(0x8000, 8, -1));                             // ret
+        var use = t.ins(0x1005, "48 8b 18", read(0x5000, 8, -1));             // mov rbx, [rax]
+        t.ins(0x1008, "48 89 1f", write(OUT_PA, 8, -1));
+        InMemoryTrace trace = t.finish();
+        SliceResult r = Slicer.slice(List.of(trace), GuardPolicy.STRICT, Map.of(0x2000L, "malloc"));
+        assertEquals(1, r.statistics().allocatorCallsSummarised());
+        assertAllKept(r, use);
+        assertNoneKept(r, internal);
+        assertNoneKept(r, ret);
+        assertNoneKept(r, call);
+        assertEquals(List.of(new SliceResult.AllocatorCall("malloc", -1, 1)), r.allocatorCalls());
+
+        SliceResult plain = Slicer.slice(List.of(trace), GuardPolicy.STRICT, Map.of());
+        assertAllKept(plain, internal);
+        assertAllKept(plain, ret);
+    }
+
+    @Test
+    void closureKeepsASiteInEveryInstanceAndReportsDisagreements() {
+        SyntheticTrace a = new SyntheticTrace(8, 0);
+        var setRcx = a.ins(0x0ff0, "48 c7 c1 07 00 00 00");              // mov rcx, 7
+        var site = a.ins(0x1000, "48 89 cb");                             // mov rbx, rcx
+        a.ins(0x1003, "48 89 1f", write(OUT_PA, 8, -1));
+        SyntheticTrace b = new SyntheticTrace(8, 0);
+        b.ins(0x1000, "48 89 cb");                                        // same site, rcx from START
+        b.ins(0x1010, "48 89 d3");                                        // mov rbx, rdx: overwrites it
+        b.ins(0x1013, "48 89 1f", write(OUT_PA, 8, -1));
+        SliceResult r = slice(GuardPolicy.STRICT, a.finish(), b.finish());
+        assertAllKept(r, site);
+        assertAllKept(r, setRcx);
+        long perTrace = setRcx.uops().size() + site.uops().size() + 3L;
+        assertEquals(site.uops().size() * 2L + setRcx.uops().size()
+                        + SyntheticTrace.lift(0x1003, "48 89 1f").uops().size() * 2L
+                        + SyntheticTrace.lift(0x1010, "48 89 d3").uops().size(),
+                r.statistics().keptUopExecutions(), "the site's instance in trace b is kept by closure" + perTrace);
+        assertEquals(1, r.disagreements().size(), r.disagreements().toString());
+        var d = r.disagreements().get(0);
+        assertEquals(0x1000, d.address());
+        assertEquals("rcx", d.location());
+        assertEquals(Producers.START, d.producerA());
+        assertEquals(1, d.traceA());
+        assertEquals(0, d.traceB());
+    }
+
+    @Test
+    void tracesOfDifferentProgramsAreRefused() {
+        InMemoryTrace a = cmpJe(true);
+        SyntheticTrace other = new SyntheticTrace(8, 0);
+        InMemoryTrace b = other.finish();
+        assertEquals("synthetic", b.header().program());
+        assertThrows(SliceException.class, () -> Slicer.slice(List.of(), GuardPolicy.STRICT, Optional.empty()));
+        assertEquals(GuardPolicy.RELAXED, GuardPolicy.parse("Relaxed"));
+        var e = assertThrows(IllegalArgumentException.class, () -> GuardPolicy.parse("loose"));
+        assertTrue(e.getMessage().contains("loose"));
+        assertTrue(a.events().size() > 0);
+    }
+}
