@@ -1,0 +1,68 @@
+package dev.vmsight.merger;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Function names by address from a System.map or /proc/kallsyms text ("ADDRESS TYPE NAME" per
+ * line; text symbols t/T/w/W only). The lab's vmlinux has no symbol table, so this is the source
+ * of kernel function names for {@code vmsight inspect}.
+ */
+public final class Symbols {
+    private final TreeMap<Long, String> byAddress;
+
+    private Symbols(TreeMap<Long, String> byAddress) { this.byAddress = byAddress; }
+
+    public static Symbols none() { return new Symbols(new TreeMap<>()); }
+
+    public static Symbols readSystemMap(Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read symbol file " + file + ": " + e.getMessage(), e);
+        }
+        TreeMap<Long, String> map = new TreeMap<>(Long::compareUnsigned);
+        int n = 0;
+        for (String line : lines) {
+            n++;
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 3) {
+                continue;
+            }
+            if (!f[1].matches("[tTwW]")) {
+                continue;
+            }
+            try {
+                map.putIfAbsent(Long.parseUnsignedLong(f[0], 16), f[2]);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(file + " line " + n + ": '" + f[0]
+                        + "' is not a hexadecimal address (expected System.map or kallsyms lines)");
+            }
+        }
+        if (map.isEmpty()) {
+            throw new IllegalArgumentException(file + " holds no text symbols (expected System.map or kallsyms lines)");
+        }
+        return new Symbols(map);
+    }
+
+    /** "name+0xoff" for the nearest text symbol at or below {@code address}, or null. */
+    public String describe(long address) {
+        Map.Entry<Long, String> e = byAddress.floorEntry(address);
+        if (e == null) {
+            return null;
+        }
+        long off = address - e.getKey();
+        return off == 0 ? e.getValue() : e.getValue() + "+0x" + Long.toHexString(off);
+    }
+
+    /** The nearest symbol's name and address at or below {@code address}, or null. */
+    public Map.Entry<Long, String> function(long address) { return byAddress.floorEntry(address); }
+
+    public boolean isEmpty() { return byAddress.isEmpty(); }
+}
