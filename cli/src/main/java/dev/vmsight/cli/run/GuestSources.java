@@ -56,14 +56,10 @@ public final class GuestSources {
 
     private static GuestSource lab(String name, int cpu) {
         Guest guest = Labs.attach(Labs.layout(), name);
+        if (guest instanceof QemuGuest q) {
+            return of(q, cpu, () -> resumeAndRelease(guest));  // of() releases on its own failures
+        }
         try {
-            if (guest instanceof QemuGuest q) {
-                q.pause();
-                VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + name + "'");
-                PhysicalMemory memory = ramFile(q.ramFile());
-                return new GuestSource("lab guest '" + name + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
-                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, () -> resumeAndRelease(guest));
-            }
             if (guest instanceof LibvirtGuest l) {
                 l.pause();
                 VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
@@ -74,6 +70,27 @@ public final class GuestSources {
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
             resumeAndRelease(guest);
+            throw e;
+        }
+    }
+
+    /**
+     * A QEMU guest this process holds (the demo's, a test's): paused now, read through its RAM
+     * file with HMP registers, resumed on close (the guest itself stays the caller's).
+     */
+    public static GuestSource of(QemuGuest guest, int cpu) {
+        return of(guest, cpu, guest::resume);
+    }
+
+    private static GuestSource of(QemuGuest q, int cpu, Runnable release) {
+        q.pause();
+        try {
+            VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + q.name() + "'");
+            PhysicalMemory memory = ramFile(q.ramFile());
+            return new GuestSource("lab guest '" + q.name() + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
+                    + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, release);
+        } catch (RuntimeException e) {
+            release.run();
             throw e;
         }
     }

@@ -59,7 +59,9 @@ public final class ProgramRuns {
             } else {
                 List<Long> successors = java.util.Arrays.stream(c.successors()).boxed().toList();
                 if (successors.isEmpty()) {
-                    throw new IllegalArgumentException("control site 0x" + Long.toHexString(c.address()) + " has no observed successor");
+                    // a trace stops when control reaches END: the instruction that got there (the call
+                    // to vmsight_mark_out) has no recorded successor, and END is the only one it can have
+                    successors = List.of(program.end());
                 }
                 control = switch (c.role()) {
                     case BRANCH, GUARD -> new JitProgram.Control.Evaluated(successors, JitProgram.OnUnseen.THROW);
