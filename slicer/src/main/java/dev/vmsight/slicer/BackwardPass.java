@@ -34,6 +34,7 @@ final class BackwardPass {
     private final boolean[] controlSliced;
     private final Producers producers;
     private final int trace;
+    private final int round;
 
     private final int[] live = new int[Loc.COUNT];
     private final int[] consumer = new int[Loc.ARCH_COUNT];
@@ -42,13 +43,15 @@ final class BackwardPass {
     private final BitSet pendingTranslations = new BitSet();
     private long faultKeptStep = -1;
 
+    /** Some site gained a µop after an instance of it was already walked this round: walk again. */
     boolean changed;
     long keptExecutions;
     long deliveriesKept;
     long inputLoads;
     int outputPhysicalBytes;
 
-    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace) {
+    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round) {
+        this.round = round;
         this.table = table;
         this.index = index;
         this.controlSliced = controlSliced;
@@ -118,12 +121,13 @@ final class BackwardPass {
             if (keep) {
                 if (!kept.get(x.index())) {
                     kept.set(x.index());
-                    changed = true;
+                    changed |= table.visited[site] == round;
                 }
                 keptExecutions++;
                 apply(u, x, (site << 8) | x.index());
             }
         }
+        table.visited[site] = round;
         Arrays.fill(live, Loc.TEMP0, Loc.COUNT, 0);
     }
 

@@ -29,6 +29,8 @@ final class Sites {
     final List<ControlKind> control = new ArrayList<>();
     final List<TreeSet<Long>> successors = new ArrayList<>();
     long[] instances = new long[64];
+    /** the closure round in which an instance of the site was last walked (0: none) */
+    int[] visited = new int[64];
     private final Map<Long, List<Integer>> byAddress = new HashMap<>();
 
     Sites(CpuFeatures features) { this.features = features; }
@@ -58,6 +60,7 @@ final class Sites {
         byAddress.computeIfAbsent(rip, a -> new ArrayList<>()).add(n);
         if (n == instances.length) {
             instances = java.util.Arrays.copyOf(instances, n * 2);
+            visited = java.util.Arrays.copyOf(visited, n * 2);
         }
         return n;
     }

@@ -88,7 +88,7 @@ public final class Slicer {
             last = new ArrayList<>();
             changed = false;
             for (int i = 0; i < traces.size(); i++) {
-                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i);
+                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds);
                 p.run(traces.get(i));
                 changed |= p.changed;
                 last.add(p);
