@@ -15,10 +15,19 @@
  *       {@link dev.vmsight.ir.sys.SystemTables} (GDTR, IDTR, TSS base). {@code step()} runs one
  *       instruction as a gdbstub single-step does and returns a {@link dev.vmsight.ir.sys.Step}:
  *       the lifted instruction (with its µops) and the exceptions delivered;
- *       {@code observe(AccessObserver)} reports each data access (va, pa, size, value).</li>
+ *       {@code observe(AccessObserver)} reports each data access (va, pa, size, value);
+ *       {@code watch(MachineObserver)} reports whole steps for recorders: the instruction, each µop
+ *       before and after it runs (or that it faulted), each data access as a
+ *       {@link dev.vmsight.ir.sys.DataAccess} naming its {@link dev.vmsight.ir.sys.Translation}
+ *       (the walk its TLB entry came from: page, frame, CR3, entries read) and the second page's
+ *       address when it crosses one, and exception deliveries with the state before and after
+ *       (the accesses in between are the delivery's implicit ones).</li>
  *   <li>{@link dev.vmsight.ir.sys.PagingFormat}: the MMU as data (levels, leaf levels,
  *       MAXPHYADDR, the entry masks), 4- and 5-level.</li>
  * </ul>
+ * Speed: {@code step()} keeps lifted instructions by address and reuses one when the bytes it
+ * fetches now (through paging, page by page, touching the next page only when the instruction
+ * reaches it) equal the cached instruction's; the {@code Tlb} is a direct-mapped array.
  * Inside: {@code Mmu} (one walker, permission checks, A/D bits, {@code Tlb}) implements the
  * interpreter's {@link dev.vmsight.ir.interp.Memory}; {@code SystemInstructions} implements its
  * {@link dev.vmsight.ir.interp.SystemLayer}; faults reach {@code SystemMachine} through the
