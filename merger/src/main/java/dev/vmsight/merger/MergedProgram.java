@@ -28,13 +28,17 @@ import java.util.Map;
  * @param userMemory      user-half bytes the slice reads, captured from the traces, by linear address
  * @param output          how to read and decode the answer at END
  * @param stats           counts for inspect and the reports
+ * @param environment     values of the kept environment µops (rdtsc, cpuid, rdmsr of MSRs outside the
+ *                        machine state, port input, rdrand) as training saw them: a monitor has no
+ *                        guest TSC or devices, so a run replays these (see ReferenceExecutor)
  */
 public record MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
                             CpuFeatures features, String policy, long entry, long end,
                             List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
-                            ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats) {
-    /** Version of this model; bumped when a field's meaning changes. */
-    public static final int FORMAT_VERSION = 1;
+                            ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
+                            List<EnvValue> environment) {
+    /** Version of this model; bumped when a field's meaning changes (2: environment values). */
+    public static final int FORMAT_VERSION = 2;
     /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
     public static final long USER_HALF_END = 0x0000_8000_0000_0000L;
 
@@ -43,7 +47,23 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         controls = List.copyOf(controls);
         liveIns = List.copyOf(liveIns);
         userMemory = List.copyOf(userMemory);
+        environment = List.copyOf(environment);
     }
+
+    /** A program without environment µops. */
+    public MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
+                         CpuFeatures features, String policy, long entry, long end,
+                         List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
+                         ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats) {
+        this(formatVersion, name, kernelTextSha256, kernelRelease, features, policy, entry, end, instructions, controls,
+                liveIns, input, userMemory, output, stats, List.of());
+    }
+
+    /**
+     * The outputs of the environment µop {@code uop} of the instruction at {@code address} in the
+     * first trace that ran it (cpuid: eax, ebx, ecx, edx; the others one value).
+     */
+    public record EnvValue(long address, int uop, long[] values) { }
 
     /** Instructions by address (built on each call: callers keep the map). */
     public Map<Long, ProgramInstruction> instructionMap() {

@@ -125,6 +125,7 @@ public final class Merger {
         final List<Map<Integer, Long>> liveIns = new ArrayList<>();
         final TreeMap<Long, Byte> userBytes = new TreeMap<>();
         final List<String> notes = new ArrayList<>();
+        final TreeMap<Long, MergedProgram.EnvValue> environment = new TreeMap<>(Long::compareUnsigned);
         long executions;
         long keptExecutions;
         Long entry;
@@ -179,6 +180,9 @@ public final class Merger {
                     }
                     keptExecutions++;
                     Uop uop = insn.lifted.uops().get(u.index());
+                    if (uop.kind().has(UopKind.Flag.ENV) && !u.faulted()) {
+                        environment.putIfAbsent(ie.rip(), new MergedProgram.EnvValue(ie.rip(), u.index(), u.outputs().clone()));
+                    }
                     int[] in = uop.in();
                     for (int j = 0; j < in.length; j++) {
                         int loc = in[j];
@@ -230,6 +234,10 @@ public final class Merger {
                     }
                 }
                 previous = insn;
+            }
+            if (previous != null && trace.summary().reachedEnd()) {
+                // the replay stops when RIP reaches END: that is the last instruction's successor
+                previous.successors.add(trace.header().marks().markOut());
             }
             liveIns.add(live);
         }
@@ -312,7 +320,8 @@ public final class Merger {
                     header.guest().kernelTextSha256(), header.guest().kernelRelease(), features, slice.policy(),
                     entry, header.marks().markOut(), instructions, controls, classify(),
                     in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
-                    ranges(), new OutputSpec(outputKind(header.program())), stats), List.copyOf(notes));
+                    ranges(), new OutputSpec(outputKind(header.program())), stats,
+                    List.copyOf(environment.values())), List.copyOf(notes));
         }
 
         /** Equal in every trace that reads it → constant; otherwise from the VcpuState at run time. */

@@ -34,7 +34,7 @@ import java.util.zip.CRC32;
  */
 public final class ProgramFiles {
     static final byte[] MAGIC = "VMSPROG\0".getBytes(StandardCharsets.US_ASCII);
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     private static final int HEADER = MAGIC.length + 4 + 8;
 
     private ProgramFiles() { }
@@ -156,6 +156,15 @@ public final class ProgramFiles {
                 o.write(r.bytes());
             }
             o.writeByte(p.output().kind().ordinal());
+            o.writeInt(p.environment().size());
+            for (MergedProgram.EnvValue e : p.environment()) {
+                o.writeLong(e.address());
+                o.writeShort(e.uop());
+                o.writeByte(e.values().length);
+                for (long v : e.values()) {
+                    o.writeLong(v);
+                }
+            }
             Statistics s = p.stats();
             o.writeInt(s.traces());
             o.writeLong(s.uopExecutions());
@@ -250,10 +259,25 @@ public final class ProgramFiles {
                 memory.add(new MemoryRange(va, bytes));
             }
             OutputSpec output = new OutputSpec(ordinal(OutputKind.values(), "output kind"));
+            n = count(11);
+            List<MergedProgram.EnvValue> environment = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long address = b.getLong();
+                int uop = b.getShort() & 0xFFFF;
+                int m = b.get();
+                if (m < 1 || m > 4) {
+                    throw error(1, "environment value count " + m + " (1..4)");
+                }
+                long[] values = new long[m];
+                for (int k = 0; k < m; k++) {
+                    values[k] = b.getLong();
+                }
+                environment.add(new MergedProgram.EnvValue(address, uop, values));
+            }
             Statistics stats = new Statistics(b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
             return new MergedProgram(modelVersion, name, sha, release, features, policy, entry, end, instructions,
-                    controls, live, input, memory, output, stats);
+                    controls, live, input, memory, output, stats, environment);
         }
 
         /** A count of items of at least {@code minBytes} each: must fit in what remains. */

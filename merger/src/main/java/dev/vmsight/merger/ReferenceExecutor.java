@@ -45,9 +45,11 @@ import java.util.TreeMap;
  * and the measure of a program's reliability (crossval). Not thread-safe; one run per instance.
  *
  * <p>System µops: syscall and sysret get their SDM effects on the registers (the successor is the
- * control site's), iret pops its frame, swapgs/privileged checks are ordinary µops; environment
- * inputs (rdtsc, cpuid, rdmsr of unknown MSRs, port I/O) and exception delivery are not available
- * to a monitor and end the run with a {@link FailureKind#UNSUPPORTED} or {@link FailureKind#CPU_FAULT}.
+ * control site's), iret pops its frame, swapgs/privileged checks are ordinary µops. Environment
+ * µops (rdtsc, cpuid, rdmsr of MSRs outside the state, port input, rdrand) get the value training
+ * recorded at that instruction: a monitor has no guest TSC or devices (a known limit: a program
+ * whose answer depends on the TSC would answer with training's). Exception delivery is not
+ * modelled: a fault ends the run with {@link FailureKind#CPU_FAULT}.
  */
 public final class ReferenceExecutor {
     /** The largest output buffer read at END. */
@@ -58,6 +60,7 @@ public final class ReferenceExecutor {
     private final Map<Long, ControlSite> controls;
     private final Map<Long, LiftedInstruction> sliced = new HashMap<>();
     private final TreeMap<Long, byte[]> embedded = new TreeMap<>();
+    private final Map<Long, MergedProgram.EnvValue> environment = new HashMap<>();
 
     public ReferenceExecutor(MergedProgram program) {
         this.program = program;
@@ -65,6 +68,9 @@ public final class ReferenceExecutor {
         this.controls = program.controlMap();
         for (MemoryRange r : program.userMemory()) {
             embedded.put(r.va(), r.bytes());
+        }
+        for (MergedProgram.EnvValue e : program.environment()) {
+            environment.put(e.address(), e);
         }
     }
 
@@ -152,7 +158,7 @@ public final class ReferenceExecutor {
             }
             Interpreter interpreter = new Interpreter(this, a -> {
                 throw new Refused(FailureKind.OFF_PROGRAM, "no instruction of the program at 0x" + Long.toHexString(a));
-            }, Environment.NONE, this, (f, s) -> fault = f);
+            }, new Replayed(), this, (f, s) -> fault = f);
             budget.start();
             long rip = program.entry();
             state.setRip(rip);
@@ -247,6 +253,28 @@ public final class ReferenceExecutor {
                 overlayMask.computeIfAbsent(a >>> 12, p -> new boolean[4096])[(int) (a & 0xFFF)] = true;
                 page[(int) (a & 0xFFF)] = (byte) (value >>> (8 * i));
             }
+        }
+
+        /** Environment µops get the values training saw at the same instruction (a monitor has no guest TSC or devices). */
+        private final class Replayed implements Environment {
+            private long[] values(String what) {
+                MergedProgram.EnvValue e = environment.get(site);
+                if (e == null) {
+                    throw new Refused(FailureKind.UNSUPPORTED, what + " at 0x" + Long.toHexString(site)
+                            + " has no value recorded in training");
+                }
+                return e.values();
+            }
+
+            @Override public long rdtsc() { return values("rdtsc")[0]; }
+
+            @Override public long[] cpuid(long leaf, long subleaf) { return values("cpuid").clone(); }
+
+            @Override public long rdmsr(long msr) { return values("rdmsr 0x" + Long.toHexString(msr))[0]; }
+
+            @Override public long portIn(long port, int size) { return values("in from port 0x" + Long.toHexString(port))[0]; }
+
+            @Override public long rdrand(int size) { return values("rdrand")[0]; }
         }
 
         @Override

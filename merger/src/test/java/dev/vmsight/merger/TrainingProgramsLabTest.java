@@ -1,0 +1,77 @@
+package dev.vmsight.merger;
+
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.slicer.GuardPolicy;
+import dev.vmsight.slicer.Slicer;
+import dev.vmsight.tracer.capture.TrainingCorpus;
+import dev.vmsight.tracer.trace.TraceFiles;
+import dev.vmsight.tracer.trace.TraceReader;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.snapshot.Snapshot;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Real traces of the lab's training programs (H3's corpus: START snapshots and traces of varied
+ * runs). A program merged from run 0 must give, on run 0's START snapshot, the guest's own answer
+ * (the trace's expected output, read from the real guest at END); on the other runs' snapshots
+ * (held out) their own answers or UnseenPath, never a wrong answer.
+ */
+@Tag("lab")
+class TrainingProgramsLabTest {
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"GETPID, STRICT", "GETPID, VIRTUOSO", "GETTIME, STRICT", "PSLIST, STRICT"})
+    @Timeout(900)
+    void programFromRunZeroAnswersOwnAndHeldOutSnapshots(TrainingProgram which, GuardPolicy policy) {
+        String root = System.getProperty("vmsight.root");
+        if (root == null) {
+            fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
+        }
+        LabLayout lab = LabLayout.at(Path.of(root));
+        List<TrainingCorpus.Entry> corpus = TrainingCorpus.ensure(lab, which, 3);
+        MergedProgram program;
+        List<byte[]> expected = new ArrayList<>();
+        try (TraceReader run0 = TraceFiles.open(corpus.get(0).trace())) {
+            program = Merger.merge(List.of(run0), SliceInput.of(Slicer.slice(List.of(run0), policy,
+                    Slicer.trainingBinary(lab.root(), which.fileName())))).program();
+        }
+        for (TrainingCorpus.Entry e : corpus) {
+            try (TraceReader r = TraceFiles.open(e.trace())) {
+                expected.add(r.header().expectedOutput().bytes());
+            }
+        }
+        System.out.printf("%s %s: %s%n", which, policy, program.stats());
+        ReferenceExecutor executor = new ReferenceExecutor(program);
+        for (int i = 0; i < corpus.size(); i++) {
+            RunResult r;
+            long t0 = System.nanoTime();
+            try (Snapshot s = Snapshot.open(corpus.get(i).snapshot())) {
+                r = executor.run(s, s.registers(), new byte[0], Budget.of(50_000_000, Duration.ofSeconds(120)));
+            }
+            System.out.printf("  run %d: %s in %.3f s%n", i, r instanceof RunResult.Answer a ? "answer "
+                    + a.text().strip().replace('\n', ' ') : r, (System.nanoTime() - t0) / 1e9);
+            if (i == 0) {
+                RunResult.Answer a = assertInstanceOf(RunResult.Answer.class, r, "own START snapshot: " + r);
+                assertArrayEquals(expected.get(0), a.bytes(), "the guest's own answer on run 0");
+            } else if (r instanceof RunResult.Answer a) {
+                assertArrayEquals(expected.get(i), a.bytes(), "held-out run " + i + ": a wrong answer "
+                        + Arrays.toString(a.bytes()));
+            } else {
+                assertInstanceOf(RunResult.UnseenPath.class, r, "held-out run " + i + ": " + r);
+            }
+        }
+    }
+}
