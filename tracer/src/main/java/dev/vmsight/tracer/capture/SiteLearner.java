@@ -36,19 +36,21 @@ import java.util.Set;
  *       the prefix left it; at each stop in the trainer's address space it single-steps that
  *       instruction and reads the value from its registers (rdx:rax, eax..edx; for syscall and
  *       sysretq the MSRs as the lockstep oracle does), in QEMU's order, until END.</li>
- *   <li><b>Assignment.</b> The probe runs again with, for each address, the values QEMU produced
- *       there in order: the i-th execution of a site in the replay gets QEMU's i-th value at that
- *       site. This fixes every value to a step ({@link LearnedValue}), which is what the replay's
- *       recorded environment is keyed by.</li>
+ *   <li><b>Assignment.</b> The probe runs again; each execution of a site takes, among QEMU's
+ *       hits there not yet passed (values stay in QEMU's order), the first with all 16 general
+ *       registers equal to the probe's (the same dynamic instruction), else the first with the
+ *       same stack pointer, else the next one ({@link #matches()} counts each kind). This fixes
+ *       every value to a step ({@link LearnedValue}), which is what the replay's recorded
+ *       environment is keyed by.</li>
  * </ol>
  *
  * <p>What this does and does not promise: every value is QEMU's own, read at the same instruction
  * in the trainer's address space, in QEMU's order. QEMU runs with interrupts between START and END
  * (the replay has none): an interrupt can execute a site too (every exit to user mode runs an
  * rdtsc for the kernel stack offset), or change a path (an allocator cache refilled by a softirq),
- * so the i-th execution in QEMU is not always the replay's i-th. Values are then QEMU's, but from a
- * neighbouring execution of the same instruction; the context records how many sites QEMU ran more
- * or less often than the replay. If such a difference changes what the trainer computes, the
+ * so not every execution in the replay has its exact twin in QEMU. Values are then QEMU's, but from
+ * a neighbouring execution of the same instruction; the context records how many were matched
+ * exactly, by stack pointer, or by order, and the sites QEMU ran more or less often than the replay. If such a difference changes what the trainer computes, the
  * fidelity check rejects the trace. A site the replay needs more values at than QEMU produced is
  * an {@link OffPath} run: traced again.
  */
@@ -70,11 +72,15 @@ final class SiteLearner {
     /** Site address → what it is (RDTSC, CPUID, RDMSR, PORT_IN, SYSCALL, SYSRETQ). */
     private final Map<Long, String> sites = new LinkedHashMap<>();
     /** Site address → QEMU's values there, in QEMU's order (MSR sites: none, they set {@link #locations}). */
-    private final Map<Long, List<long[]>> qemuValues = new HashMap<>();
+    private final Map<Long, List<Hit>> qemuValues = new HashMap<>();
     private final List<String> lines = new ArrayList<>();
     private List<LearnedValue> assigned = List.of();
     private long probeSteps;
     private int unevenSites;
+    private final int[] matches = new int[3];
+
+    /** One stop of QEMU at a site: the value it produced and its general registers before the instruction. */
+    private record Hit(long[] values, long[] gprs) { }
 
     /** QEMU's execution did not give a value the replay needs (it ran a site fewer times): this run cannot be completed. */
     static final class OffPath extends RuntimeException {
@@ -106,7 +112,7 @@ final class SiteLearner {
         assigned = assignment.assigned;
         probeSteps = assignment.step;
         for (Long site : sites.keySet()) {
-            int used = assignment.used.getOrDefault(site, 0), given = qemuValues.getOrDefault(site, List.of()).size();
+            int used = assignment.calls.getOrDefault(site, 0), given = qemuValues.getOrDefault(site, List.of()).size();
             if (used != given && !sites.get(site).startsWith("SYS")) {
                 unevenSites++;
                 lines.add(String.format("site 0x%x (%s): QEMU executed it %d times in the trainer, the replay %d", site,
@@ -201,14 +207,22 @@ final class SiteLearner {
                     lines.add(String.format("QEMU at sysretq 0x%x: STAR[63:48] = 0x%x", rip, (after.cs() & 0xFFFF) - 16));
                 }
             }
-            case "RDTSC", "RDMSR" -> qemuValues.computeIfAbsent(rip, a -> new ArrayList<>())
-                    .add(new long[]{after.rdx() << 32 | after.rax() & 0xFFFF_FFFFL});
-            case "CPUID" -> qemuValues.computeIfAbsent(rip, a -> new ArrayList<>()).add(new long[]{after.rax() & 0xFFFF_FFFFL,
+            case "RDTSC", "RDMSR" -> hit(rip, before, new long[]{after.rdx() << 32 | after.rax() & 0xFFFF_FFFFL});
+            case "CPUID" -> hit(rip, before, new long[]{after.rax() & 0xFFFF_FFFFL,
                     after.rbx() & 0xFFFF_FFFFL, after.rcx() & 0xFFFF_FFFFL, after.rdx() & 0xFFFF_FFFFL});
-            case "PORT_IN" -> qemuValues.computeIfAbsent(rip, a -> new ArrayList<>()).add(new long[]{after.rax()});
+            case "PORT_IN" -> hit(rip, before, new long[]{after.rax()});
             default -> throw new IllegalStateException("no way to read a " + kind + " value from QEMU at 0x" + Long.toHexString(rip));
         }
     }
+
+    private void hit(long rip, X86Registers r, long[] values) {
+        long[] gprs = {r.rax(), r.rcx(), r.rdx(), r.rbx(), r.rsp(), r.rbp(), r.rsi(), r.rdi(),
+                r.r8(), r.r9(), r.r10(), r.r11(), r.r12(), r.r13(), r.r14(), r.r15()};
+        qemuValues.computeIfAbsent(rip, a -> new ArrayList<>()).add(new Hit(values, gprs));
+    }
+
+    /** How the replay's executions of sites were matched to QEMU's: same registers, same stack pointer, next in order. */
+    int[] matches() { return matches.clone(); }
 
     // ---- the probe
 
@@ -217,16 +231,19 @@ final class SiteLearner {
      * values); with it, it takes QEMU's values per site in order and records the step of each.
      */
     private final class Probe implements Environment {
-        private final Map<Long, List<long[]>> given;
+        private final Map<Long, List<Hit>> given;
         private final Map<Long, ArrayDeque<LearnedValue>> prefixByStep = new HashMap<>();
+        /** Per site: QEMU's hits consumed so far (the index after the last one taken). */
         final Map<Long, Integer> used = new HashMap<>();
+        /** Per site: how often the replay executed it. */
+        final Map<Long, Integer> calls = new HashMap<>();
         final List<LearnedValue> assigned = new ArrayList<>();
         private final MachineState state = LockstepSession.load(start);
         private final SystemMachine machine;
         private long step;
         private long lastTsc;
 
-        Probe(Map<Long, List<long[]>> given) {
+        Probe(Map<Long, List<Hit>> given) {
             this.given = given;
             locations.forEach(state::set);
             for (LearnedValue v : prefixValues) {
@@ -285,18 +302,50 @@ final class SiteLearner {
                 need(kind);
                 return provisional;
             }
-            List<long[]> values = given.getOrDefault(rip, List.of());
-            int i = used.merge(rip, 1, Integer::sum) - 1;
-            if (i >= values.size()) {
+            calls.merge(rip, 1, Integer::sum);
+            List<Hit> hits = given.getOrDefault(rip, List.of());
+            int from = used.getOrDefault(rip, 0);   // QEMU's hits before it are taken: values stay in QEMU's order
+            int j = choose(hits, from);
+            if (j < 0) {
                 throw new OffPath(String.format("the replay executes %s at 0x%x (step %,d) more often than QEMU did in the trainer "
-                        + "(%d times)", kind, rip, step, values.size()), null);
+                        + "(%d times)", kind, rip, step, hits.size()), null);
             }
-            long[] v = values.get(i);
+            used.put(rip, j + 1);
+            long[] v = hits.get(j).values();
             if (kind.equals("PORT_IN")) {
                 v = new long[]{args[1] == 8 ? v[0] : v[0] & ((1L << (8 * args[1])) - 1)};
             }
             assigned.add(new LearnedValue(step, rip, kind, args, v));
             return v;
+        }
+
+        /**
+         * The first of QEMU's remaining hits with all 16 general registers equal to the probe's (the
+         * same dynamic instruction), else the first with the same stack pointer (same call depth),
+         * else simply the next one; -1 when none is left.
+         */
+        private int choose(List<Hit> hits, int from) {
+            if (from >= hits.size()) {
+                return -1;
+            }
+            long[] mine = new long[16];
+            for (int i = 0; i < 16; i++) {
+                mine[i] = state.gpr(i);
+            }
+            for (int j = from; j < hits.size(); j++) {
+                if (java.util.Arrays.equals(hits.get(j).gprs(), mine)) {
+                    matches[0]++;
+                    return j;
+                }
+            }
+            for (int j = from; j < hits.size(); j++) {
+                if (hits.get(j).gprs()[4] == mine[4]) {
+                    matches[1]++;
+                    return j;
+                }
+            }
+            matches[2]++;
+            return from;
         }
 
         @Override

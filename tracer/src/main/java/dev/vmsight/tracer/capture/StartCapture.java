@@ -13,6 +13,6 @@ import java.util.Map;
  * synchronisations after it learned (environment values; syscall MSRs as locations), and the output buffer QEMU left at END.
  */
 record StartCapture(X86Registers start, SystemTables tables, CopiedRam ram, BufferSpec input, long prefixSteps,
-                    int sites, int unevenSites, List<LearnedValue> values, Map<Integer, Long> learnedLocations, List<String> learnedLines,
+                    int sites, int unevenSites, int[] valueMatches, List<LearnedValue> values, Map<Integer, Long> learnedLocations, List<String> learnedLines,
                     List<String> prefixDivergences, BufferSpec expectedOutput, double captureSeconds, int exitCode,
                     String programOutput) { }

@@ -159,8 +159,9 @@ public final class Tracer {
                 say("%s run %d: %s; tracing a new run of the trainer (retry %d)", program.fileName(), runIndex, e.getMessage(), retries);
                 continue;
             }
-            say("%s run %d: prefix %,d lockstep steps, values from QEMU at %d sites, QEMU reached END in %.1f s, %d output bytes",
-                    program.fileName(), runIndex, capture.prefixSteps(), capture.sites(), capture.captureSeconds(),
+            say("%s run %d: prefix %,d lockstep steps, values from QEMU at %d sites (matched exactly %d, by rsp %d, by order %d), "
+                    + "QEMU reached END in %.1f s, %d output bytes", program.fileName(), runIndex, capture.prefixSteps(), capture.sites(),
+                    capture.valueMatches()[0], capture.valueMatches()[1], capture.valueMatches()[2], capture.captureSeconds(),
                     capture.expectedOutput().length());
             Map<String, String> context = new LinkedHashMap<>(variation.context());
             context.put("run", String.valueOf(runIndex));
@@ -170,6 +171,8 @@ public final class Tracer {
             context.put("env.learned", String.valueOf(capture.values().size()));
             context.put("qemu.valueSites", String.valueOf(capture.sites()));
             context.put("qemu.unevenSites", String.valueOf(capture.unevenSites()));
+            context.put("qemu.valuesMatched", String.format("exact %d, by rsp %d, by order %d", capture.valueMatches()[0],
+                    capture.valueMatches()[1], capture.valueMatches()[2]));
             context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
             TraceHeader header = header(program, args, capture, context);
@@ -266,6 +269,7 @@ public final class Tracer {
             Map<Integer, Long> locations = prefix.learnedLocations();
             List<String> lines = new ArrayList<>(prefix.learned());
             int sites = 0, uneven = 0;
+            int[] matches = new int[3];
             X86Registers end;
             if (reachedEnd) {
                 end = prefix.current();
@@ -280,10 +284,11 @@ public final class Tracer {
                 lines.addAll(learner.lines());
                 sites = learner.sites();
                 uneven = learner.unevenSites();
+                matches = learner.matches();
             }
             BufferSpec expected = buffer(gdb, live, end, "output", end.rdi(), end.rsi());
             double seconds = (System.nanoTime() - t0) / 1e9;
-            partial = new StartCapture(start, tables, ram, input, prefix.steps(), sites, uneven, values, locations, lines,
+            partial = new StartCapture(start, tables, ram, input, prefix.steps(), sites, uneven, matches, values, locations, lines,
                     prefix.divergences(), expected, seconds, -1, "");
         } catch (TraceBudgetException e) {
             throw new TraceBudgetException(program.guestPath() + ": " + e.getMessage() + "; " + killTrainer(program), e);
@@ -293,7 +298,7 @@ public final class Tracer {
         }
         ExecResult exit = GuestTrainer.awaitExit(guest, shell, program.guestPath(), STOP_TIMEOUT);
         return new StartCapture(partial.start(), partial.tables(), partial.ram(), partial.input(), partial.prefixSteps(),
-                partial.sites(), partial.unevenSites(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
+                partial.sites(), partial.unevenSites(), partial.valueMatches(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
                 partial.expectedOutput(), partial.captureSeconds(), exit.exitCode(), exit.stdout() + exit.stderr());
     }
 
