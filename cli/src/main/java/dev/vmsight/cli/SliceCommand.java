@@ -75,9 +75,9 @@ final class SliceCommand implements Callable<Integer> {
                 s.keptSites(), s.sites(), s.keptSiteUops(), s.instructionInstances());
         out.printf(Locale.ROOT, "control       %,d branches, %,d guards, %,d followed%n", s.branches(), s.guards(),
                 s.followed());
-        out.printf(Locale.ROOT, "preprocessing %,d interrupt handlers dropped, %,d input bytes loaded, %,d allocator calls summarised (%s)%n",
-                s.asyncHandlersDropped(), s.inputLoads(), s.allocatorCallsSummarised(),
-                elf.map(Path::toString).orElse("no training binary"));
+        out.printf(Locale.ROOT, "preprocessing %,d interrupt handlers dropped, %,d user page faults and %,d allocator calls summarised (%s), %,d input bytes loaded%n",
+                s.asyncHandlersDropped(), s.userPageFaultsSummarised(), s.allocatorCallsSummarised(),
+                elf.map(Path::toString).orElse("no training binary"), s.inputLoads());
         out.printf(Locale.ROOT, "closure       %d rounds, %,d deliveries kept, %.2f s%n", s.closureRounds(),
                 s.deliveriesKept(), s.seconds());
         out.printf(Locale.ROOT, "disagreements %d%n", r.disagreements().size());

@@ -24,7 +24,10 @@ import static dev.vmsight.slicer.ByteUses.ALL;
  * One backward pass over one trace: live register bytes, flags and physical memory bytes from the
  * criterion at END back to START, keeping every µop that defines something live, every µop the
  * closure already keeps at its site, and the control µops of sliced control sites. Walks
- * {@link TraceReader#backward()} once; nothing but the live sets is held.
+ * {@link TraceReader#backward()} once; nothing but the live sets is held. Kernel-half accesses of
+ * kept µops use the page-table entries of their translation; user-half ones do not (the program
+ * embeds the training process's memory at its linear addresses, so its mappings are not
+ * recomputed).
  */
 final class BackwardPass {
     private static final int RAX = 0, RSI = 6, RDI = 7;
@@ -181,7 +184,7 @@ final class BackwardPass {
             use(in[j], m, who);
         }
         for (MemoryAccess a : x.accesses()) {
-            if (a.translation() >= 0) {
+            if (a.translation() >= 0 && !TraceIndex.userHalf(a.va())) {
                 pendingTranslations.set(a.translation());
             }
             if (!a.write()) {
@@ -231,7 +234,7 @@ final class BackwardPass {
             use(loc, ByteUses.full(loc), -1);
         }
         for (MemoryAccess a : d.accesses()) {
-            if (a.translation() >= 0) {
+            if (a.translation() >= 0 && !TraceIndex.userHalf(a.va())) {
                 pendingTranslations.set(a.translation());
             }
             if (!a.write()) {

@@ -95,12 +95,12 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
     /**
      * Totals over all traces: µop executions and how many are in the slice, instruction sites and
      * those with a kept µop, kept site µops, instruction instances, control sites by role,
-     * asynchronous interrupt handlers dropped, loads of the input buffer, allocator calls
-     * summarised, closure rounds, deliveries kept.
+     * asynchronous interrupt handlers dropped, input-buffer bytes read by kept loads, allocator calls
+     * summarised, page faults on user-half addresses summarised, closure rounds, deliveries kept.
      */
     public record Statistics(int traces, long uopExecutions, long keptUopExecutions, int sites, int keptSites,
                              long keptSiteUops, long instructionInstances, int branches, int guards, int followed,
-                             long asyncHandlersDropped, long inputLoads, long allocatorCallsSummarised,
+                             long asyncHandlersDropped, long inputLoads, long allocatorCallsSummarised, long userPageFaultsSummarised,
                              int closureRounds, long deliveriesKept, double seconds) {
         public double keptFraction() { return uopExecutions == 0 ? 0 : (double) keptUopExecutions / uopExecutions; }
     }

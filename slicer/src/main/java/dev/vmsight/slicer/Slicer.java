@@ -138,7 +138,7 @@ public final class Slicer {
                 }
             }
         }
-        long uops = 0, kept = 0, instances = 0, async = 0, inputLoads = 0, allocCalls = 0, deliveries = 0;
+        long uops = 0, kept = 0, instances = 0, async = 0, inputLoads = 0, allocCalls = 0, deliveries = 0, userFaults = 0;
         int outputBytes = 0;
         for (int i = 0; i < traces; i++) {
             TraceIndex ix = indexes.get(i);
@@ -147,6 +147,7 @@ public final class Slicer {
             instances += ix.instructions;
             async += ix.asyncHandlers;
             allocCalls += ix.allocatorCalls;
+            userFaults += ix.userPageFaults;
             kept += p.keptExecutions;
             inputLoads += p.inputLoads;
             deliveries += p.deliveriesKept;
@@ -165,7 +166,7 @@ public final class Slicer {
         Criterion criterion = new Criterion(first.marks().markOut(), first.expectedOutput().va(),
                 first.expectedOutput().length(), outputBytes);
         Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
-                branches, guards, followed, async, inputLoads, allocCalls, rounds, deliveries, seconds);
+                branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds);
         return new SliceResult(policy, criterion, sites, controls, calls, stats, producers.disagreements());
     }
 

@@ -18,8 +18,9 @@ import java.util.Map;
 
 /**
  * What one forward pass learns about a trace before slicing it backward: the site of every
- * instruction event, which events belong to asynchronous interrupt handlers (dropped) or to
- * summarised allocator calls, and the control-flow edges and successors it adds to {@link Sites}.
+ * instruction event, which events belong to asynchronous interrupt handlers (dropped) or are
+ * summarised (allocator calls; page faults on user-half addresses, from delivery to the matching
+ * iretq: demand paging of the training process's memory, which the program embeds), and the control-flow edges and successors it adds to {@link Sites}.
  * Events are numbered by their ordinal in the trace.
  */
 final class TraceIndex {
@@ -32,6 +33,8 @@ final class TraceIndex {
     /** allocator entry instruction (event ordinal) → function name */
     final Map<Integer, String> summaryEntry = new HashMap<>();
     long asyncHandlers;
+    long userPageFaults;
+    private static final int SYNC = 0, ASYNC = 1, USER_FAULT = 2;
     long allocatorCalls;
     int lastSite = -1;
 
@@ -48,8 +51,9 @@ final class TraceIndex {
         InstructionEvent prev = null;
         boolean prevCall = false;
         long prevNext = 0;
-        Deque<Boolean> handlerStack = new ArrayDeque<>(); // per open delivery: asynchronous?
+        Deque<Integer> handlerStack = new ArrayDeque<>(); // per open delivery: SYNC, ASYNC or USER_FAULT
         int asyncDepth = 0;
+        int userFaultDepth = 0;
         long summaryReturn = -1;
         while (it.hasNext()) {
             TraceEvent e = it.next();
@@ -57,6 +61,7 @@ final class TraceIndex {
             if (ordinal == Integer.MAX_VALUE) {
                 throw new SliceException("trace of " + trace.header().program() + " has more than 2^31 events");
             }
+            boolean wasInUserFault = userFaultDepth > 0;
             if (e instanceof InstructionEvent ins) {
                 boolean inHandler = asyncDepth > 0;
                 int site = ins.bytes() == null ? -1 : table.id(ins.rip(), ins.bytes());
@@ -93,9 +98,11 @@ final class TraceIndex {
                     prevNext = ins.rip() + ins.bytes().length;
                 }
                 if (!handlerStack.isEmpty() && returnedFromHandler(table, site, ins)) {
-                    boolean async = handlerStack.pop();
-                    if (async) {
+                    int kind = handlerStack.pop();
+                    if (kind == ASYNC) {
                         asyncDepth--;
+                    } else if (kind == USER_FAULT) {
+                        userFaultDepth--;
                     }
                 }
             } else if (e instanceof DeliveryEvent d) {
@@ -103,15 +110,19 @@ final class TraceIndex {
                 if (asyncDepth > 0 || async) {
                     dropped.set(ordinal);
                 }
+                boolean userFault = !async && d.vector() == 14 && userHalf(faultAddress(d));
                 if (async) {
                     asyncDepth++;
                     asyncHandlers++;
+                } else if (userFault) {
+                    userFaultDepth++;
+                    userPageFaults++;
                 }
-                handlerStack.push(async);
+                handlerStack.push(async ? ASYNC : userFault ? USER_FAULT : SYNC);
             } else if (asyncDepth > 0) {
                 dropped.set(ordinal);   // translations stay usable; environment inputs of a handler go
             }
-            if (summaryReturn >= 0) {
+            if (summaryReturn >= 0 || wasInUserFault || userFaultDepth > 0) {
                 summarised.set(ordinal);
             }
             lastInstructionSite = e instanceof InstructionEvent i && i.bytes() != null ? sites[instructions - 1]
@@ -137,6 +148,19 @@ final class TraceIndex {
         }
         return false;
     }
+
+    /** CR2 as the delivery wrote it, or -1. */
+    private static long faultAddress(DeliveryEvent d) {
+        for (int i = 0; i < d.writtenLocs().length; i++) {
+            if (d.writtenLocs()[i] == dev.vmsight.ir.uop.Loc.CR2) {
+                return d.writtenValues()[i];
+            }
+        }
+        return -1;
+    }
+
+    /** The lower canonical half: the training process's own addresses. */
+    static boolean userHalf(long va) { return va >= 0 && va < 0x0000_8000_0000_0000L; }
 
     private static boolean calls(Sites table, int site, InstructionEvent ins) {
         for (UopExecution x : ins.uops()) {

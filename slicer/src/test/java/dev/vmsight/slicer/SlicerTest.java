@@ -74,6 +74,26 @@ class SlicerTest {
         assertAllKept(r, load);
     }
 
+    @Test
+    void userHalfAccessesDoNotUsePageTablesAndUserPageFaultsAreSummarised() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        var pte = t.ins(0x1000, "4d 89 08", write(0x3008, 8, -1));     // mov [r8], r9: writes a PTE
+        var zero = t.ins(0x1003, "48 89 0a", write(0x5000, 8, -1));    // mov [rdx], rcx: the page's old content
+        t.delivery(14, new int[]{Loc.GPR0 + 4}, new int[]{Loc.GPR0 + 4, Loc.CR2}, new long[]{0, 0x600000},
+                write(0x8000, 8, -1));                                  // #PF at user 0x600000
+        var handler = t.ins(0xffffffff81000000L, "48 89 3a", write(0x5000, 8, -1)); // mov [rdx], rdi: clears the page
+        t.ins(0xffffffff81000003L, "48 cf", read(0x8000, 8, -1));       // iretq
+        t.translation(0, 0x3000, 0x3008);
+        var load = t.ins(0x1006, "48 8b 1a", SyntheticTrace.userRead(0x600000, 0x5000, 8, 0)); // mov rbx, [rdx]
+        t.ins(0x1009, "48 89 1f", write(OUT_PA, 8, -1));
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertAllKept(r, load);
+        assertNoneKept(r, pte);
+        assertNoneKept(r, handler);
+        assertNoneKept(r, zero);
+        assertEquals(1, r.statistics().userPageFaultsSummarised());
+    }
+
     private static InMemoryTrace cmpJe(boolean taken) {
         SyntheticTrace t = new SyntheticTrace(8, 0);
         t.ins(0x1000, "48 39 d8");                                     // cmp rax, rbx

@@ -49,10 +49,16 @@ final class SyntheticTrace {
         trace = new InMemoryTrace(header);
     }
 
-    /** A data access of {@code size} bytes at physical {@code pa} through translation {@code tr}. */
-    static MemoryAccess read(long pa, int size, int tr) { return new MemoryAccess(0x7000_0000L + pa, pa, -1, size, 0, false, tr); }
+    /** The kernel's direct map: kernel-half linear addresses of physical memory. */
+    static final long DIRECT_MAP = 0xffff888000000000L;
 
-    static MemoryAccess write(long pa, int size, int tr) { return new MemoryAccess(0x7000_0000L + pa, pa, -1, size, 0, true, tr); }
+    /** A kernel-half data access of {@code size} bytes at physical {@code pa} through translation {@code tr}. */
+    static MemoryAccess read(long pa, int size, int tr) { return new MemoryAccess(DIRECT_MAP + pa, pa, -1, size, 0, false, tr); }
+
+    static MemoryAccess write(long pa, int size, int tr) { return new MemoryAccess(DIRECT_MAP + pa, pa, -1, size, 0, true, tr); }
+
+    /** A user-half access (the training process's own addresses). */
+    static MemoryAccess userRead(long va, long pa, int size, int tr) { return new MemoryAccess(va, pa, -1, size, 0, false, tr); }
 
     static LiftedInstruction lift(long rip, String hex) {
         return SystemMachine.lift(HexFormat.of().parseHex(hex.replace(" ", "")), rip, CpuFeatures.ALL);
@@ -99,8 +105,12 @@ final class SyntheticTrace {
     }
 
     void delivery(int vector, int[] readLocs, int[] writtenLocs, MemoryAccess... accesses) {
+        delivery(vector, readLocs, writtenLocs, new long[writtenLocs.length], accesses);
+    }
+
+    void delivery(int vector, int[] readLocs, int[] writtenLocs, long[] writtenValues, MemoryAccess... accesses) {
         trace.write(new DeliveryEvent(step, vector, -1, 0, 0xffffffff81000000L, "test", accesses, readLocs, writtenLocs,
-                new long[writtenLocs.length]));
+                writtenValues));
     }
 
     InMemoryTrace finish() {
