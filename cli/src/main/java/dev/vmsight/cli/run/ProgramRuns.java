@@ -1,6 +1,7 @@
 package dev.vmsight.cli.run;
 
 import dev.vmsight.guests.GuestException;
+import dev.vmsight.ir.interp.Environment;
 import dev.vmsight.ir.sys.SystemMachine;
 import dev.vmsight.ir.uop.Loc;
 import dev.vmsight.jit.CompiledMonitor;
@@ -106,6 +107,31 @@ public final class ProgramRuns {
         return vcpu;
     }
 
+    /** Registers of the machine, not of a process: these come from the live vCPU. */
+    static final java.util.Set<String> MACHINE_REGISTERS = java.util.Set.of("cr0", "cr2", "cr3", "cr4", "cr8", "efer",
+            "kernel_gs_base", "gdt_base", "gdt_limit", "idt_base", "idt_limit", "tr_base", "tr_limit");
+
+    /**
+     * {@code source} with the process registers of a training START ({@code trainedStart}: rsp,
+     * rip, the GPRs, rflags, fs/gs bases, selectors) and the machine registers of the live vCPU
+     * (CR3 for the kernel half, the per-CPU base, CR0/CR4/EFER, descriptor tables). A program
+     * starts in the training process, whose stack and data it carries embedded at that process's
+     * addresses; the live vCPU is wherever the guest was paused (usually the idle loop), so its
+     * rsp or rip mean nothing to the program. The merger classifies such registers "from the
+     * VcpuState" when they differ between runs; until it records one run's values, they come from
+     * a training snapshot here.
+     */
+    public static GuestSource withTrainingProcess(GuestSource source, VcpuState trainedStart) {
+        VcpuState live = userEntryView(source.vcpu());
+        java.util.Map<String, Long> regs = new java.util.LinkedHashMap<>(trainedStart.registers());
+        for (String r : MACHINE_REGISTERS) {
+            live.find(r).ifPresent(v -> regs.put(r, v));
+        }
+        return new GuestSource(source.describe() + " with the training process's registers", source.memory(),
+                new VcpuState("machine registers of " + live.source() + ", process registers of " + trainedStart.source(), regs),
+                source.live(), () -> { });
+    }
+
     /** The embedded user half as 4 KiB pages, with {@code input} (if any) written at the program's input address. */
     public static Map<Long, byte[]> userPages(MergedProgram program, byte[] input) {
         Map<Long, byte[]> pages = new TreeMap<>(Long::compareUnsigned);
@@ -139,7 +165,7 @@ public final class ProgramRuns {
         long t0 = System.nanoTime();
         MonitorResult r;
         try {
-            r = monitor.run(MonitorContext.of(state, pages, budget));
+            r = monitor.run(new MonitorContext(state, pages, Environment.NONE, MonitorSystemLayer.INSTANCE, budget));
         } catch (VmiException e) {
             return outcomeOf(e);
         }

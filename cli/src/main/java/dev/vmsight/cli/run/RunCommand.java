@@ -42,6 +42,11 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "VALUE", description = "the program's input: an integer (written little-endian) or a string")
     String input;
 
+    @Option(names = "--process-registers", paramLabel = "SNAPSHOT",
+            description = "a training START snapshot (.lab/corpus/.../run-0.snapshot) whose process registers (rsp, rip, GPRs) "
+                    + "the program starts with; machine registers (CR3, per-CPU base) stay the guest's")
+    Path processRegisters;
+
     @Option(names = "--json", description = "print one JSON object instead of text")
     boolean json;
 
@@ -70,7 +75,17 @@ public final class RunCommand implements Callable<Integer> {
         }
         CompiledMonitor monitor = backend.equals("jit") ? ProgramRuns.compile(program) : null;
         RunOutcome outcome;
-        try (GuestSource guest = GuestSources.open(source)) {
+        dev.vmsight.vmi.vcpu.VcpuState trainedStart = null;
+        if (processRegisters != null) {
+            if (!Files.isRegularFile(processRegisters)) {
+                throw new GuestException("--process-registers " + processRegisters + " does not exist or is not a regular file");
+            }
+            try (var snap = dev.vmsight.vmi.snapshot.Snapshot.open(processRegisters)) {
+                trainedStart = snap.registers();
+            }
+        }
+        try (GuestSource opened = GuestSources.open(source)) {
+            GuestSource guest = trainedStart == null ? opened : ProgramRuns.withTrainingProcess(opened, trainedStart);
             KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(guest.memory(), guest.vcpu()), guest.describe());
             Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
             outcome = monitor != null ? ProgramRuns.runJit(program, monitor, guest, in, budget)
