@@ -128,6 +128,7 @@ public final class Merger {
         final TreeMap<Long, MergedProgram.EnvValue> environment = new TreeMap<>(Long::compareUnsigned);
         long executions;
         long keptExecutions;
+        boolean userEntry;
         Long entry;
 
         State(CpuFeatures features, SliceInput slice) {
@@ -164,6 +165,7 @@ public final class Merger {
                     first = false;
                     if (entry == null) {
                         entry = ie.rip();
+                        userEntry = ie.cpl() == 3;
                     } else if (entry != ie.rip()) {
                         throw new MergeException("traces start at different addresses: 0x" + Long.toHexString(entry)
                                 + " and 0x" + Long.toHexString(ie.rip()));
@@ -324,7 +326,23 @@ public final class Merger {
                     List.copyOf(environment.values())), List.copyOf(notes));
         }
 
-        /** Equal in every trace that reads it → constant; otherwise from the VcpuState at run time. */
+        long firstValue(int loc) {
+            for (Map<Integer, Long> m : liveIns) {
+                Long v = m.get(loc);
+                if (v != null) {
+                    return v;
+                }
+            }
+            throw new IllegalStateException("no value of " + Loc.name(loc));
+        }
+
+        /**
+         * CR3, GS base and kernel GS base always come from the VcpuState (they locate the running
+         * process and the per-CPU data); a program entered in user mode takes its user register state
+         * (GPRs, flags, RIP, FS base, selectors) from the first trace, like its embedded user memory
+         * (stack addresses differ between runs); other locations are constants when equal in every
+         * trace that reads them, else from the VcpuState.
+         */
         List<LiveIn> classify() {
             TreeSet<Integer> locs = new TreeSet<>();
             liveIns.forEach(m -> locs.addAll(m.keySet()));
@@ -340,8 +358,11 @@ public final class Merger {
                         values.add(v);
                     }
                 }
-                if (values.size() == 1 && everywhere && !alwaysFromVcpu(loc)) {
-                    out.add(new LiveIn.Constant(loc, values.iterator().next()));
+                if (alwaysFromVcpu(loc)) {
+                    out.add(new LiveIn.FromVcpu(loc, Registers.vcpuName(loc)));
+                } else if (values.size() == 1 && everywhere || userEntry && isUserState(loc)) {
+                    // the user half is the training process's own (embedded): so is its user register state
+                    out.add(new LiveIn.Constant(loc, firstValue(loc)));
                 } else {
                     out.add(new LiveIn.FromVcpu(loc, Registers.vcpuName(loc)));
                 }
@@ -373,11 +394,16 @@ public final class Merger {
     }
 
     /**
-     * CR3 and the stack pointer name the running process: even when equal in every training run
-     * they must come from the live vCPU (another process, another stack).
+     * CR3 and the GS bases name the running process and the per-CPU area: even when equal in every
+     * training run they must come from the live vCPU.
      */
     private static boolean alwaysFromVcpu(int loc) {
-        return loc == Loc.CR3 || loc == Loc.GPR0 + 4 || loc == Loc.GS_BASE || loc == Loc.KERNEL_GS_BASE;
+        return loc == Loc.CR3 || loc == Loc.GS_BASE || loc == Loc.KERNEL_GS_BASE;
+    }
+
+    private static boolean isUserState(int loc) {
+        return loc < Loc.GPR0 + 16 || loc == Loc.RIP || Loc.isFlag(loc) || loc == Loc.FS_BASE
+                || loc >= Loc.SEL0 && loc < Loc.SEL0 + 6;
     }
 
     /**
