@@ -55,8 +55,6 @@ import java.util.Set;
  * an {@link OffPath} run: traced again.
  */
 final class SiteLearner {
-    /** QEMU runs START..END in milliseconds; stepping at each site takes a few more. */
-    private static final Duration QEMU_TIMEOUT = Duration.ofSeconds(20);
     private static final long RF = 1L << 16;
 
     private final GdbClient gdb;
@@ -102,11 +100,11 @@ final class SiteLearner {
     }
 
     /** Learns every value up to END; QEMU is left stopped at END. */
-    X86Registers run(long maxInstructions, Set<Long> extraSites) {
+    X86Registers run(long maxInstructions, double maxSeconds, Set<Long> extraSites) {
         Probe discovery = new Probe(null);
         discovery.run(maxInstructions);
         extraSites.forEach(a -> sites.putIfAbsent(a, "RDTSC"));
-        X86Registers end = runQemu();
+        X86Registers end = runQemu(Duration.ofMillis((long) (maxSeconds * 1000)));
         Probe assignment = new Probe(qemuValues);
         assignment.run(maxInstructions);
         assigned = assignment.assigned;
@@ -139,22 +137,28 @@ final class SiteLearner {
 
     // ---- QEMU
 
-    private X86Registers runQemu() {
+    /** QEMU from the prefix to END, stepping each site; {@code budget} is the run's seconds budget. */
+    private X86Registers runQemu(Duration budget) {
         Set<Long> inserted = new LinkedHashSet<>();
         try {
             for (Long site : sites.keySet()) {
                 gdb.insertHardwareBreakpoint(site);
                 inserted.add(site);
             }
-            long deadline = System.nanoTime() + QEMU_TIMEOUT.toNanos();
+            long deadline = System.nanoTime() + budget.toNanos();
             int stops = 0;
             while (true) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new OffPath("QEMU did not reach END within " + QEMU_TIMEOUT.toSeconds() + " s while its values were "
-                            + "learned (" + stops + " stops at " + sites.size() + " sites)", null);
+                    throw new TraceBudgetException(String.format("did not reach END (vmsight_mark_out at 0x%x) within %.1f s in "
+                            + "QEMU (%d stops at %d value sites on the way)", markOut, budget.toMillis() / 1000.0, stops, sites.size()));
                 }
-                gdb.cont(Duration.ofNanos(left));
+                try {
+                    gdb.cont(Duration.ofNanos(left));
+                } catch (dev.vmsight.guests.gdb.GdbTimeoutException e) {
+                    throw new TraceBudgetException(String.format("did not reach END (vmsight_mark_out at 0x%x) within %.1f s in "
+                            + "QEMU (%d stops at %d value sites on the way)", markOut, budget.toMillis() / 1000.0, stops, sites.size()), e);
+                }
                 X86Registers r = gdb.readRegisters();
                 if (r.pageTableRoot() != cr3Root) {
                     continue;

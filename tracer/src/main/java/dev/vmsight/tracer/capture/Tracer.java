@@ -6,7 +6,6 @@ import dev.vmsight.guests.QemuGuest;
 import dev.vmsight.guests.TrainingProgram;
 import dev.vmsight.guests.TrainingSymbols;
 import dev.vmsight.guests.gdb.GdbClient;
-import dev.vmsight.guests.gdb.GdbTimeoutException;
 import dev.vmsight.guests.gdb.X86Registers;
 import dev.vmsight.guests.vcpu.GuestVcpuStates;
 import dev.vmsight.ir.interp.MachineState;
@@ -277,7 +276,7 @@ public final class Tracer {
                 gdb.insertHardwareBreakpoint(markOut);   // QEMU must not run past END while values are learned
                 SiteLearner learner = new SiteLearner(gdb, markOut, ram, start, tables, features, prefix.values(), locations,
                         prefix.steps());
-                end = learner.run(options.maxInstructions(), extraSites);
+                end = learner.run(options.maxInstructions(), options.maxSeconds(), extraSites);
                 gdb.removeHardwareBreakpoint(markOut);
                 values.addAll(learner.learned());
                 locations = learner.learnedLocations();
@@ -300,19 +299,6 @@ public final class Tracer {
         return new StartCapture(partial.start(), partial.tables(), partial.ram(), partial.input(), partial.prefixSteps(),
                 partial.sites(), partial.unevenSites(), partial.valueMatches(), partial.values(), partial.learnedLocations(), partial.learnedLines(), partial.prefixDivergences(),
                 partial.expectedOutput(), partial.captureSeconds(), exit.exitCode(), exit.stdout() + exit.stderr());
-    }
-
-    /** Lets QEMU run to END in the trainer's address space within the seconds budget; kills the trainer if it does not get there. */
-    private X86Registers runToEnd(GdbClient gdb, TrainingProgram program, long markOut, long cr3) {
-        Duration budget = Duration.ofMillis((long) (options.maxSeconds() * 1000));
-        try {
-            X86Registers end = gdb.continueToBreakpoint(markOut, cr3, budget).registers();
-            gdb.removeHardwareBreakpoint(markOut);
-            return end;
-        } catch (GdbTimeoutException e) {
-            throw new TraceBudgetException(String.format("did not reach END (vmsight_mark_out at 0x%x) within %.1f s in QEMU",
-                    markOut, options.maxSeconds()), e);
-        }
     }
 
     private String killTrainer(TrainingProgram program) {
