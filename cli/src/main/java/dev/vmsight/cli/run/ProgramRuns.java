@@ -91,20 +91,19 @@ public final class ProgramRuns {
     }
 
     /**
-     * The vCPU as a program trained from a user-mode START expects it. A vCPU paused in the kernel
-     * holds the per-CPU base in gs_base, where user mode keeps it in kernel_gs_base (swapgs swaps
-     * them); HMP text has no kernel_gs_base, so for a vCPU at CPL 0 with a kernel-half gs_base it
-     * is taken from there. Other registers are as the provider gave them.
+     * The vCPU as a program trained from a user-mode START expects it. In user mode the per-CPU
+     * base is in kernel_gs_base and gs_base is the process's; a vCPU paused in the kernel (the
+     * usual case: the idle loop) has them swapped (swapgs). So at CPL 0 with a kernel-half gs_base
+     * the two are swapped back; HMP gives no kernel_gs_base, then the user gs_base is taken as 0.
      */
     public static VcpuState userEntryView(VcpuState vcpu) {
-        if (vcpu.find("kernel_gs_base").isPresent()) return vcpu;
         OptionalLong cs = vcpu.find("cs");
         OptionalLong gs = vcpu.find("gs_base");
-        if (cs.isPresent() && (cs.getAsLong() & 3) == 0 && gs.isPresent() && gs.getAsLong() < 0) {
-            return vcpu.withMissingFrom(new VcpuState(vcpu.source() + " (kernel_gs_base = gs_base at CPL 0)",
-                    Map.of("kernel_gs_base", gs.getAsLong())));
-        }
-        return vcpu;
+        if (cs.isEmpty() || (cs.getAsLong() & 3) != 0 || gs.isEmpty() || gs.getAsLong() >= 0) return vcpu;
+        Map<String, Long> regs = new java.util.LinkedHashMap<>(vcpu.registers());
+        regs.put("kernel_gs_base", gs.getAsLong());
+        regs.put("gs_base", vcpu.find("kernel_gs_base").orElse(0));
+        return new VcpuState(vcpu.source() + " (GS bases as in user mode: swapped at CPL 0)", regs);
     }
 
     /** Registers of the machine, not of a process: these come from the live vCPU. */
@@ -165,7 +164,7 @@ public final class ProgramRuns {
         long t0 = System.nanoTime();
         MonitorResult r;
         try {
-            r = monitor.run(new MonitorContext(state, pages, Environment.NONE, MonitorSystemLayer.INSTANCE, budget));
+            r = monitor.run(new MonitorContext(state, pages, new TrainedEnvironment(program), MonitorSystemLayer.INSTANCE, budget));
         } catch (VmiException e) {
             return outcomeOf(e);
         }

@@ -119,9 +119,13 @@ class ProgramRunsTest {
     }
 
     @Test
-    void kernelGsBaseComesFromGsBaseOnlyAtCpl0() {
+    void gsBasesAreSwappedBackAtCpl0() {
         VcpuState kernel = new VcpuState("hmp", Map.of("cs", 0x10L, "gs_base", 0xffff888007a00000L));
         assertEquals(0xffff888007a00000L, ProgramRuns.userEntryView(kernel).get("kernel_gs_base"));
+        assertEquals(0L, ProgramRuns.userEntryView(kernel).get("gs_base"));
+        VcpuState core = new VcpuState("elf", Map.of("cs", 0x10L, "gs_base", 0xffff888007a00000L, "kernel_gs_base", 0x4c0000L));
+        assertEquals(0xffff888007a00000L, ProgramRuns.userEntryView(core).get("kernel_gs_base"));
+        assertEquals(0x4c0000L, ProgramRuns.userEntryView(core).get("gs_base"));
         VcpuState user = new VcpuState("hmp", Map.of("cs", 0x33L, "gs_base", 0L));
         assertTrue(ProgramRuns.userEntryView(user).find("kernel_gs_base").isEmpty());
     }
