@@ -59,6 +59,10 @@ public final class Slicer {
         TraceHeader first = traces.get(0).header();
         for (TraceReader t : traces) {
             check(first, t.header());
+            if (!t.summary().reachedEnd()) {
+                throw new SliceException("a trace of " + t.header().program() + " did not reach END (vmsight_mark_out at 0x"
+                        + Long.toHexString(t.header().marks().markOut()) + "): there is no criterion to slice from");
+            }
         }
         Sites table = new Sites(first.features());
         LiveBytes edges = new LiveBytes();
