@@ -49,9 +49,9 @@ public final class SliceThroughput {
         double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
         var st = r.statistics();
         System.out.printf(Locale.ROOT, "%s: %,d of %,d µop executions kept (%.3f%%), %,d/%,d sites, %d rounds, "
-                        + "branches %d guards %d followed %d, disagreements %d, %.2f s wall, %.2f s CPU (process), heap used %,d MiB (max %,d MiB)%n",
+                        + "branches %d guards %d followed %d, allocator calls %d, user page faults %d, async handlers %d, disagreements %d, %.2f s wall, %.2f s CPU (process), heap used %,d MiB (max %,d MiB)%n",
                 policy, st.keptUopExecutions(), st.uopExecutions(), 100 * st.keptFraction(), st.keptSites(), st.sites(),
-                st.closureRounds(), st.branches(), st.guards(), st.followed(), r.disagreements().size(), s, cpu,
+                st.closureRounds(), st.branches(), st.guards(), st.followed(), st.allocatorCallsSummarised(), st.userPageFaultsSummarised(), st.asyncHandlersDropped(), r.disagreements().size(), s, cpu,
                 (rt.totalMemory() - rt.freeMemory()) >> 20, rt.maxMemory() >> 20);
     }
 
