@@ -146,10 +146,12 @@ public final class Merger {
             Iterator<TraceEvent> it = trace.forward();
             while (it.hasNext()) {
                 TraceEvent e = it.next();
-                if (e instanceof DeliveryEvent d) {
+                if (e instanceof DeliveryEvent) {
+                    // an exception taken in training (a #PF on a page first touched, say): runs do
+                    // not deliver exceptions (stores go to the overlay), so the handler is not a
+                    // successor; the instruction after the handler's iret is the iret's successor
                     if (previous != null) {
                         previous.delivered = true;
-                        previous.successors.add(d.handler());
                         previous = null;
                     }
                     continue;
@@ -287,8 +289,7 @@ public final class Merger {
                 instructions.add(new ProgramInstruction(insn.key.address, insn.key.bytes, insn.cpl, kept));
                 ControlKind kind = kind(insn.lifted);
                 long next = insn.lifted.instruction().nextAddress();
-                boolean plain = kind == null && !insn.delivered
-                        && (insn.successors.isEmpty() || insn.successors.equals(Set.of(next)));
+                boolean plain = kind == null && (insn.successors.isEmpty() || insn.successors.equals(Set.of(next)));
                 if (plain) {
                     continue;
                 }

@@ -108,6 +108,15 @@ public final class ReferenceExecutor {
         }
     }
 
+    private boolean keepsControl(ProgramInstruction pi) {
+        for (Uop u : sliced(pi).uops()) {
+            if (u.kind().has(UopKind.Flag.BLOCK_END) || u.kind().has(UopKind.Flag.COND_BRANCH)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private LiftedInstruction sliced(ProgramInstruction pi) {
         return sliced.computeIfAbsent(pi.address(), a -> {
             LiftedInstruction li = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
@@ -172,6 +181,11 @@ public final class ReferenceExecutor {
                 steps++;
                 // CPL is the trained one: the executor does not model privilege transitions beyond it
                 state.set(Loc.SEL0 + 1, (state.get(Loc.SEL0 + 1) & ~3L) | pi.cpl());
+                ControlSite control = controls.get(rip);
+                if (control != null && control.role() != ControlRole.FOLLOW && !keepsControl(pi)) {
+                    throw new Refused(FailureKind.INCOMPLETE_SLICE, control.role() + " " + control.kind() + " site with "
+                            + control.successors().length + " trained successors, but the slice kept none of its control µops");
+                }
                 interpreter.execute(sliced(pi), state);
                 if (fault != null) {
                     throw fault;
