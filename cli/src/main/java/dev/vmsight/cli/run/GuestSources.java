@@ -192,6 +192,13 @@ public final class GuestSources {
         }
     }
 
+    /** A saved snapshot (the tracer's START snapshots): its RAM and registers, one moment, not live. */
+    public static GuestSource snapshot(Path file) {
+        requireFile(file, "snapshot");
+        dev.vmsight.vmi.snapshot.Snapshot snap = dev.vmsight.vmi.snapshot.Snapshot.open(file);
+        return new GuestSource("snapshot " + file, snap, snap.registers(), false, () -> { });
+    }
+
     /** The block of vCPU {@code cpu} in HMP {@code info registers -a} text (or plain {@code info registers}). */
     static VcpuState hmpCpu(String text, int cpu, String where) {
         List<String> blocks = VcpuStates.hmpCpuBlocks(text);
