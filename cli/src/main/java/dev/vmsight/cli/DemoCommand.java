@@ -1,13 +1,26 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.run.GuestSource;
+import dev.vmsight.cli.run.GuestSources;
+import dev.vmsight.cli.run.KernelCodeCheck;
+import dev.vmsight.cli.run.ProgramRuns;
+import dev.vmsight.cli.run.RunOutcome;
+import dev.vmsight.cli.run.Training;
 import dev.vmsight.guests.ExecResult;
 import dev.vmsight.guests.KernelPackage;
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.QemuGuest;
 import dev.vmsight.guests.QemuLauncher;
 import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.jit.CompiledMonitor;
+import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.slicer.GuardPolicy;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.paging.AddressSpace;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -16,90 +29,159 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code vmsight demo}: the lab end to end. Builds the image if needed, boots a guest with a
- * workload, runs the pslist training program in it and sets its PIDs beside the guest's own view
- * ({@code ls /proc}), with the time each stage took; then stops the guest. Later stages (trace,
- * slice, merge, compile) append here.
+ * {@code vmsight demo}: the whole method on a fresh machine. Builds the lab if needed; trains
+ * pslist (traces N runs in a lab guest — reused from .lab/corpus when present —, slices, merges,
+ * compiles to JVM bytecode); boots a guest with a workload; runs the compiled monitor against the
+ * live guest through its shared RAM file (paused while it runs) and prints its PIDs beside the
+ * guest's own view ({@code ls /proc} just before and just after), with the time of each stage
+ * and the monitor's latency over repeated runs.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Boot a lab guest, run pslist in it, compare with ls /proc, stop it; with timings.")
+        description = "Train pslist, compile it, run it against a live guest with a workload, compare with the guest's own view; with timings.")
 final class DemoCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
     private static final Duration EXEC = Duration.ofSeconds(60);
 
-    @Option(names = "--procs", defaultValue = "20", description = "sleeper processes in the workload (default: ${DEFAULT-VALUE})")
+    @Option(names = "--procs", defaultValue = "100", description = "sleeper processes in the workload (default: ${DEFAULT-VALUE})")
     int procs;
+
+    @Option(names = "--runs", defaultValue = "3", description = "training runs to trace and merge (default: ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--policy", defaultValue = "strict", description = "guard policy: strict, relaxed or virtuoso (default: ${DEFAULT-VALUE})")
+    String policy;
+
+    @Option(names = "--repeat", defaultValue = "200", description = "monitor runs timed against the paused guest (default: ${DEFAULT-VALUE})")
+    int repeat;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         LabLayout lab = Labs.layout();
         KernelPackage kernel = lab.pinnedKernel();
-        out.println("vmsight demo: " + kernel + ", QEMU TCG, " + procs + " sleepers");
+        out.println("vmsight demo: " + kernel + ", QEMU TCG, pslist trained on " + runs + " runs, workload " + procs + " sleepers");
 
         long t = System.nanoTime();
         lab.build(kernel);
-        stage(out, "build lab image", t);
+        stage(out, "build lab image (or reuse .lab)", System.nanoTime() - t);
+
+        GuardPolicy guards;
+        try {
+            guards = GuardPolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--policy must be strict, relaxed or virtuoso, not '" + policy + "'");
+        }
+        Training.Trained trained = Training.train(lab, TrainingProgram.PSLIST, runs, guards);
+        stage(out, "trace " + runs + " runs of pslist (or reuse .lab/corpus)", trained.traceNanos());
+        stage(out, "slice (" + policy + " guards)", trained.sliceNanos());
+        stage(out, "merge -> " + lab.root().relativize(trained.file()), trained.mergeNanos());
+        MergedProgram program = trained.program();
+        MergedProgram.Statistics st = program.stats();
+        out.printf("    %d instructions, %d of %d µop executions kept (%.2f%%), %d branches, %d guards%n", st.instructions(),
+                st.keptUopExecutions(), st.uopExecutions(), 100.0 * st.keptUopExecutions() / Math.max(1, st.uopExecutions()),
+                st.branches(), st.guards());
+        t = System.nanoTime();
+        CompiledMonitor monitor = ProgramRuns.compile(program);
+        stage(out, "compile to JVM bytecode", System.nanoTime() - t);
+
+        // the program on its own training moments: the expected answer is the guest's own (pslist's output at END)
+        for (var run : trained.corpus()) {
+            try (GuestSource s = GuestSources.snapshot(run.snapshot());
+                 var header = dev.vmsight.tracer.trace.TraceFiles.open(run.trace())) {
+                int expected = header.header().expectedOutput().length() / 4;
+                RunOutcome jit = ProgramRuns.runJit(program, monitor, s, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
+                RunOutcome ref = ProgramRuns.runReference(program, s, null, Budget.of(50_000_000, Duration.ofSeconds(30)));
+                out.printf("    on %s (guest's own answer: %d PIDs): jit %s | reference %s%n", run.snapshot().getFileName(), expected,
+                        summary(jit), summary(ref));
+            }
+        }
 
         t = System.nanoTime();
-        String name = "demo";
         boolean agree;
         long stopping;
-        try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig(name, kernel).withProcs(procs))) {
-            stage(out, "boot guest (QEMU PID " + guest.pid() + ")", t);
-
-            // ls first, then the same shell execs pslist: ls's own PID is the only one pslist cannot see.
+        try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig("demo", kernel).withProcs(procs))) {
+            stage(out, "boot guest (QEMU PID " + guest.pid() + ")", System.nanoTime() - t);
+            Set<Long> before = procPids(guest);
+            RunOutcome outcome;
+            List<Long> micros = new ArrayList<>();
             t = System.nanoTime();
-            ExecResult r = guest.exec(EXEC, List.of("/bin/sh", "-c",
-                    "ls /proc; echo ---; exec " + TrainingProgram.PSLIST.guestPath()));
-            String both = r.stdoutOrThrow("pslist");
-            stage(out, "run pslist and ls /proc (qemu-ga)", t);
-
-            String[] parts = both.split("---\n", 2);
-            Set<Long> ls = numbers(parts[0], Pattern.compile("(?m)^(\\d+)$"));
-            Set<Long> pslist = numbers(parts[1], Pattern.compile("(?m)^pid=(\\d+)$"));
-            long self = numbers(parts[1], Pattern.compile("(?m)^self=(\\d+)$")).iterator().next();
-            agree = compare(out, ls, pslist, self);
+            dev.vmsight.vmi.vcpu.VcpuState trainedStart;
+            try (var snap = dev.vmsight.vmi.snapshot.Snapshot.open(trained.corpus().get(0).snapshot())) {
+                trainedStart = snap.registers();
+            }
+            try (GuestSource paused = GuestSources.of(guest, 0)) {
+                GuestSource source = ProgramRuns.withTrainingProcess(paused, trainedStart);
+                KernelCodeCheck.Match m = KernelCodeCheck.verify(ProgramRuns.kernelCode(program),
+                        AddressSpace.of(source.memory(), source.vcpu()), source.describe());
+                out.printf("    kernel code check: %d instructions, %d bytes equal to the trained kernel's%n", m.instructions(), m.bytes());
+                outcome = ProgramRuns.runJit(program, monitor, source, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
+                for (int i = 0; i < repeat && outcome instanceof RunOutcome.Answered; i++) {
+                    RunOutcome again = ProgramRuns.runJit(program, monitor, source, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
+                    if (again instanceof RunOutcome.Answered a) micros.add(a.micros());
+                }
+            }
+            stage(out, "run the monitor on the paused guest (RAM file)", System.nanoTime() - t);
+            Set<Long> after = procPids(guest);
+            if (!(outcome instanceof RunOutcome.Answered answered)) {
+                out.println("monitor: " + outcome.toText());
+                agree = false;
+            } else {
+                if (!micros.isEmpty()) {
+                    Collections.sort(micros);
+                    out.printf("    monitor latency over %d runs: median %d µs, min %d µs (JIT, RAM file, paused guest)%n",
+                            micros.size(), micros.get(micros.size() / 2), micros.get(0));
+                }
+                agree = compare(out, new TreeSet<>(answered.answer().numbers()), before, after);
+            }
             stopping = System.nanoTime();
         }
-        stage(out, "stop guest", stopping);
+        stage(out, "stop guest", System.nanoTime() - stopping);
         return agree ? 0 : 1;
     }
 
-    /** Prints both views side by side; they agree when they differ at most by ls's own (exited) PID. */
-    private static boolean compare(PrintWriter out, Set<Long> ls, Set<Long> pslist, long self) {
-        Set<Long> all = new TreeSet<>(ls);
-        all.addAll(pslist);
-        out.printf("%8s  %-8s %-8s%n", "PID", "pslist", "ls /proc");
-        Set<Long> onlyLs = new TreeSet<>();
-        Set<Long> onlyPslist = new TreeSet<>();
-        for (long pid : all) {
-            boolean inP = pslist.contains(pid), inL = ls.contains(pid);
-            String note = pid == self ? "  (pslist itself)" : inL && !inP ? "  (ls itself, exited)" : "";
-            out.printf("%8d  %-8s %-8s%s%n", pid, inP ? "yes" : "-", inL ? "yes" : "-", note);
-            if (inL && !inP) onlyLs.add(pid);
-            if (inP && !inL && pid != self) onlyPslist.add(pid);
-        }
-        boolean agree = onlyPslist.isEmpty() && onlyLs.size() <= 1;
-        out.println("pslist: " + pslist.size() + " PIDs, ls /proc: " + ls.size() + " -> "
-                + (agree ? "AGREE" : "DISAGREE (only pslist: " + onlyPslist + ", only ls: " + onlyLs + ")"));
-        return agree;
+    private static String summary(RunOutcome o) {
+        return o instanceof RunOutcome.Answered a ? a.answer().numbers().size() + " PIDs" : o.toText();
     }
 
-    private static Set<Long> numbers(String text, Pattern p) {
+    private static Set<Long> procPids(QemuGuest guest) {
+        ExecResult r = guest.exec(EXEC, List.of("/bin/ls", "/proc"));
         Set<Long> out = new TreeSet<>();
-        Matcher m = p.matcher(text);
+        Matcher m = Pattern.compile("(?m)^(\\d+)$").matcher(r.stdoutOrThrow("ls /proc"));
         while (m.find()) out.add(Long.parseLong(m.group(1)));
         return out;
     }
 
-    private static void stage(PrintWriter out, String what, long startNanos) {
-        out.printf("  %-40s %8.2f s%n", what, (System.nanoTime() - startNanos) / 1e9);
+    /**
+     * The monitor's PIDs beside the guest's own. The guest's view is read just before and just
+     * after the paused moment (qemu-ga needs the guest running): a PID in both must be listed by
+     * the monitor; a listed PID must be in one of them. Only the ls processes themselves differ.
+     */
+    private static boolean compare(PrintWriter out, Set<Long> monitor, Set<Long> before, Set<Long> after) {
+        Set<Long> all = new TreeSet<>(monitor);
+        all.addAll(before);
+        all.addAll(after);
+        out.printf("%8s  %-8s %-14s %-13s%n", "PID", "monitor", "ls before", "ls after");
+        Set<Long> missed = new TreeSet<>();
+        Set<Long> invented = new TreeSet<>();
+        for (long pid : all) {
+            boolean inM = monitor.contains(pid), inB = before.contains(pid), inA = after.contains(pid);
+            out.printf("%8d  %-8s %-14s %-13s%n", pid, inM ? "yes" : "-", inB ? "yes" : "-", inA ? "yes" : "-");
+            if (inB && inA && !inM) missed.add(pid);
+            if (inM && !inB && !inA) invented.add(pid);
+        }
+        boolean agree = missed.isEmpty() && invented.isEmpty();
+        out.println("monitor: " + monitor.size() + " PIDs, guest: " + before.size() + " before / " + after.size() + " after -> "
+                + (agree ? "AGREE" : "DISAGREE (missed: " + missed + ", not in the guest: " + invented + ")"));
+        return agree;
+    }
+
+    private static void stage(PrintWriter out, String what, long nanos) {
+        out.printf("  %-52s %8.2f s%n", what, nanos / 1e9);
     }
 }
