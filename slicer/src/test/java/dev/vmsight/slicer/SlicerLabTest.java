@@ -68,6 +68,7 @@ class SlicerLabTest {
         assertTrue(r.statistics().keptUopExecutions() < r.statistics().uopExecutions());
     }
 
+    @Tag("open-issue")   // issue 6 acceptance; FAILS today: pslist keeps ~55% (slicer/README.md)
     @Test
     @Timeout(900)
     void pslistSliceKeepsUnderATenthOfTheTrace() {

