@@ -129,7 +129,12 @@ final class DemoCommand implements Callable<Integer> {
             stage(out, "run the monitor on the paused guest (RAM file)", System.nanoTime() - t);
             Set<Long> after = procPids(guest);
             if (!(outcome instanceof RunOutcome.Answered answered)) {
+                // A refusal (UnseenPath, memory error, budget) is structured and never a wrong answer,
+                // but it is not an answer either: say so beside the guest's own view, exit 1.
                 out.println("monitor: " + outcome.toText());
+                out.println("guest's own view: " + before.size() + " PIDs before, " + after.size() + " after (ls /proc)");
+                out.println("-> NO ANSWER: the trained program met a path it was not trained on (issues 6/7 are open: "
+                        + "more varied training runs and smaller slices are needed; see merger/README.md)");
                 agree = false;
             } else {
                 if (!micros.isEmpty()) {
