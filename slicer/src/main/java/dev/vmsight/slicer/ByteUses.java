@@ -63,8 +63,13 @@ final class ByteUses {
         return ((liveOut & size) << (int) (shift / 8)) & ALL;
     }
 
-    /** Whether the µop kind's flags say it ends or redirects control through an input. */
+    /**
+     * Whether the µop decides the next instruction from machine state: its flags say it ends or
+     * redirects control through an input, or it is an opaque transfer (syscall, sysret, iret) whose
+     * target is state too (LSTAR, RCX, the interrupt frame) though not an operand.
+     */
     static boolean isControl(UopKind k) {
-        return k.has(UopKind.Flag.COND_BRANCH) || k.has(UopKind.Flag.INDIRECT);
+        return k.has(UopKind.Flag.COND_BRANCH) || k.has(UopKind.Flag.INDIRECT)
+                || k == UopKind.SYSCALL || k == UopKind.SYSRET || k == UopKind.IRET;
     }
 }

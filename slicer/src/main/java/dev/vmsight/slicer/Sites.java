@@ -79,6 +79,7 @@ final class Sites {
                 case JUMP_IND -> ControlKind.INDIRECT_JUMP;
                 case CALL_IND -> ControlKind.INDIRECT_CALL;
                 case RET -> ControlKind.RET;
+                case SYSCALL, SYSRET, IRET -> ControlKind.SYSTEM_TRANSFER;
                 default -> null;
             };
             if (c != null && (k == null || k == ControlKind.EXIT_IF)) {

@@ -53,8 +53,11 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
         public boolean kept(int index) { return keptUops.get(index); }
     }
 
-    /** What decides the next instruction at a control site. */
-    public enum ControlKind { CONDITIONAL, EXIT_IF, INDIRECT_JUMP, INDIRECT_CALL, RET }
+    /**
+     * What decides the next instruction at a control site. {@code SYSTEM_TRANSFER} is syscall,
+     * sysret or iret: the target comes from an MSR, RCX or the interrupt frame, through an opaque µop.
+     */
+    public enum ControlKind { CONDITIONAL, EXIT_IF, INDIRECT_JUMP, INDIRECT_CALL, RET, SYSTEM_TRANSFER }
 
     /** How the slice treats a control site. */
     public enum ControlRole {

@@ -130,6 +130,51 @@ class SlicerTest {
         assertAllKept(r, SyntheticTrace.lift(0x1003, "74 05"));
     }
 
+    /** The kernel loads the user return address into rcx and sysretq's to it (0x1000 or 0x2000). */
+    private static InMemoryTrace sysretTo(long user) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0xffffffff81000000L, "48 8b 0a", read(0x5000, 8, -1));  // mov rcx, [rdx]
+        t.ins(0xffffffff81000003L, "48 0f 07");                        // sysretq
+        t.user().ins(user, "48 89 07", write(OUT_PA, 8, -1));          // mov [rdi], rax
+        return t.finish();
+    }
+
+    private static boolean transferKept(SliceResult r, LiftedInstruction li) {
+        for (int i = 0; i < li.uops().size(); i++) {
+            if (li.uops().get(i).kind() == dev.vmsight.ir.uop.UopKind.SYSRET) {
+                return r.kept(li.instruction().address(), li.instruction().bytes(), i);
+            }
+        }
+        throw new AssertionError("no SYSRET µop in " + li.uops());
+    }
+
+    @Test
+    void sysretSeenReturningToTwoPlacesIsABranchSlicedWithItsTarget() {
+        LiftedInstruction loadRcx = SyntheticTrace.lift(0xffffffff81000000L, "48 8b 0a");
+        LiftedInstruction sysret = SyntheticTrace.lift(0xffffffff81000003L, "48 0f 07");
+        SliceResult r = slice(GuardPolicy.VIRTUOSO, sysretTo(0x1000), sysretTo(0x2000));
+        var site = r.controlSites().get(0xffffffff81000003L);
+        assertEquals(SliceResult.ControlKind.SYSTEM_TRANSFER, site.kind());
+        assertEquals(ControlRole.BRANCH, site.role());
+        assertArrayEquals(new long[]{0x1000, 0x2000}, site.successors());
+        assertTrue(transferKept(r, sysret), "the SYSRET µop is kept: " + sysret.uops());
+        assertAllKept(r, loadRcx);   // rcx is sysret's new RIP
+    }
+
+    @Test
+    void sysretSeenReturningOneWayIsAGuardCandidate() {
+        LiftedInstruction loadRcx = SyntheticTrace.lift(0xffffffff81000000L, "48 8b 0a");
+        LiftedInstruction sysret = SyntheticTrace.lift(0xffffffff81000003L, "48 0f 07");
+        SliceResult strict = slice(GuardPolicy.STRICT, sysretTo(0x1000));
+        assertEquals(ControlRole.GUARD, strict.controlSites().get(0xffffffff81000003L).role());
+        assertTrue(transferKept(strict, sysret), "a guard's transfer is computed: " + sysret.uops());
+        assertAllKept(strict, loadRcx);
+        SliceResult virtuoso = slice(GuardPolicy.VIRTUOSO, sysretTo(0x1000));
+        assertEquals(ControlRole.FOLLOWED, virtuoso.controlSites().get(0xffffffff81000003L).role());
+        assertNoneKept(virtuoso, sysret);
+        assertNoneKept(virtuoso, loadRcx);
+    }
+
     @Test
     void oneDirectionBranchIsGuardedByStrictAndFollowedByVirtuoso() {
         LiftedInstruction cmp = SyntheticTrace.lift(0x1000, "48 39 d8");
