@@ -69,18 +69,28 @@ final class RunSupport {
         for (int loc = 0; loc < Loc.COUNT; loc++) {
             ms.set(loc, s[loc]);
         }
-        if (interpreter == null) {
-            interpreter = new Interpreter(new MemoryAdapter(memory), address -> {
-                throw new IllegalStateException("a compiled monitor fetches no code (0x" + Long.toHexString(address) + ")");
-            }, env, system, FaultHandler.RETHROW);
+        long site = li.instruction().address();
+        if (env instanceof SiteEnvironment perSite) {
+            // a new interpreter is cheap; it reads the environment of this instruction's site
+            interpreter(perSite.at(site)).execute(li, ms);
+        } else {
+            if (interpreter == null) {
+                interpreter = interpreter(env);
+            }
+            interpreter.execute(li, ms);
         }
-        interpreter.execute(li, ms);
         long next = ms.rip();
         for (int loc = 0; loc < Loc.COUNT; loc++) {
             s[loc] = ms.get(loc);
         }
-        s[Loc.RIP] = li.instruction().address();
+        s[Loc.RIP] = site;
         return next;
+    }
+
+    private Interpreter interpreter(Environment e) {
+        return new Interpreter(new MemoryAdapter(memory), address -> {
+            throw new IllegalStateException("a compiled monitor fetches no code (0x" + Long.toHexString(address) + ")");
+        }, e, system, FaultHandler.RETHROW);
     }
 
     /** Wraps what an instruction threw with its site (generated exception handlers call this). */
