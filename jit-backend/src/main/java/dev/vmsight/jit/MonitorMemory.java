@@ -1,5 +1,7 @@
 package dev.vmsight.jit;
 
+import dev.vmsight.vmi.GuestMemoryException;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -11,7 +13,10 @@ import java.util.Map;
  * of page buffers that the generated code probes inline ({@link #tags}, {@link #pages}: the fast
  * path), with {@link #read} and {@link #write} as the slow path. Every write lands in a private
  * copy of the page (copy-on-write, keyed by linear page): the {@link PageSource}, and so the
- * guest, is never written. Not thread-safe: one instance per run.
+ * guest, is never written. A page the source cannot give (a user page training never read, an
+ * unreadable frame) can still be written, as in the reference executor: its written bytes read
+ * back, its other bytes stay unreadable (such pages never enter the TLB, so every read of them
+ * takes the slow path). Not thread-safe: one instance per run.
  */
 public final class MonitorMemory {
     /** TLB slots; a power of two (the generated code masks with SLOTS - 1). */
@@ -26,7 +31,11 @@ public final class MonitorMemory {
 
     private final PageSource source;
     private final Map<Long, ByteBuffer> overlay = new HashMap<>();
+    /** Written pages whose base the source could not give: the bytes written and which they are. */
+    private final Map<Long, Partial> partial = new HashMap<>();
     private long misses;
+
+    private record Partial(byte[] bytes, boolean[] written) { }
 
     public MonitorMemory(PageSource source) {
         this.source = source;
@@ -36,6 +45,13 @@ public final class MonitorMemory {
 
     /** Slow path: zero-extended little-endian read of 1, 2, 4 or 8 bytes at {@code va}, across pages if need be. */
     public long read(long va, int size) {
+        if (!partial.isEmpty() && (partial.containsKey(va >>> 12) || partial.containsKey((va + size - 1) >>> 12))) {
+            long v = 0;
+            for (int i = size - 1; i >= 0; i--) {
+                v = (v << 8) | byteAt(va + i);
+            }
+            return v;
+        }
         int off = (int) va & 0xFFF;
         if (off + size <= 4096) {
             return get(page(va >>> 12), off, size);
@@ -67,12 +83,31 @@ public final class MonitorMemory {
         ByteBuffer last = writable((va + size - 1) >>> 12);
         for (int i = 0; i < size; i++) {
             long a = va + i;
+            int o = (int) a & 0xFFF;
             ByteBuffer p = (a >>> 12) == (va >>> 12) ? first : last;
-            p.put((int) a & 0xFFF, (byte) (value >>> (8 * i)));
+            if (p != null) {
+                p.put(o, (byte) (value >>> (8 * i)));
+            } else {
+                Partial q = partial.get(a >>> 12);
+                q.bytes[o] = (byte) (value >>> (8 * i));
+                q.written[o] = true;
+            }
         }
     }
 
-    /** Pages written by the run (linear page number → copy); the base stays as it was. */
+    private long byteAt(long a) {
+        int o = (int) a & 0xFFF;
+        Partial q = partial.get(a >>> 12);
+        if (q != null && q.written[o]) {
+            return q.bytes[o] & 0xFFL;
+        }
+        return get(page(a >>> 12), o, 1);   // an unwritten byte of a partial page: the source's error
+    }
+
+    /**
+     * Pages written by the run (linear page number → copy); the base stays as it was. Pages whose
+     * base was unreadable are not listed (only {@link #read} knows which of their bytes exist).
+     */
     public Map<Long, ByteBuffer> overlay() { return Map.copyOf(overlay); }
 
     /** TLB misses so far (page lookups that went to the overlay or the source). */
@@ -107,7 +142,16 @@ public final class MonitorMemory {
     private ByteBuffer writable(long vpn) {
         ByteBuffer copy = overlay.get(vpn);
         if (copy == null) {
-            ByteBuffer base = page(vpn);
+            if (partial.containsKey(vpn)) {
+                return null;
+            }
+            ByteBuffer base;
+            try {
+                base = page(vpn);
+            } catch (GuestMemoryException e) {
+                partial.put(vpn, new Partial(new byte[4096], new boolean[4096]));
+                return null;
+            }
             byte[] bytes = new byte[4096];
             base.get(0, bytes);
             copy = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,0 +1,48 @@
+package dev.vmsight.jit;
+
+import dev.vmsight.vmi.GuestMemoryException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Writes to a page the source cannot give (training never read it) read back; its other bytes stay unreadable. */
+class MonitorMemoryTest {
+    static final long MISSING = 0x4a6000L, PRESENT = 0x4a7000L;
+
+    private static MonitorMemory memory() {
+        return new MonitorMemory(page -> {
+            if (page == PRESENT) {
+                byte[] b = new byte[4096];
+                java.util.Arrays.fill(b, (byte) 0x5a);
+                return ByteBuffer.wrap(b).asReadOnlyBuffer();
+            }
+            throw new GuestMemoryException(GuestMemoryException.Kind.PHYSICAL_UNREADABLE, page, -1, 0, "not embedded");
+        });
+    }
+
+    @Test
+    void writtenBytesOfAnUnreadablePageReadBackAndTheOthersStillFail() {
+        MonitorMemory m = memory();
+        m.write(MISSING + 0x10, 2, 0xbeef);
+        m.write(MISSING, 8, 0x1122334455667788L);
+        assertEquals(0x1122334455667788L, m.read(MISSING, 8));
+        assertEquals(0xbeefL, m.read(MISSING + 0x10, 2));
+        assertEquals(0xefL, m.read(MISSING + 0x10, 1));
+        GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> m.read(MISSING + 0x11, 2));
+        assertTrue(e.getMessage().contains("not embedded"), e.getMessage());
+        assertThrows(GuestMemoryException.class, () -> m.read(MISSING + 0x100, 1));
+    }
+
+    @Test
+    void aWriteAcrossIntoAReadablePageKeepsBothHalves() {
+        MonitorMemory m = memory();
+        m.write(PRESENT - 4, 8, 0x0102030405060708L);    // 4 bytes on the missing page, 4 on the present one
+        assertEquals(0x0102030405060708L, m.read(PRESENT - 4, 8));
+        assertEquals(0x5a5a5a5a01020304L, m.read(PRESENT, 8));
+        assertEquals(1, m.overlay().size(), "the readable page is copied; the unreadable one is not listed");
+    }
+}
