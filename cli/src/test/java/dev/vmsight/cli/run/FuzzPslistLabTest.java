@@ -93,19 +93,8 @@ class FuzzPslistLabTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TrainingProgram.class, names = {"GETPID"})
+    @EnumSource(value = TrainingProgram.class, names = {"GETPID", "PSLIST"})
     void corruptedMemoryGivesStructuredOutcomesWithinBudget(TrainingProgram which) throws Exception {
-        fuzz(which);
-    }
-
-    /**
-     * Issue 7's fuzz acceptance on pslist FAILS today (tag "open-issue", excluded from the default
-     * run): the compiled pslist monitor cannot run its clean baseline (see jit-backend/README.md).
-     */
-    @Tag("open-issue")
-    @ParameterizedTest
-    @EnumSource(value = TrainingProgram.class, names = {"PSLIST"})
-    void pslistOpenIssue(TrainingProgram which) throws Exception {
         fuzz(which);
     }
 
