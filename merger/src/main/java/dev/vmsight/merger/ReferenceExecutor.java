@@ -293,41 +293,8 @@ public final class ReferenceExecutor {
 
         @Override
         public void execute(Uop uop, long[] inputs, MachineState s, Memory memory) {
-            switch (uop.kind()) {
-                case SYSCALL -> {
-                    s.set(Loc.GPR0 + 1, uop.imm()[0]);
-                    s.set(Loc.GPR0 + 11, s.rflags());
-                    s.setRflags(s.rflags() & ~s.get(Loc.SFMASK));
-                    s.set(Loc.SEL0 + 1, (s.get(Loc.STAR) >>> 32) & 0xFFFC);
-                    s.set(Loc.SEL0 + 2, ((s.get(Loc.STAR) >>> 32) & 0xFFFC) + 8);
-                    s.set(Loc.RIP, s.get(Loc.LSTAR));
-                }
-                case SYSRET -> {
-                    long base = (s.get(Loc.STAR) >>> 48) & 0xFFFF;
-                    s.set(Loc.RIP, s.get(Loc.GPR0 + 1));
-                    s.setRflags((s.get(Loc.GPR0 + 11) & 0x3C7FD7L) | 2);
-                    s.set(Loc.SEL0 + 1, (base + 16) | 3);
-                    s.set(Loc.SEL0 + 2, (base + 8) | 3);
-                }
-                case IRET -> {
-                    long rsp = s.get(Loc.GPR0 + 4);
-                    long rip = read(rsp, 8);
-                    long cs = read(rsp + 8, 8);
-                    long flags = read(rsp + 16, 8);
-                    long newRsp = read(rsp + 24, 8);
-                    long ss = read(rsp + 32, 8);
-                    s.set(Loc.RIP, rip);
-                    s.set(Loc.SEL0 + 1, cs & 0xFFFF);
-                    s.setRflags(flags);
-                    s.set(Loc.GPR0 + 4, newRsp);
-                    s.set(Loc.SEL0 + 2, ss & 0xFFFF);
-                }
-                case SYSREG_WRITE, INVLPG -> {
-                    // the new CR3/CR4 value is in the state: the next access picks its address space
-                }
-                default -> throw new Refused(FailureKind.UNSUPPORTED, "system µop " + uop
-                        + " is not available to a monitor");
-            }
+            // a refusal (UnsupportedOperationException) becomes FailureKind.UNSUPPORTED in run()
+            MonitorSystemLayer.INSTANCE.execute(uop, inputs, s, this);
         }
     }
 

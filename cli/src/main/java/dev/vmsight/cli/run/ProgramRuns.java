@@ -12,6 +12,7 @@ import dev.vmsight.jit.MonitorContext;
 import dev.vmsight.jit.MonitorMemory;
 import dev.vmsight.jit.MonitorResult;
 import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.MonitorSystemLayer;
 import dev.vmsight.merger.ReferenceExecutor;
 import dev.vmsight.merger.RunResult;
 import dev.vmsight.merger.MergedProgram.ControlSite;

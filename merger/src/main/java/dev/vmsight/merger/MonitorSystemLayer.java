@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.merger;
 
 import dev.vmsight.ir.interp.MachineState;
 import dev.vmsight.ir.interp.Memory;
@@ -12,11 +12,12 @@ import dev.vmsight.ir.uop.Uop;
  * sysretq (rip = rcx, rflags from r11, user CS/SS from STAR), iretq (pops its five-word frame),
  * control-register writes and invlpg (the state already holds the value; the next access uses it).
  * Anything else (hlt, port output, wrmsr of unknown MSRs...) is refused: a monitor must not act on
- * the machine. Same effects as the merger's reference executor, so the backends agree.
+ * the machine. The one system layer of both backends (the reference executor and compiled
+ * monitors), so they agree by construction.
  */
-final class MonitorSystemLayer implements SystemLayer {
+public final class MonitorSystemLayer implements SystemLayer {
 
-    static final MonitorSystemLayer INSTANCE = new MonitorSystemLayer();
+    public static final MonitorSystemLayer INSTANCE = new MonitorSystemLayer();
 
     private MonitorSystemLayer() {}
 
