@@ -1,5 +1,7 @@
 package dev.vmsight.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceReader;
@@ -30,6 +32,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "trace-info", mixinStandardHelpOptions = true,
         description = "Describe a trace file: program, kernel, marks, buffers, context, counts, fidelity.")
 final class TraceInfoCommand implements Callable<Integer> {
+    /** Jackson (already used for QMP/QGA) renders the maps, lists, strings and numbers. */
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Spec
     CommandSpec spec;
 
@@ -175,9 +180,11 @@ final class TraceInfoCommand implements Callable<Integer> {
             v.put("mismatches", differences);
             o.put("verify", v);
         }
-        StringBuilder b = new StringBuilder();
-        Json.write(b, o);
-        return b.append(System.lineSeparator()).toString();
+        try {
+            return JSON.writeValueAsString(o) + System.lineSeparator();
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("trace-info: cannot render JSON: " + e.getMessage(), e);
+        }
     }
 
     private static Object jsonBuffer(TraceHeader.BufferSpec spec) {
@@ -194,65 +201,6 @@ final class TraceInfoCommand implements Callable<Integer> {
         }
         m.put("pagePhysicalAddresses", pages);
         return m;
-    }
-
-    /** Minimal JSON output for maps, lists, strings, numbers, booleans and null. */
-    private static final class Json {
-        private Json() { }
-
-        static void write(StringBuilder b, Object v) {
-            if (v == null) {
-                b.append("null");
-            } else if (v instanceof Map<?, ?> m) {
-                b.append('{');
-                String sep = "";
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    b.append(sep);
-                    string(b, String.valueOf(e.getKey()));
-                    b.append(':');
-                    write(b, e.getValue());
-                    sep = ",";
-                }
-                b.append('}');
-            } else if (v instanceof List<?> l) {
-                b.append('[');
-                String sep = "";
-                for (Object x : l) {
-                    b.append(sep);
-                    write(b, x);
-                    sep = ",";
-                }
-                b.append(']');
-            } else if (v instanceof Double d) {
-                b.append(d.isNaN() || d.isInfinite() ? "null" : d.toString());
-            } else if (v instanceof Number || v instanceof Boolean) {
-                b.append(v);
-            } else {
-                string(b, v.toString());
-            }
-        }
-
-        private static void string(StringBuilder b, String s) {
-            b.append('"');
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                switch (c) {
-                    case '"' -> b.append("\\\"");
-                    case '\\' -> b.append("\\\\");
-                    case '\n' -> b.append("\\n");
-                    case '\r' -> b.append("\\r");
-                    case '\t' -> b.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                        } else {
-                            b.append(c);
-                        }
-                    }
-                }
-            }
-            b.append('"');
-        }
     }
 
     private static String prefix(String sha) {

@@ -1,30 +1,22 @@
 package dev.vmsight.cli.run;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Map;
 import java.util.StringJoiner;
 
-/** The little JSON {@code run} prints: flat objects of pre-rendered values; strings escaped. */
+/** The little JSON {@code run} prints: flat objects of pre-rendered values; strings escaped by Jackson. */
 final class Json {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private Json() {}
 
     static String string(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
-                    else b.append(c);
-                }
-            }
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot render a JSON string: " + e.getMessage(), e);
         }
-        return b.append('"').toString();
     }
 
     /** An object from keys to already rendered JSON values, in the map's order. */
