@@ -54,8 +54,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "training runs to trace and merge (default: ${DEFAULT-VALUE})")
     int runs;
 
-    @Option(names = "--policy", defaultValue = "strict", description = "guard policy: strict, relaxed or virtuoso (default: ${DEFAULT-VALUE})")
-    String policy;
+    @Option(names = "--policy", description = "guard policy: strict, relaxed or virtuoso (default: ${DEFAULT-VALUE})")
+    String policy = Training.DEFAULT_POLICY.name().toLowerCase(java.util.Locale.ROOT);
 
     @Option(names = "--repeat", defaultValue = "200", description = "monitor runs timed against the paused guest (default: ${DEFAULT-VALUE})")
     int repeat;

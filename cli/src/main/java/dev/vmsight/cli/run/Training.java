@@ -28,6 +28,14 @@ public final class Training {
     public record Trained(MergedProgram program, Path file, List<TrainingCorpus.Entry> corpus, SliceResult slice,
                           long traceNanos, long sliceNanos, long mergeNanos) { }
 
+    /**
+     * The guard policy of every trained program unless a command or test names another: the demo's
+     * {@code --policy} default, the live lab tests and the benchmark script read it here. VIRTUOSO
+     * for now (STRICT programs refuse on live guests: guards on the idle task's flags and on slab
+     * state that differ from training); the final value is chosen by crossval measurement.
+     */
+    public static final GuardPolicy DEFAULT_POLICY = GuardPolicy.VIRTUOSO;
+
     private Training() {}
 
     public static Trained train(LabLayout lab, TrainingProgram which, int runs, GuardPolicy policy) {
