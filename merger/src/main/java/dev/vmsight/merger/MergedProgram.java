@@ -31,14 +31,16 @@ import java.util.Map;
  * @param environment     values of the kept environment µops (rdtsc, cpuid, rdmsr of MSRs outside the
  *                        machine state, port input, rdrand) as training saw them: a monitor has no
  *                        guest TSC or devices, so a run replays these (see ReferenceExecutor)
+ * @param frames          structured calls: a run keeps a frame stack (return address, restored
+ *                        registers) instead of computing return addresses; see {@link CallFrame}
  */
 public record MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
                             CpuFeatures features, String policy, long entry, long end,
                             List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
                             ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
-                            List<EnvValue> environment) {
-    /** Version of this model; bumped when a field's meaning changes (2: environment values). */
-    public static final int FORMAT_VERSION = 2;
+                            List<EnvValue> environment, List<CallFrame> frames) {
+    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN). */
+    public static final int FORMAT_VERSION = 3;
     /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
     public static final long USER_HALF_END = 0x0000_8000_0000_0000L;
 
@@ -48,6 +50,17 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         liveIns = List.copyOf(liveIns);
         userMemory = List.copyOf(userMemory);
         environment = List.copyOf(environment);
+        frames = List.copyOf(frames);
+    }
+
+    /** A program without frames. */
+    public MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
+                         CpuFeatures features, String policy, long entry, long end,
+                         List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
+                         ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
+                         List<EnvValue> environment) {
+        this(formatVersion, name, kernelTextSha256, kernelRelease, features, policy, entry, end, instructions, controls,
+                liveIns, input, userMemory, output, stats, environment, List.of());
     }
 
     /** A program without environment µops. */
@@ -70,6 +83,30 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         Map<Long, ProgramInstruction> m = new java.util.HashMap<>();
         for (ProgramInstruction i : instructions) {
             m.put(i.address(), i);
+        }
+        return m;
+    }
+
+    /**
+     * A structured call (every traced instance returned to its next instruction, with rsp and the
+     * callee-saved registers in {@code restoredLocs} as they were). Before running the call's µops
+     * a run pushes a frame: {@code returnAddress} and the current values of {@code restoredLocs}
+     * (ir {@code Loc} indices). A {@code RETURN} control site pops it, writes the values back and
+     * continues at the return address. The depth of the frame stack is bounded (see the executors).
+     */
+    public record CallFrame(long callAddress, long returnAddress, int[] restoredLocs) {
+        public CallFrame {
+            restoredLocs = restoredLocs.clone();
+        }
+
+        @Override public int[] restoredLocs() { return restoredLocs.clone(); }
+    }
+
+    /** Frames by call address. */
+    public Map<Long, CallFrame> frameMap() {
+        Map<Long, CallFrame> m = new java.util.HashMap<>();
+        for (CallFrame f : frames) {
+            m.put(f.callAddress(), f);
         }
         return m;
     }
@@ -112,7 +149,20 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         /** seen with one successor: evaluated, and any other successor raises UnseenPath */
         GUARD,
         /** seen with one successor and not guarded by the policy: the trained successor is taken silently */
-        FOLLOW
+        FOLLOW,
+        /**
+         * not evaluated, nothing in the slice depends on its direction: after the instruction's kept
+         * µops (usually none) the run continues at {@code successors[0]}, where all its ways meet
+         * again (or, for a call whose callee keeps nothing, the return address)
+         */
+        SKIP,
+        /**
+         * a structured return, or a site from which every way leads to one with nothing kept on the
+         * way: after the kept µops the run pops its innermost frame, restores its registers and
+         * continues at its return address; with no frame open the run has reached END.
+         * {@code successors} are the return addresses training saw (informational)
+         */
+        RETURN
     }
 
     /**

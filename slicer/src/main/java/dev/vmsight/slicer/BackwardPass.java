@@ -39,6 +39,26 @@ final class BackwardPass {
     private final int trace;
     private final int round;
 
+    private final CallStructure structure;
+    /** per site: some instance of this call ran a kept µop inside its callee (monotone over rounds) */
+    private final boolean[] callHasKept;
+    /** open structured calls, innermost last, walking backward: from the return instance to the call instance */
+    private final java.util.ArrayList<OpenCall> calls = new java.util.ArrayList<>();
+
+    /** A callee being walked backward: the call's instance and the liveness of the restored registers after the return. */
+    private static final class OpenCall {
+        final int callOrdinal;
+        final int[] restored;
+        final int[] liveAfter;
+        boolean hasKept;
+
+        OpenCall(int callOrdinal, int[] restored, int[] liveAfter) {
+            this.callOrdinal = callOrdinal;
+            this.restored = restored;
+            this.liveAfter = liveAfter;
+        }
+    }
+
     private final int[] live = new int[Loc.COUNT];
     private final int[] consumer = new int[Loc.ARCH_COUNT];
     private final LiveBytes memory = new LiveBytes();
@@ -53,7 +73,10 @@ final class BackwardPass {
     long inputLoads;
     int outputPhysicalBytes;
 
-    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round) {
+    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round,
+                 CallStructure structure, boolean[] callHasKept) {
+        this.structure = structure;
+        this.callHasKept = callHasKept;
         this.round = round;
         this.table = table;
         this.index = index;
@@ -115,6 +138,19 @@ final class BackwardPass {
         List<UopExecution> xs = ins.uops();
         boolean faultKept = faultKeptStep == ins.step();
         faultKeptStep = -1;
+        Long call = structure.structuredReturn(site) ? index.returnOfCall.get(ordinal) : null;
+        if (call != null) {
+            // the program restores these at the return: the callee need not produce them
+            int[] restored = structure.preservedLocs((int) (long) call);
+            int[] after = new int[restored.length];
+            for (int j = 0; j < restored.length; j++) {
+                after[j] = live[restored[j]];
+                live[restored[j]] = 0;
+            }
+            calls.add(new OpenCall((int) (call >>> 32), restored, after));
+        }
+        OpenCall inner = calls.isEmpty() ? null : calls.get(calls.size() - 1);
+        boolean inCallee = inner != null && inner.callOrdinal != ordinal;
         for (int k = xs.size() - 1; k >= 0; k--) {
             UopExecution x = xs.get(k);
             Uop u = table.uop(site, x.index());
@@ -127,11 +163,26 @@ final class BackwardPass {
                     changed |= table.visited[site] == round;
                 }
                 keptExecutions++;
+                if (inCallee) {
+                    inner.hasKept = true;
+                }
                 apply(u, x, (site << 8) | x.index());
             }
         }
         table.visited[site] = round;
         Arrays.fill(live, Loc.TEMP0, Loc.COUNT, 0);
+        if (inner != null && inner.callOrdinal == ordinal) {
+            calls.remove(calls.size() - 1);
+            for (int j = 0; j < inner.restored.length; j++) {
+                live[inner.restored[j]] |= inner.liveAfter[j];   // restored from the frame: needed before the call
+            }
+            if (inner.hasKept) {
+                callHasKept[site] = true;
+                if (!calls.isEmpty()) {
+                    calls.get(calls.size() - 1).hasKept = true;
+                }
+            }
+        }
     }
 
     private boolean defsLive(Uop u, UopExecution x) {
@@ -220,6 +271,9 @@ final class BackwardPass {
         }
         deliveriesKept++;
         faultKeptStep = d.step();
+        if (!calls.isEmpty()) {
+            calls.get(calls.size() - 1).hasKept = true;
+        }
         for (MemoryAccess a : d.accesses()) {
             if (a.write()) {
                 for (int b = 0; b < a.size(); b++) {

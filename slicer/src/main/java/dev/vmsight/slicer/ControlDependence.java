@@ -21,6 +21,17 @@ final class ControlDependence {
     private final int[] ipdom;
 
     ControlDependence(Sites table, long[] edges, int[] lastSites) {
+        this(table, edges, lastSites, null, true);
+    }
+
+    /**
+     * With {@code structure}, a structured call is one statement (an edge to its return address,
+     * none into the callee) and a structured return leads to EXIT: control dependence stays inside
+     * a function, and a call's callee is reached only through the call. {@code unseen}: add each
+     * one-direction site's unseen direction (for deciding guards); without it the graph is what
+     * the program can run when no guard fires.
+     */
+    ControlDependence(Sites table, long[] edges, int[] lastSites, CallStructure structure, boolean unseen) {
         int n = table.size();
         exit = n;
         List<List<Integer>> s = new ArrayList<>(n + 1);
@@ -28,16 +39,30 @@ final class ControlDependence {
             s.add(new ArrayList<>());
         }
         for (long e : edges) {
-            add(s, (int) (e >>> 32), (int) e);
+            int from = (int) (e >>> 32);
+            if (structure != null && structure.structuredCall(from)) {
+                List<Integer> back = table.at(structure.returnAddress(from));
+                for (int r : back) {
+                    add(s, from, r);
+                }
+                if (back.isEmpty()) {
+                    add(s, from, exit);
+                }
+            } else if (structure != null && structure.structuredReturn(from)) {
+                add(s, from, exit);
+            } else {
+                add(s, from, (int) e);
+            }
         }
         for (int last : lastSites) {
             if (last >= 0) {
                 add(s, last, exit);
             }
         }
-        for (int a = 0; a < n; a++) {
+        for (int a = 0; a < n && unseen; a++) {
             ControlKind k = table.control.get(a);
-            if (k == null || table.successors.get(a).size() >= 2) {
+            if (k == null || table.successors.get(a).size() >= 2
+                    || structure != null && (structure.structuredReturn(a) || structure.structuredCall(a))) {
                 continue;
             }
             boolean linked = false;
@@ -71,10 +96,15 @@ final class ControlDependence {
 
     /** Whether some site with a kept µop is control-dependent on {@code a}. */
     boolean controlsKept(int a, Sites table) {
+        return controls(a, r -> !table.kept.get(r).isEmpty());
+    }
+
+    /** Whether some site that is an {@code anchor} (kept µops, or a call whose callee has them) is control-dependent on {@code a}. */
+    boolean controls(int a, java.util.function.IntPredicate anchor) {
         int stop = ipdom[a];
         for (int s : succ[a]) {
             for (int r = s; r != stop && r != exit && r >= 0; r = ipdom[r]) {
-                if (!table.kept.get(r).isEmpty()) {
+                if (anchor.test(r)) {
                     return true;
                 }
                 if (r == ipdom[r]) {
@@ -84,6 +114,14 @@ final class ControlDependence {
         }
         return false;
     }
+
+    /** Where control from site {@code a} must arrive: its immediate post-dominator site, {@link #EXIT} (a return, or END), or {@link #NONE} (it cannot reach either). */
+    int immediatePostDominator(int a) {
+        int p = ipdom[a];
+        return p == exit ? EXIT : p < 0 ? NONE : p;
+    }
+
+    static final int EXIT = -1, NONE = -2;
 
     private int[] postDominators(int count) {
         int[][] pred = new int[count][];

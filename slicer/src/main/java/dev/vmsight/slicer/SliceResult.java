@@ -13,11 +13,12 @@ import java.util.Map;
  * asks.
  */
 public record SliceResult(GuardPolicy policy, Criterion criterion, Map<InstructionKey, SiteSlice> sites,
-                          Map<Long, ControlSite> controlSites, List<AllocatorCall> allocatorCalls,
+                          Map<Long, ControlSite> controlSites, Map<Long, CallFrame> frames, List<AllocatorCall> allocatorCalls,
                           Statistics statistics, List<Disagreement> disagreements) {
     public SliceResult {
         sites = Map.copyOf(sites);
         controlSites = Map.copyOf(controlSites);
+        frames = Map.copyOf(frames);
         allocatorCalls = List.copyOf(allocatorCalls);
         disagreements = List.copyOf(disagreements);
     }
@@ -57,7 +58,9 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
      * What decides the next instruction at a control site. {@code SYSTEM_TRANSFER} is syscall,
      * sysret or iret: the target comes from an MSR, RCX or the interrupt frame, through an opaque µop.
      */
-    public enum ControlKind { CONDITIONAL, EXIT_IF, INDIRECT_JUMP, INDIRECT_CALL, RET, SYSTEM_TRANSFER }
+    public enum ControlKind { CONDITIONAL, EXIT_IF, INDIRECT_JUMP, INDIRECT_CALL, RET, SYSTEM_TRANSFER,
+        /** a direct call: a control site only when it is skipped */
+        CALL }
 
     /** How the slice treats a control site. */
     public enum ControlRole {
@@ -66,15 +69,41 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
         /** one successor, guarded by the policy: sliced with its dependencies, the unseen way raises UnseenPath */
         GUARD,
         /** one successor, not guarded: the trained successor is followed silently */
-        FOLLOWED
+        FOLLOWED,
+        /**
+         * not evaluated, and nothing in the slice depends on which way it goes: the program goes
+         * straight to {@code skipTarget}, where every way from here meets again (the immediate
+         * post-dominator; for a call whose callee keeps nothing, the return address)
+         */
+        SKIP,
+        /**
+         * a structured return ({@link #frames()}), or a site from which every way leads to one with
+         * nothing sliced on the way: the program pops its innermost frame, restores the frame's
+         * registers and continues at its return address (at END when no frame is open)
+         */
+        RETURN
+    }
+
+    /**
+     * A structured call the program keeps a frame for: at the call (before its µops) it pushes the
+     * return address and the values of {@code restoredLocs} (ir {@code Loc} indices: rsp and the
+     * callee-saved registers that every traced instance preserved), which a {@code RETURN} restores.
+     */
+    public record CallFrame(long callAddress, long returnAddress, int[] restoredLocs) {
+        public CallFrame {
+            restoredLocs = restoredLocs.clone();
+        }
+
+        @Override public int[] restoredLocs() { return restoredLocs.clone(); }
     }
 
     /**
      * A control site: its instruction address, kind, every successor observed (union over the
-     * traces, ascending), its role, and whether some sliced µop is control-dependent on it.
+     * traces, ascending), its role, whether some sliced µop is control-dependent on it, and for
+     * {@code SKIP} where the program goes instead (else 0).
      */
     public record ControlSite(long address, ControlKind kind, long[] successors, ControlRole role,
-                              boolean controlsSlicedUop) {
+                              boolean controlsSlicedUop, long skipTarget) {
         public ControlSite {
             successors = successors.clone();
         }
@@ -82,7 +111,7 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
         @Override public long[] successors() { return successors.clone(); }
 
         /** Sliced with its dependencies (a branch or a guard). */
-        public boolean sliced() { return role != ControlRole.FOLLOWED; }
+        public boolean sliced() { return role == ControlRole.BRANCH || role == ControlRole.GUARD; }
     }
 
     /**
@@ -99,12 +128,14 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
      * Totals over all traces: µop executions and how many are in the slice, instruction sites and
      * those with a kept µop, kept site µops, instruction instances, control sites by role,
      * asynchronous interrupt handlers dropped, input-buffer bytes read by kept loads, allocator calls
-     * summarised, page faults on user-half addresses summarised, closure rounds, deliveries kept.
+     * summarised, page faults on user-half addresses summarised, closure rounds, deliveries kept,
+     * control sites skipped and returning, structured calls the program keeps a frame for.
      */
     public record Statistics(int traces, long uopExecutions, long keptUopExecutions, int sites, int keptSites,
                              long keptSiteUops, long instructionInstances, int branches, int guards, int followed,
                              long asyncHandlersDropped, long inputLoads, long allocatorCallsSummarised, long userPageFaultsSummarised,
-                             int closureRounds, long deliveriesKept, double seconds) {
+                             int closureRounds, long deliveriesKept, double seconds, int skipped, int returns,
+                             int frames) {
         public double keptFraction() { return uopExecutions == 0 ? 0 : (double) keptUopExecutions / uopExecutions; }
     }
 

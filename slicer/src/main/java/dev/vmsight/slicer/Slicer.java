@@ -1,6 +1,7 @@
 package dev.vmsight.slicer;
 
 import dev.vmsight.slicer.SliceResult.AllocatorCall;
+import dev.vmsight.slicer.SliceResult.CallFrame;
 import dev.vmsight.slicer.SliceResult.ControlKind;
 import dev.vmsight.slicer.SliceResult.ControlRole;
 import dev.vmsight.slicer.SliceResult.ControlSite;
@@ -66,20 +67,26 @@ public final class Slicer {
         }
         Sites table = new Sites(first.features());
         LiveBytes edges = new LiveBytes();
+        CallStructure structure = new CallStructure();
         List<TraceIndex> indexes = new ArrayList<>();
         for (TraceReader t : traces) {
-            indexes.add(TraceIndex.build(t, table, edges, allocators));
+            indexes.add(TraceIndex.build(t, table, edges, allocators, structure));
         }
+        structure.finish();
         int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
-        ControlDependence cd = new ControlDependence(table, edges.toArray(), lastSites);
+        long[] edgeList = edges.toArray();
+        ControlDependence runnable = new ControlDependence(table, edgeList, lastSites, structure, false);
+        ControlDependence withUnseen = policy == GuardPolicy.RELAXED
+                ? new ControlDependence(table, edgeList, lastSites, structure, true) : null;
 
-        boolean[] sliced = new boolean[table.size()];
-        boolean[] guard = new boolean[table.size()];
-        for (int s = 0; s < table.size(); s++) {
-            if (table.control.get(s) != null) {
-                boolean multi = table.successors.get(s).size() >= 2;
-                guard[s] = !multi && policy == GuardPolicy.STRICT;
-                sliced[s] = multi || guard[s];
+        int n = table.size();
+        boolean[] sliced = new boolean[n];
+        boolean[] guard = new boolean[n];
+        boolean[] callHasKept = new boolean[n];
+        for (int s = 0; s < n; s++) {
+            if (table.control.get(s) != null && !structure.structuredReturn(s) && !structure.structuredCall(s)
+                    && table.successors.get(s).size() < 2 && policy == GuardPolicy.STRICT) {
+                sliced[s] = guard[s] = true;
             }
         }
         Producers producers = new Producers(table);
@@ -92,30 +99,47 @@ public final class Slicer {
             last = new ArrayList<>();
             changed = false;
             for (int i = 0; i < traces.size(); i++) {
-                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds);
+                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds, structure, callHasKept);
                 p.run(traces.get(i));
                 changed |= p.changed;
                 last.add(p);
             }
-            if (policy == GuardPolicy.RELAXED) {
-                for (int s = 0; s < table.size(); s++) {
-                    if (table.control.get(s) != null && !sliced[s] && cd.controlsKept(s, table)) {
-                        sliced[s] = guard[s] = true;
-                        changed = true;
-                    }
+            java.util.function.IntPredicate anchor = r -> !table.kept.get(r).isEmpty() || callHasKept[r];
+            for (int s = 0; s < n; s++) {
+                if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {
+                    continue;
+                }
+                boolean multi = table.successors.get(s).size() >= 2;
+                boolean needed;
+                if (structure.structuredCall(s)) {
+                    // which callee runs matters only when a callee keeps something
+                    needed = callHasKept[s] && (multi || policy != GuardPolicy.VIRTUOSO);
+                } else if (multi) {
+                    needed = anchor.test(s) || runnable.controls(s, anchor)
+                            || runnable.immediatePostDominator(s) == ControlDependence.NONE;
+                } else {
+                    needed = policy == GuardPolicy.RELAXED && withUnseen.controls(s, anchor);
+                }
+                if (needed) {
+                    sliced[s] = true;
+                    guard[s] = !multi;
+                    changed = true;
                 }
             }
         } while (changed);
 
-        return result(policy, first, table, indexes, last, sliced, guard, cd, producers, rounds, traces.size(),
-                (System.nanoTime() - t0) / 1e9);
+        return result(policy, first, table, indexes, last, sliced, guard, runnable, structure, callHasKept, producers,
+                rounds, traces.size(), (System.nanoTime() - t0) / 1e9);
     }
 
     private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,
                                       List<BackwardPass> last, boolean[] sliced, boolean[] guard, ControlDependence cd,
+                                      CallStructure structure, boolean[] callHasKept,
                                       Producers producers, int rounds, int traces, double seconds) {
         Map<InstructionKey, SiteSlice> sites = new LinkedHashMap<>();
         Map<Long, ControlSite> controls = new HashMap<>();
+        Map<Long, CallFrame> frames = new HashMap<>();
+        int skips = 0, returns = 0;
         long keptSiteUops = 0;
         int keptSites = 0;
         int branches = 0, guards = 0, followed = 0;
@@ -126,11 +150,36 @@ public final class Slicer {
             keptSiteUops += kept.cardinality();
             keptSites += kept.isEmpty() ? 0 : 1;
             ControlKind kind = table.control.get(s);
+            boolean call = structure.structuredCall(s);
+            boolean skipCall = call && !callHasKept[s] && kept.isEmpty();
+            if (call && !skipCall) {
+                frames.put(k.address(), new CallFrame(k.address(), structure.returnAddress(s), structure.preservedLocs(s)));
+            }
+            if (kind == null && skipCall) {
+                kind = ControlKind.CALL;
+            }
             if (kind != null) {
                 boolean multi = table.successors.get(s).size() >= 2;
-                ControlRole role = multi ? ControlRole.BRANCH : guard[s] ? ControlRole.GUARD : ControlRole.FOLLOWED;
+                long skipTo = 0;
+                ControlRole role;
+                if (structure.structuredReturn(s)) {
+                    role = ControlRole.RETURN;
+                } else if (skipCall) {
+                    role = ControlRole.SKIP;
+                    skipTo = structure.returnAddress(s);
+                } else if (sliced[s]) {
+                    role = guard[s] ? ControlRole.GUARD : ControlRole.BRANCH;
+                } else if (!multi) {
+                    role = ControlRole.FOLLOWED;
+                } else {
+                    int p = cd.immediatePostDominator(s);
+                    role = p == ControlDependence.EXIT ? ControlRole.RETURN : ControlRole.SKIP;
+                    skipTo = p >= 0 ? table.keys.get(p).address() : 0;
+                }
+                skips += role == ControlRole.SKIP ? 1 : 0;
+                returns += role == ControlRole.RETURN ? 1 : 0;
                 long[] succ = table.successors.get(s).stream().mapToLong(Long::longValue).toArray();
-                ControlSite c = new ControlSite(k.address(), kind, succ, role, cd.controlsKept(s, table));
+                ControlSite c = new ControlSite(k.address(), kind, succ, role, cd.controlsKept(s, table), skipTo);
                 ControlSite had = controls.get(k.address());
                 if (had == null || !had.sliced() && c.sliced()) {
                     controls.put(k.address(), c);   // same address, other bytes: the stronger role
@@ -139,6 +188,7 @@ public final class Slicer {
                     case BRANCH -> branches++;
                     case GUARD -> guards++;
                     case FOLLOWED -> followed++;
+                    case SKIP, RETURN -> { }
                 }
             }
         }
@@ -170,8 +220,9 @@ public final class Slicer {
         Criterion criterion = new Criterion(first.marks().markOut(), first.expectedOutput().va(),
                 first.expectedOutput().length(), outputBytes);
         Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
-                branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds);
-        return new SliceResult(policy, criterion, sites, controls, calls, stats, producers.disagreements());
+                branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds,
+                skips, returns, frames.size());
+        return new SliceResult(policy, criterion, sites, controls, frames, calls, stats, producers.disagreements());
     }
 
     private static void check(TraceHeader a, TraceHeader b) {

@@ -37,12 +37,23 @@ final class TraceIndex {
     private static final int SYNC = 0, ASYNC = 1, USER_FAULT = 2;
     long allocatorCalls;
     int lastSite = -1;
+    /** matched return instance (event ordinal) → its call instance (event ordinal &lt;&lt; 32 | call site); see {@link CallStructure} */
+    final Map<Integer, Long> returnOfCall = new HashMap<>();
 
     static TraceIndex build(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
+        return build(trace, table, edges, allocators, new CallStructure());
+    }
+
+    static TraceIndex build(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators,
+                            CallStructure structure) {
         TraceIndex ix = new TraceIndex();
+        ix.frames = new FrameTracker(table, structure, trace.header().start().architectural());
         ix.scan(trace, table, edges, allocators);
+        ix.frames.end(trace.header().marks().markOut(), ix.returnOfCall);
         return ix;
     }
+
+    private FrameTracker frames;
 
     private void scan(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
         Iterator<TraceEvent> it = trace.forward();
@@ -124,6 +135,16 @@ final class TraceIndex {
             }
             if (summaryReturn >= 0 || wasInUserFault || userFaultDepth > 0) {
                 summarised.set(ordinal);
+            }
+            if (e instanceof InstructionEvent i) {
+                int site = sites[instructions - 1];
+                boolean tracked = site >= 0 && !dropped.get(ordinal) && !summarised.get(ordinal);
+                if (summaryEntry.containsKey(ordinal)) {
+                    frames.allocatorEntered();
+                }
+                frames.instruction(i, site, ordinal, tracked, returnOfCall);
+            } else if (e instanceof DeliveryEvent d) {
+                frames.delivery(d);
             }
             lastInstructionSite = e instanceof InstructionEvent i && i.bytes() != null ? sites[instructions - 1]
                     : lastInstructionSite;
