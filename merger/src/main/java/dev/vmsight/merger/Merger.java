@@ -131,9 +131,12 @@ public final class Merger {
         boolean userEntry;
         Long entry;
 
+        final Map<Long, MergedProgram.CallFrame> frames;
+
         State(CpuFeatures features, SliceInput slice) {
             this.features = features;
             this.slice = slice;
+            this.frames = slice.frames();
         }
 
         void add(TraceReader trace) {
@@ -177,6 +180,15 @@ public final class Merger {
                     previous.successors.add(ie.rip());
                 }
                 Insn insn = insn(ie);
+                MergedProgram.CallFrame frame = frames.get(ie.rip());
+                if (frame != null) {
+                    // the frame push reads these; a needed one is computed by kept µops or live at START
+                    for (int loc : frame.restoredLocs()) {
+                        if (!written.get(loc) && !live.containsKey(loc)) {
+                            live.put(loc, startValue(trace, loc));
+                        }
+                    }
+                }
                 for (UopExecution u : ie.uops()) {
                     executions++;
                     if (!insn.kept[u.index()]) {
@@ -295,7 +307,13 @@ public final class Merger {
                 }
                 long[] successors = insn.successors.stream().mapToLong(Long::longValue).toArray();
                 ControlRole role;
-                if (successors.length >= 2) {
+                SliceInput.Decided decided = slice.decided(insn.key.address);
+                if (decided != null && decided.role() == ControlRole.SKIP) {
+                    role = ControlRole.SKIP;
+                    successors = new long[]{decided.target()};
+                } else if (decided != null) {
+                    role = decided.role();
+                } else if (successors.length >= 2) {
                     role = ControlRole.BRANCH;
                     branches++;
                 } else if (kind != null && kind != ControlKind.DIRECT && slice.guarded(insn.key.address)) {
@@ -324,7 +342,7 @@ public final class Merger {
                     entry, header.marks().markOut(), instructions, controls, classify(),
                     in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
                     ranges(), new OutputSpec(outputKind(header.program())), stats,
-                    List.copyOf(environment.values())), List.copyOf(notes));
+                    List.copyOf(environment.values()), List.copyOf(frames.values())), List.copyOf(notes));
         }
 
         long firstValue(int loc) {

@@ -165,6 +165,15 @@ public final class ProgramFiles {
                     o.writeLong(v);
                 }
             }
+            o.writeInt(p.frames().size());
+            for (MergedProgram.CallFrame f : p.frames()) {
+                o.writeLong(f.callAddress());
+                o.writeLong(f.returnAddress());
+                o.writeByte(f.restoredLocs().length);
+                for (int loc : f.restoredLocs()) {
+                    o.writeShort(loc);
+                }
+            }
             Statistics s = p.stats();
             o.writeInt(s.traces());
             o.writeLong(s.uopExecutions());
@@ -274,10 +283,28 @@ public final class ProgramFiles {
                 }
                 environment.add(new MergedProgram.EnvValue(address, uop, values));
             }
+            n = count(17);
+            List<MergedProgram.CallFrame> frames = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long call = b.getLong();
+                long ret = b.getLong();
+                int m = b.get();
+                if (m < 0 || m > 16) {
+                    throw error(1, "frame of 0x" + Long.toHexString(call) + " restores " + m + " registers (0..16)");
+                }
+                int[] locs = new int[m];
+                for (int k = 0; k < m; k++) {
+                    locs[k] = b.getShort();
+                    if (locs[k] < 0 || locs[k] >= dev.vmsight.ir.uop.Loc.ARCH_COUNT) {
+                        throw error(2, "frame of 0x" + Long.toHexString(call) + " restores location " + locs[k]);
+                    }
+                }
+                frames.add(new MergedProgram.CallFrame(call, ret, locs));
+            }
             Statistics stats = new Statistics(b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
             return new MergedProgram(modelVersion, name, sha, release, features, policy, entry, end, instructions,
-                    controls, live, input, memory, output, stats, environment);
+                    controls, live, input, memory, output, stats, environment, frames);
         }
 
         /** A count of items of at least {@code minBytes} each: must fit in what remains. */

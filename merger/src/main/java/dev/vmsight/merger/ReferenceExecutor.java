@@ -58,6 +58,7 @@ public final class ReferenceExecutor {
     private final MergedProgram program;
     private final Map<Long, ProgramInstruction> instructions;
     private final Map<Long, ControlSite> controls;
+    private final Map<Long, MergedProgram.CallFrame> frames;
     private final Map<Long, LiftedInstruction> sliced = new HashMap<>();
     private final TreeMap<Long, byte[]> embedded = new TreeMap<>();
     private final Map<Long, MergedProgram.EnvValue> environment = new HashMap<>();
@@ -66,6 +67,7 @@ public final class ReferenceExecutor {
         this.program = program;
         this.instructions = program.instructionMap();
         this.controls = program.controlMap();
+        this.frames = program.frameMap();
         for (MemoryRange r : program.userMemory()) {
             embedded.put(r.va(), r.bytes());
         }
@@ -107,6 +109,9 @@ public final class ReferenceExecutor {
             this.kind = kind;
         }
     }
+
+    /** Deepest frame stack a run may build (the kernel's own stack allows far less). */
+    static final int MAX_FRAMES = 4096;
 
     private boolean keepsControl(ProgramInstruction pi) {
         for (Uop u : sliced(pi).uops()) {
@@ -182,21 +187,31 @@ public final class ReferenceExecutor {
                 // CPL is the trained one: the executor does not model privilege transitions beyond it
                 state.set(Loc.SEL0 + 1, (state.get(Loc.SEL0 + 1) & ~3L) | pi.cpl());
                 ControlSite control = controls.get(rip);
-                if (control != null && control.role() != ControlRole.FOLLOW && !keepsControl(pi)) {
+                if (control != null && (control.role() == ControlRole.BRANCH || control.role() == ControlRole.GUARD)
+                        && !keepsControl(pi)) {
                     throw new Refused(FailureKind.INCOMPLETE_SLICE, control.role() + " " + control.kind() + " site with "
                             + control.successors().length + " trained successors, but the slice kept none of its control µops");
+                }
+                MergedProgram.CallFrame frame = frames.get(rip);
+                if (frame != null && (control == null || control.role() != ControlRole.SKIP)) {
+                    pushFrame(frame);
                 }
                 interpreter.execute(sliced(pi), state);
                 if (fault != null) {
                     throw fault;
                 }
                 long next = state.rip();
-                ControlSite c = controls.get(rip);
+                ControlSite c = control;
                 if (c != null) {
-                    if (c.role() == ControlRole.FOLLOW) {
-                        next = c.successors().length == 1 ? c.successors()[0] : next;
-                    } else if (!c.expects(next)) {
-                        return new RunResult.UnseenPath(rip, next, c.successors().clone(), steps);
+                    switch (c.role()) {
+                        case FOLLOW -> next = c.successors().length == 1 ? c.successors()[0] : next;
+                        case SKIP -> next = c.successors()[0];
+                        case RETURN -> next = popFrame();
+                        case BRANCH, GUARD -> {
+                            if (!c.expects(next)) {
+                                return new RunResult.UnseenPath(rip, next, c.successors().clone(), steps);
+                            }
+                        }
                     }
                     state.setRip(next);
                 }
@@ -204,6 +219,38 @@ public final class ReferenceExecutor {
             }
             site = rip;
             return answer();
+        }
+
+        /** Open frames, innermost last: return address, then the restored locations' values. */
+        final java.util.ArrayList<long[]> openFrames = new java.util.ArrayList<>();
+        final java.util.ArrayList<int[]> openLocs = new java.util.ArrayList<>();
+
+        void pushFrame(MergedProgram.CallFrame f) {
+            if (openFrames.size() >= MAX_FRAMES) {
+                throw new Refused(FailureKind.FRAME_DEPTH, "more than " + MAX_FRAMES + " nested calls at 0x"
+                        + Long.toHexString(f.callAddress()) + " (runaway recursion in the guest's data?)");
+            }
+            int[] locs = f.restoredLocs();
+            long[] v = new long[locs.length + 1];
+            v[0] = f.returnAddress();
+            for (int i = 0; i < locs.length; i++) {
+                v[i + 1] = state.get(locs[i]);
+            }
+            openFrames.add(v);
+            openLocs.add(locs);
+        }
+
+        /** The innermost frame's return address, its registers restored; END when none is open. */
+        long popFrame() {
+            if (openFrames.isEmpty()) {
+                return program.end();
+            }
+            long[] v = openFrames.remove(openFrames.size() - 1);
+            int[] locs = openLocs.remove(openLocs.size() - 1);
+            for (int i = 0; i < locs.length; i++) {
+                state.set(locs[i], v[i + 1]);
+            }
+            return v[0];
         }
 
         RunResult answer() {

@@ -43,6 +43,8 @@ public sealed interface RunResult permits RunResult.Answer, RunResult.UnseenPath
         BAD_OUTPUT,
         /** the input given does not fit the program's input buffer */
         BAD_INPUT,
+        /** calls nested deeper than the frame stack allows (runaway recursion, e.g. driven by the guest's data) */
+        FRAME_DEPTH,
         /** a BRANCH/GUARD site whose control µop the slice did not keep: its successor cannot be computed */
         INCOMPLETE_SLICE,
         /** a bug in vmsight: the message says where */

@@ -15,6 +15,18 @@ public interface SliceInput {
     /** Whether a control site seen with one successor is guarded (else it is followed silently). */
     boolean guarded(long address);
 
+    /**
+     * The program's role for the control site at {@code address} when the slice decided it (SKIP
+     * with its target, or RETURN), else null: the merger derives BRANCH, GUARD or FOLLOW itself.
+     */
+    default Decided decided(long address) { return null; }
+
+    /** Structured calls the program keeps a frame for (none: every return is computed). */
+    default java.util.Map<Long, MergedProgram.CallFrame> frames() { return java.util.Map.of(); }
+
+    /** A role the slice decided: SKIP to {@code target}, or RETURN (target unused). */
+    record Decided(MergedProgram.ControlRole role, long target) { }
+
     /** The slicer's result. */
     static SliceInput of(dev.vmsight.slicer.SliceResult slice) {
         String policy = slice.policy().name().toLowerCase(java.util.Locale.ROOT);
@@ -22,6 +34,23 @@ public interface SliceInput {
             @Override public String policy() { return policy; }
             @Override public boolean kept(long address, byte[] bytes, int index) { return slice.kept(address, bytes, index); }
             @Override public boolean guarded(long address) { return slice.guarded(address); }
+            @Override public Decided decided(long address) {
+                var c = slice.controlSites().get(address);
+                if (c == null) {
+                    return null;
+                }
+                return switch (c.role()) {
+                    case SKIP -> new Decided(MergedProgram.ControlRole.SKIP, c.skipTarget());
+                    case RETURN -> new Decided(MergedProgram.ControlRole.RETURN, 0);
+                    case BRANCH, GUARD, FOLLOWED -> null;
+                };
+            }
+            @Override public java.util.Map<Long, MergedProgram.CallFrame> frames() {
+                java.util.Map<Long, MergedProgram.CallFrame> m = new java.util.HashMap<>();
+                slice.frames().forEach((a, f) -> m.put(a, new MergedProgram.CallFrame(f.callAddress(), f.returnAddress(),
+                        f.restoredLocs())));
+                return m;
+            }
         };
     }
 
