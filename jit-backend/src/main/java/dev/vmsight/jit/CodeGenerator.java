@@ -29,6 +29,11 @@ import static org.objectweb.asm.Opcodes.*;
  *       a label; a transfer to an instruction of another method returns its number;</li>
  *   <li>{@code run} loops over {@code dispatch}, a binary search over the methods' instruction
  *       ranges; -1 means the program reached its end.</li>
+ *   <li>the frame stack of structured calls lives in {@link RunSupport}: a push stores the pushed
+ *       locations' locals into {@code s} and calls {@code pushFrame}; a return spills every
+ *       location any frame restores, calls {@code popFrame} (which writes the popped frame's values
+ *       into {@code s}) and reloads them, then jumps to the return address if training saw it,
+ *       else leaves through {@code numberOf} to the run loop.</li>
  * </ul>
  * Loads probe the {@link MonitorMemory} TLB inline; stores and misses call it. Environment and
  * system µops are delegated to the interpreter through {@link RunSupport#delegate}.
@@ -51,6 +56,8 @@ final class CodeGenerator {
     private final List<JitProgram.Instruction> insns;
     private final Map<Long, Integer> index = new HashMap<>();
     private final Map<Long, Integer> delegatedIndex = new HashMap<>();
+    /** Every location some frame restores: a return spills and reloads these (the popped frame is known at run time only). */
+    private final TreeSet<Integer> restored = new TreeSet<>();
 
     private CodeGenerator(JitProgram program, String className) {
         this.program = program;
@@ -58,6 +65,11 @@ final class CodeGenerator {
         this.insns = program.instructions();
         for (int i = 0; i < insns.size(); i++) {
             index.put(insns.get(i).address(), i);
+            if (insns.get(i).push() != null) {
+                for (int l : insns.get(i).push().restoredLocs()) {
+                    restored.add(l);
+                }
+            }
         }
         // delegated µops numbered in program order, as ControlTable.of numbers them
         for (int i = 0; i < insns.size(); i++) {
@@ -116,7 +128,7 @@ final class CodeGenerator {
         TreeSet<Integer> locs = new TreeSet<>();
         for (int i = 0; i < insns.size(); i++) {
             TreeSet<Integer> mine = new TreeSet<>(locations(insns.get(i)));
-            int est = estimate(insns.get(i), locs.size() + mine.size());
+            int est = estimate(insns.get(i), locs.size() + mine.size(), restored.size());
             TreeSet<Integer> union = new TreeSet<>(locs);
             union.addAll(mine);
             int fixed = 12 * union.size() + 64;     // prologue loads, epilogue stores, entry switch
@@ -136,8 +148,14 @@ final class CodeGenerator {
         return ranges;
     }
 
-    private static int estimate(JitProgram.Instruction in, int localCount) {
+    private static int estimate(JitProgram.Instruction in, int localCount, int restoredCount) {
         int bytes = 8;                                  // rip update
+        if (in.push() != null) {
+            bytes += 12 * in.push().restoredLocs().length + 12;   // stores of the pushed locations, the call
+        }
+        if (in.control() instanceof JitProgram.Control.Return) {
+            bytes += 24 * restoredCount + 40;           // spill and reload around the pop, the dispatch by address
+        }
         for (var e : in.keptUops()) {
             Uop u = e.getValue();
             bytes += switch (kindClass(u.kind())) {
@@ -387,6 +405,12 @@ final class CodeGenerator {
                         entries.put(j, labels[j - lo]);
                     }
                 }
+                // a return may reach a return address through the run loop, from this method too
+                JitProgram.FramePush push = insns.get(i).push();
+                Integer j = push == null ? null : index.get(push.returnAddress());
+                if (j != null && j >= lo && j < hi) {
+                    entries.put(j, labels[j - lo]);
+                }
             }
             Label bad = new Label();
             mv.visitVarInsn(ILOAD, UNIT);
@@ -423,6 +447,35 @@ final class CodeGenerator {
             }
         }
 
+        /** Stores the locals among {@code some} into {@code s} (the others are current there already). */
+        private void spill(int[] some) {
+            for (int l : some) {
+                if (slot[l] >= 0) {
+                    mv.visitVarInsn(ALOAD, S);
+                    pushInt(mv, l);
+                    load(l);
+                    mv.visitInsn(LASTORE);
+                }
+            }
+        }
+
+        /** Loads the locals among {@code some} from {@code s}. */
+        private void reload(int[] some) {
+            for (int l : some) {
+                if (slot[l] >= 0) {
+                    mv.visitVarInsn(ALOAD, S);
+                    pushInt(mv, l);
+                    mv.visitInsn(LALOAD);
+                    if (Loc.isFlag(l)) {
+                        mv.visitInsn(L2I);
+                        mv.visitVarInsn(ISTORE, slot[l]);
+                    } else {
+                        mv.visitVarInsn(LSTORE, slot[l]);
+                    }
+                }
+            }
+        }
+
         private void load(int loc) {
             if (Loc.isFlag(loc)) {
                 mv.visitVarInsn(ILOAD, slot[loc]);
@@ -447,6 +500,13 @@ final class CodeGenerator {
             mv.visitLabel(labels[i - lo]);
             pushLong(mv, x.address());
             store(Loc.RIP);
+            if (in.push() != null) {
+                spill(in.push().restoredLocs());
+                mv.visitVarInsn(ALOAD, R);
+                pushInt(mv, i);
+                mv.visitVarInsn(ALOAD, S);
+                mv.visitMethodInsn(INVOKEVIRTUAL, RT, "pushFrame", "(I[J)V", false);
+            }
             if (in.control() instanceof JitProgram.Control.Evaluated) {
                 pushLong(mv, x.nextAddress());
                 mv.visitVarInsn(LSTORE, NEXT);
@@ -501,7 +561,44 @@ final class CodeGenerator {
                         }
                     }
                 }
+            } else if (in.control() instanceof JitProgram.Control.Return ret) {
+                returnFromFrame(i, ret);
             }
+        }
+
+        /**
+         * Pops the innermost frame through the run support (which writes its values into {@code s}),
+         * then continues at its return address: directly when training saw it here, else through
+         * the run loop's dispatch by instruction number.
+         */
+        private void returnFromFrame(int i, JitProgram.Control.Return ret) {
+            int[] all = restored.stream().mapToInt(Integer::intValue).toArray();
+            spill(all);
+            mv.visitVarInsn(ALOAD, R);
+            mv.visitVarInsn(ALOAD, S);
+            mv.visitMethodInsn(INVOKEVIRTUAL, RT, "popFrame", "([J)J", false);
+            mv.visitVarInsn(LSTORE, NEXT);
+            reload(all);
+            for (long t : ret.observed()) {
+                if (t != program.end() && !index.containsKey(t)) {
+                    continue;
+                }
+                Label no = new Label();
+                mv.visitVarInsn(LLOAD, NEXT);
+                pushLong(mv, t);
+                mv.visitInsn(LCMP);
+                mv.visitJumpInsn(IFNE, no);
+                transfer(i, t, false);
+                mv.visitLabel(no);
+            }
+            mv.visitVarInsn(LLOAD, NEXT);
+            store(Loc.RIP);
+            mv.visitVarInsn(ALOAD, R);
+            pushInt(mv, i);
+            mv.visitVarInsn(LLOAD, NEXT);
+            mv.visitMethodInsn(INVOKEVIRTUAL, RT, "numberOf", "(IJ)I", false);
+            mv.visitVarInsn(ISTORE, EXIT);
+            mv.visitJumpInsn(GOTO, exit);
         }
 
         /** Control goes from instruction i to address t. */

@@ -17,13 +17,20 @@ import java.util.Map;
  * MergedProgram is adapted to it), small enough to be built by hand in tests.
  *
  * <p>Execution starts at {@code entry} and ends when control reaches {@code end} (never fetched).
- * An instruction runs its kept µops in order; then its {@link Control} picks the next instruction.
+ * An instruction with a {@link FramePush} first pushes a frame (its return address and the current
+ * values of its restored locations) on the run's frame stack; then it runs its kept µops in order;
+ * then its {@link Control} picks the next instruction. A {@link Control.Return} pops the innermost
+ * frame, writes its values back and continues at its return address, or ends the run when no
+ * frame is open. The stack holds at most {@link #MAX_FRAME_DEPTH} frames: one more is a
+ * {@link MonitorFault} ({@link MonitorFault.Kind#FRAME_DEPTH}) at the pushing instruction.
  *
  * @param entry        address of the first instruction run
  * @param end          address whose reaching ends the run (the END mark)
  * @param instructions every instruction control can reach, each address once
  */
 public record JitProgram(long entry, long end, List<Instruction> instructions) {
+    /** Frames a run may hold open; pushing one more fails the run (never a JVM StackOverflowError). */
+    public static final int MAX_FRAME_DEPTH = 4096;
 
     public JitProgram {
         instructions = List.copyOf(instructions);
@@ -37,6 +44,9 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
             throw new IllegalArgumentException("entry 0x" + Long.toHexString(entry) + " is not an instruction of the program");
         }
         for (Instruction i : instructions) {
+            if (i.control() instanceof Control.Return) {
+                continue;   // informational: the popped frame decides, checked at run time
+            }
             for (long t : i.control().successors()) {
                 if (t != end && !byAddress.containsKey(t)) {
                     throw new IllegalArgumentException("successor 0x" + Long.toHexString(t) + " of 0x"
@@ -120,7 +130,7 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
 
     /**
      * SHA-256 of everything the generated code depends on (entry, end, each instruction's address,
-     * bytes, µops, kept set and control): the bundle cache's program key.
+     * bytes, µops, kept set, control and frame push): the bundle cache's program key.
      */
     public String digest() {
         try {
@@ -135,6 +145,11 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
                 out.writeUTF(i.lifted().uops().toString());
                 out.write(i.kept.toByteArray());
                 out.writeUTF(i.control().toString());
+                out.writeBoolean(i.push() != null);
+                if (i.push() != null) {
+                    out.writeLong(i.push().returnAddress());
+                    out.writeUTF(java.util.Arrays.toString(i.push().restoredLocs()));
+                }
             }
             out.flush();
             return java.util.HexFormat.of().formatHex(md.digest(buf.toByteArray()));
@@ -149,14 +164,20 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
      * @param lifted  the instruction and all of its µops, as SystemMachine.lift gives them
      * @param kept    indices of the µops to run
      * @param control how the next instruction is chosen
+     * @param push    the frame pushed before the kept µops (a structured call), or null
      */
-    public record Instruction(LiftedInstruction lifted, BitSet kept, Control control) {
+    public record Instruction(LiftedInstruction lifted, BitSet kept, Control control, FramePush push) {
         public Instruction {
             kept = (BitSet) kept.clone();
             if (kept.length() > lifted.uops().size()) {
                 throw new IllegalArgumentException("instruction 0x" + Long.toHexString(lifted.instruction().address())
                         + " keeps µop " + (kept.length() - 1) + " of " + lifted.uops().size());
             }
+        }
+
+        /** An instruction that pushes no frame. */
+        public Instruction(LiftedInstruction lifted, BitSet kept, Control control) {
+            this(lifted, kept, control, null);
         }
 
         /** All µops kept. */
@@ -193,6 +214,46 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
         }
     }
 
+    /**
+     * A frame a structured call pushes: where the matching {@link Control.Return} continues, and
+     * the locations (ir {@link dev.vmsight.ir.uop.Loc} indices; rsp and callee-saved registers)
+     * whose values at the call it writes back.
+     */
+    public record FramePush(long returnAddress, int[] restoredLocs) {
+        public FramePush {
+            restoredLocs = restoredLocs.clone();
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (int l : restoredLocs) {
+                if (l < 0 || l >= dev.vmsight.ir.uop.Loc.COUNT || l == dev.vmsight.ir.uop.Loc.RIP) {
+                    throw new IllegalArgumentException("a frame cannot restore location " + l
+                            + " (return to 0x" + Long.toHexString(returnAddress) + ")");
+                }
+                if (!seen.add(l)) {
+                    throw new IllegalArgumentException("a frame restores location " + dev.vmsight.ir.uop.Loc.name(l)
+                            + " twice (return to 0x" + Long.toHexString(returnAddress) + ")");
+                }
+            }
+        }
+
+        @Override
+        public int[] restoredLocs() { return restoredLocs.clone(); }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FramePush f && f.returnAddress == returnAddress
+                    && java.util.Arrays.equals(f.restoredLocs, restoredLocs);
+        }
+
+        @Override
+        public int hashCode() { return Long.hashCode(returnAddress) * 31 + java.util.Arrays.hashCode(restoredLocs); }
+
+        @Override
+        public String toString() {
+            return "FramePush[returnAddress=0x" + Long.toHexString(returnAddress) + ", restoredLocs="
+                    + java.util.Arrays.toString(restoredLocs) + "]";
+        }
+    }
+
     /** How control leaves an instruction. */
     public sealed interface Control {
         List<Long> successors();
@@ -217,6 +278,21 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
 
             @Override
             public List<Long> successors() { return expected; }
+        }
+
+        /**
+         * Pop the innermost frame, write its values back and continue at its return address (END
+         * when no frame is open). {@code observed} are the return addresses training saw: the
+         * generated code jumps directly to those, any other goes through the dispatch by address
+         * (an address outside the program is a {@link MonitorFault.Kind#OFF_PROGRAM} failure).
+         */
+        record Return(List<Long> observed) implements Control {
+            public Return {
+                observed = List.copyOf(observed);
+            }
+
+            @Override
+            public List<Long> successors() { return observed; }
         }
     }
 

@@ -8,12 +8,20 @@ import dev.vmsight.vmi.phys.PhysicalMemoryException;
 
 /**
  * An instruction of a compiled monitor failed: a guest memory read that could not be served (the
- * cause is the memory source's structured exception), a #DE, a fault µop, or a delegated µop the
- * context cannot execute. Carries the instruction's site.
+ * cause is the memory source's structured exception), a #DE, a fault µop, a delegated µop the
+ * context cannot execute, a frame stack deeper than its limit or a return to an address outside
+ * the program. Carries the instruction's site.
  */
 public final class MonitorFault extends RuntimeException {
     /** What kind of failure. */
-    public enum Kind { MEMORY, CPU_FAULT, DIVIDE_ERROR, UNSUPPORTED, OTHER }
+    public enum Kind {
+        MEMORY, CPU_FAULT, DIVIDE_ERROR, UNSUPPORTED,
+        /** a structured call would open more than {@link JitProgram#MAX_FRAME_DEPTH} frames */
+        FRAME_DEPTH,
+        /** a return continued at an address that is no instruction of the program */
+        OFF_PROGRAM,
+        OTHER
+    }
 
     private final transient Site site;
     private final Kind kind;
@@ -24,6 +32,14 @@ public final class MonitorFault extends RuntimeException {
                 + ": " + cause.getMessage(), cause, false, false);
         this.site = site;
         this.kind = kindOf(cause);
+    }
+
+    /** A failure of the run itself (not of a µop) at {@code site}: frame depth, an off-program return. */
+    MonitorFault(Site site, Kind kind, String message) {
+        super(kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " at 0x" + Long.toHexString(site.address())
+                + ": " + message, null, false, false);
+        this.site = site;
+        this.kind = kind;
     }
 
     private static Kind kindOf(RuntimeException e) {

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * The run-time half of a compiled monitor, one per run: the budget counter the generated code
- * decrements on back edges, unseen-path handling, and the rare µops (environment, system,
+ * decrements on back edges, unseen-path handling, the frame stack of structured calls, and the rare µops (environment, system,
  * faults) that the generated code delegates to ir's Interpreter so their semantics are the
  * interpreter's by construction. Generated code calls it by index into the {@link ControlTable}.
  */
@@ -27,6 +27,10 @@ final class RunSupport {
     private final Budget budget;
     private final List<UnseenPath> reports = new ArrayList<>();
     private Interpreter interpreter;
+    /** The frame stack: per open frame the instruction that pushed it and its saved values (flattened). */
+    private int depth;
+    private int[] frameOwner = new int[0];
+    private long[][] frameValues = new long[0][];
 
     RunSupport(ControlTable table, MonitorMemory memory, Environment env, SystemLayer system, Budget budget) {
         this.table = table;
@@ -56,6 +60,68 @@ final class RunSupport {
     private UnseenPath path(int instruction, long observed) {
         JitProgram.Control c = table.controls().get(instruction);
         return new UnseenPath(table.sites()[instruction], observed, c.successors());
+    }
+
+    /**
+     * Instruction {@code instruction} opens a frame: its push's return address and the values in
+     * {@code s} of the push's locations (the generated code has stored its locals of those
+     * locations there first).
+     *
+     * @throws MonitorFault FRAME_DEPTH when {@link JitProgram#MAX_FRAME_DEPTH} frames are open
+     */
+    public void pushFrame(int instruction, long[] s) {
+        int[] locs = table.pushLocs()[instruction];
+        if (depth == JitProgram.MAX_FRAME_DEPTH) {
+            throw new MonitorFault(table.sites()[instruction], MonitorFault.Kind.FRAME_DEPTH, "a call would open frame "
+                    + (depth + 1) + ", more than the " + JitProgram.MAX_FRAME_DEPTH + " a run may hold (runaway recursion?)");
+        }
+        if (depth == frameOwner.length) {
+            int n = Math.min(JitProgram.MAX_FRAME_DEPTH, Math.max(16, depth * 2));
+            frameOwner = java.util.Arrays.copyOf(frameOwner, n);
+            frameValues = java.util.Arrays.copyOf(frameValues, n);
+        }
+        long[] values = frameValues[depth];
+        if (values == null || values.length < locs.length) {
+            values = new long[Math.max(locs.length, 8)];
+            frameValues[depth] = values;
+        }
+        for (int k = 0; k < locs.length; k++) {
+            values[k] = s[locs[k]];
+        }
+        frameOwner[depth++] = instruction;
+    }
+
+    /**
+     * A return: pops the innermost frame, writes its saved values into {@code s} and returns its
+     * return address; with no frame open returns the program's end (the run is over).
+     */
+    public long popFrame(long[] s) {
+        if (depth == 0) {
+            return table.end();
+        }
+        depth--;
+        int owner = frameOwner[depth];
+        int[] locs = table.pushLocs()[owner];
+        long[] values = frameValues[depth];
+        for (int k = 0; k < locs.length; k++) {
+            s[locs[k]] = values[k];
+        }
+        return table.pushes()[owner].returnAddress();
+    }
+
+    /**
+     * The number of the instruction at {@code address} where return {@code instruction} continues
+     * (-1: the program's end).
+     *
+     * @throws MonitorFault OFF_PROGRAM when no instruction of the program is there
+     */
+    public int numberOf(int instruction, long address) {
+        int n = table.numberOf(address);
+        if (n == -2) {
+            throw new MonitorFault(table.sites()[instruction], MonitorFault.Kind.OFF_PROGRAM, "the frame returns to 0x"
+                    + Long.toHexString(address) + ", which is no instruction of the program");
+        }
+        return n;
     }
 
     /**

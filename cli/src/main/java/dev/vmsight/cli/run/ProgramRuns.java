@@ -35,7 +35,8 @@ import java.util.TreeMap;
 /**
  * Runs a {@link MergedProgram} against a {@link GuestSource}: the adapter to the JIT's
  * {@link JitProgram} (instructions re-lifted from their bytes, roles BRANCH / GUARD evaluated and
- * throwing UnseenPath, FOLLOW fixed to the trained successor), the initial state from the live-ins,
+ * throwing UnseenPath, FOLLOW and SKIP fixed to the trained successor, RETURN popping the frame a
+ * call site's {@link MergedProgram.CallFrame} pushed), the initial state from the live-ins,
  * the embedded user half as pages, and the decoding of the answer at END. (The adapter belongs in
  * jit-backend once it grows one; it lives here until then.)
  */
@@ -49,6 +50,7 @@ public final class ProgramRuns {
     /** The JIT's view of {@code program}. */
     public static JitProgram toJit(MergedProgram program) {
         Map<Long, ControlSite> controls = program.controlMap();
+        Map<Long, MergedProgram.CallFrame> frames = program.frameMap();
         List<JitProgram.Instruction> out = new ArrayList<>();
         for (ProgramInstruction pi : program.instructions()) {
             var lifted = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
@@ -67,10 +69,16 @@ public final class ProgramRuns {
                 }
                 control = switch (c.role()) {
                     case BRANCH, GUARD -> new JitProgram.Control.Evaluated(successors, JitProgram.OnUnseen.THROW);
-                    case FOLLOW -> new JitProgram.Control.Fixed(successors.get(0));
+                    case FOLLOW, SKIP -> new JitProgram.Control.Fixed(successors.get(0));
+                    // the trained return addresses (none: END) are only where the JIT jumps directly
+                    case RETURN -> new JitProgram.Control.Return(
+                            java.util.Arrays.stream(c.successors()).boxed().toList());
                 };
             }
-            out.add(new JitProgram.Instruction(lifted, kept, control));
+            MergedProgram.CallFrame frame = frames.get(pi.address());
+            JitProgram.FramePush push = frame == null ? null
+                    : new JitProgram.FramePush(frame.returnAddress(), frame.restoredLocs());
+            out.add(new JitProgram.Instruction(lifted, kept, control, push));
         }
         return new JitProgram(program.entry(), program.end(), out);
     }
