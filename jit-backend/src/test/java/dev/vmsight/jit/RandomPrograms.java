@@ -28,7 +28,7 @@ import java.util.Set;
 /**
  * Seeded random µop programs over random states and memory, and the oracle that runs them with
  * ir's Interpreter instruction by instruction, applying the same control rules as the JIT
- * (Fixed / Evaluated, THROW / REPORT_AND_FOLLOW). Instructions are one-byte nops at consecutive
+ * (Fixed / Evaluated, THROW / REPORT_AND_FOLLOW, frame pushes and Return). Instructions are one-byte nops at consecutive
  * addresses carrying arbitrary µops: the interpreter executes whatever µops a LiftedInstruction holds.
  */
 final class RandomPrograms {
@@ -101,6 +101,50 @@ final class RandomPrograms {
             list.add(new JitProgram.Instruction(li, kept, control));
         }
         return new Case(new JitProgram(BASE, end, list), randomState(), randomPages(), kinds);
+    }
+
+    /**
+     * {@code c} with structured calls: about one instruction in four pushes a frame (a forward
+     * return address, the end now and then, one outside the program rarely; 1 to 5 restored
+     * locations, flags and temporaries included), about one in five becomes a Return whose observed
+     * addresses are a random subset of the pushed ones (so both the direct jump and the dispatch by
+     * address run). Runs may loop: the oracle's instruction cap decides.
+     */
+    Case withFrames(Case c) {
+        JitProgram p = c.program();
+        List<JitProgram.Instruction> pushed = new ArrayList<>();
+        List<Long> returnAddresses = new ArrayList<>();
+        for (JitProgram.Instruction in : p.instructions()) {
+            JitProgram.FramePush push = null;
+            if (rnd.nextInt(4) == 0) {
+                long ret = rnd.nextInt(25) == 0 ? p.end() + 0x100 : forward(in.address(), p.end());
+                Set<Integer> locs = new LinkedHashSet<>();
+                for (int k = 1 + rnd.nextInt(5); k > 0; k--) {
+                    locs.add(anyInput());
+                }
+                push = new JitProgram.FramePush(ret, locs.stream().mapToInt(Integer::intValue).toArray());
+                returnAddresses.add(ret);
+            }
+            pushed.add(new JitProgram.Instruction(in.lifted(), in.kept(), in.control(), push));
+        }
+        List<JitProgram.Instruction> list = new ArrayList<>();
+        for (JitProgram.Instruction in : pushed) {
+            JitProgram.Control control = in.control();
+            if (rnd.nextInt(5) == 0) {
+                List<Long> observed = new ArrayList<>();
+                for (long r : returnAddresses) {
+                    if (rnd.nextBoolean()) {
+                        observed.add(r);
+                    }
+                }
+                if (rnd.nextInt(3) == 0) {
+                    observed.add(p.end());
+                }
+                control = new JitProgram.Control.Return(observed.stream().distinct().toList());
+            }
+            list.add(new JitProgram.Instruction(in.lifted(), in.kept(), control, in.push()));
+        }
+        return new Case(new JitProgram(p.entry(), p.end(), list), c.state(), c.pages(), c.kinds());
     }
 
     long[] randomState() {
@@ -307,11 +351,24 @@ final class RandomPrograms {
         }
         long cur = program.entry();
         int reports = 0;
+        // the frame stack: pushed before an instruction's µops, popped by a Return
+        java.util.ArrayDeque<Map.Entry<JitProgram.FramePush, long[]>> frames = new java.util.ArrayDeque<>();
         for (long n = 0; cur != program.end(); n++) {
             if (n >= maxInstructions) {
                 return null;
             }
             JitProgram.Instruction in = byAddress.get(cur);
+            if (in.push() != null) {
+                if (frames.size() == JitProgram.MAX_FRAME_DEPTH) {
+                    return new Expected.Fault(cur);
+                }
+                int[] locs = in.push().restoredLocs();
+                long[] values = new long[locs.length];
+                for (int k = 0; k < locs.length; k++) {
+                    values[k] = ms.get(locs[k]);
+                }
+                frames.push(Map.entry(in.push(), values));
+            }
             List<Uop> kept = new ArrayList<>();
             for (var e : in.keptUops()) {
                 kept.add(e.getValue());
@@ -333,6 +390,20 @@ final class RandomPrograms {
                 } else {
                     reports++;
                     cur = ev.expected().get(0);
+                }
+            } else if (in.control() instanceof JitProgram.Control.Return) {
+                if (frames.isEmpty()) {
+                    cur = program.end();
+                } else {
+                    var f = frames.pop();
+                    int[] locs = f.getKey().restoredLocs();
+                    for (int k = 0; k < locs.length; k++) {
+                        ms.set(locs[k], f.getValue()[k]);
+                    }
+                    cur = f.getKey().returnAddress();
+                    if (cur != program.end() && !byAddress.containsKey(cur)) {
+                        return new Expected.Fault(in.address());
+                    }
                 }
             }
         }
