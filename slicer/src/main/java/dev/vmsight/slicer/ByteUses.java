@@ -69,7 +69,8 @@ final class ByteUses {
      * target is state too (LSTAR, RCX, the interrupt frame) though not an operand.
      */
     static boolean isControl(UopKind k) {
-        return k.has(UopKind.Flag.COND_BRANCH) || k.has(UopKind.Flag.INDIRECT)
+        // JUMP: a rep instruction's jump back to itself, which its EXIT_IF µops leave
+        return k == UopKind.JUMP || k.has(UopKind.Flag.COND_BRANCH) || k.has(UopKind.Flag.INDIRECT)
                 || k == UopKind.SYSCALL || k == UopKind.SYSRET || k == UopKind.IRET;
     }
 }
