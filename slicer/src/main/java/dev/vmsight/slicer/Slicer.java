@@ -128,13 +128,14 @@ public final class Slicer {
             }
         } while (changed);
 
-        return result(policy, first, table, indexes, last, sliced, guard, runnable, structure, callHasKept, producers,
+        return result(policy, first, table, indexes, last, sliced, guard, runnable,
+                withUnseen == null ? runnable : withUnseen, structure, callHasKept, producers,
                 rounds, traces.size(), (System.nanoTime() - t0) / 1e9);
     }
 
     private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,
                                       List<BackwardPass> last, boolean[] sliced, boolean[] guard, ControlDependence cd,
-                                      CallStructure structure, boolean[] callHasKept,
+                                      ControlDependence guardCd, CallStructure structure, boolean[] callHasKept,
                                       Producers producers, int rounds, int traces, double seconds) {
         Map<InstructionKey, SiteSlice> sites = new LinkedHashMap<>();
         Map<Long, ControlSite> controls = new HashMap<>();
@@ -179,7 +180,8 @@ public final class Slicer {
                 skips += role == ControlRole.SKIP ? 1 : 0;
                 returns += role == ControlRole.RETURN ? 1 : 0;
                 long[] succ = table.successors.get(s).stream().mapToLong(Long::longValue).toArray();
-                ControlSite c = new ControlSite(k.address(), kind, succ, role, cd.controlsKept(s, table), skipTo);
+                boolean controlsKept = (multi ? cd : guardCd).controls(s, r -> !table.kept.get(r).isEmpty() || callHasKept[r]);
+                ControlSite c = new ControlSite(k.address(), kind, succ, role, controlsKept, skipTo);
                 ControlSite had = controls.get(k.address());
                 if (had == null || !had.sliced() && c.sliced()) {
                     controls.put(k.address(), c);   // same address, other bytes: the stronger role
