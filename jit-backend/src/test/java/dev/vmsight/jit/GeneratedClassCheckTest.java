@@ -15,7 +15,8 @@ class GeneratedClassCheckTest {
     void generatedClassesVerify() {
         RandomPrograms gen = new RandomPrograms(314);
         for (int n = 0; n < 60; n++) {
-            JitProgram p = (n % 20 == 0 ? gen.next(600) : gen.next(4 + gen.rnd.nextInt(20))).program();
+            RandomPrograms.Case c = n % 20 == 0 ? gen.next(600) : gen.next(4 + gen.rnd.nextInt(20));
+            JitProgram p = (n % 2 == 1 ? gen.withFrames(c) : c).program();     // every other one with frames and returns
             byte[] bytes = MonitorCompiler.emit(p);
             StringWriter out = new StringWriter();
             CheckClassAdapter.verify(new ClassReader(bytes), getClass().getClassLoader(), false, new PrintWriter(out));
