@@ -75,8 +75,9 @@ public final class ProgramRuns {
                             java.util.Arrays.stream(c.successors()).boxed().toList());
                 };
             }
+            // a skipped call (its callee keeps nothing) opens no frame, as in the reference executor
             MergedProgram.CallFrame frame = frames.get(pi.address());
-            JitProgram.FramePush push = frame == null ? null
+            JitProgram.FramePush push = frame == null || (c != null && c.role() == MergedProgram.ControlRole.SKIP) ? null
                     : new JitProgram.FramePush(frame.returnAddress(), frame.restoredLocs());
             out.add(new JitProgram.Instruction(lifted, kept, control, push));
         }
