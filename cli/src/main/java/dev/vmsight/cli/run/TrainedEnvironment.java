@@ -17,13 +17,13 @@ import java.util.Map;
  * site, a kind (rdtsc, cpuid...) is answered only when all its recorded sites agree on one value;
  * otherwise the query is refused with the sites named — never a value of another site.
  */
-final class TrainedEnvironment implements SiteEnvironment {
+public final class TrainedEnvironment implements SiteEnvironment {
 
     private final Map<Long, long[]> bySite = new HashMap<>();
     private final Map<UopKind, long[]> values = new EnumMap<>(UopKind.class);
     private final Map<UopKind, String> conflicts = new EnumMap<>(UopKind.class);
 
-    TrainedEnvironment(MergedProgram program) {
+    public TrainedEnvironment(MergedProgram program) {
         var instructions = program.instructionMap();
         for (MergedProgram.EnvValue e : program.environment()) {
             bySite.put(e.address(), e.values());
