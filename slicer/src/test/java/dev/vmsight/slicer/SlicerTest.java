@@ -18,6 +18,7 @@ import static dev.vmsight.slicer.SyntheticTrace.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -361,5 +362,96 @@ class SlicerTest {
         assertEquals(GuardPolicy.RELAXED, GuardPolicy.parse("Relaxed"));
         var e = assertThrows(IllegalArgumentException.class, () -> GuardPolicy.parse("loose"));
         assertTrue(e.getMessage().contains("loose"));
+    }
+
+    // ---- structured calls, SKIP and RETURN
+
+    private static final long STACK_PA = 0x6000;
+
+    /** call 0x2000; callee {@code body} then ret; back at 0x1005: mov [rdi], rax (the answer). */
+    private static InMemoryTrace callThenStore(String body) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "e8 fb 0f 00 00", write(STACK_PA, 8, -1));        // call 0x2000 (pushes 0x1005)
+        t.ins(0x2000, body);                                            // 3-byte callee body
+        t.ins(0x2003, "c3", read(STACK_PA, 8, -1));                     // ret
+        t.ins(0x1005, "48 89 07", write(OUT_PA, 8, -1));                // mov [rdi], rax
+        return t.finish();
+    }
+
+    @Test
+    void callWhoseCalleeKeepsNothingIsSkippedToItsReturnAddress() {
+        SliceResult r = slice(GuardPolicy.STRICT, callThenStore("48 89 d1"));   // mov rcx, rdx: not the answer
+        var call = r.controlSites().get(0x1000L);
+        assertEquals(ControlRole.SKIP, call.role());
+        assertEquals(SliceResult.ControlKind.CALL, call.kind());
+        assertEquals(0x1005, call.skipTarget());
+        assertEquals(ControlRole.RETURN, r.controlSites().get(0x2003L).role());
+        assertFalse(r.frames().containsKey(0x1000L), "a skipped call pushes no frame");
+        assertNoneKept(r, SyntheticTrace.lift(0x1000, "e8 fb 0f 00 00"));
+        assertNoneKept(r, SyntheticTrace.lift(0x2003, "c3"));
+        assertNoneKept(r, SyntheticTrace.lift(0x2000, "48 89 d1"));
+    }
+
+    @Test
+    void calleeComputingTheAnswerRunsInAFrameAndItsReturnAddressIsNotData() {
+        SliceResult r = slice(GuardPolicy.STRICT, callThenStore("48 89 d0"));   // mov rax, rdx: the answer
+        var frame = r.frames().get(0x1000L);
+        assertNotNull(frame, "the call keeps a frame: " + r.frames());
+        assertEquals(0x1005, frame.returnAddress());
+        assertTrue(java.util.Arrays.stream(frame.restoredLocs()).anyMatch(l -> l == Loc.GPR0 + 4), "rsp is restored");
+        assertEquals(ControlRole.RETURN, r.controlSites().get(0x2003L).role());
+        assertTrue(keptCount(r, SyntheticTrace.lift(0x2000, "48 89 d0")) > 0, "the callee's mov rax, rdx is kept");
+        assertNoneKept(r, SyntheticTrace.lift(0x2003, "c3"));        // neither the return-address load nor rsp += 8
+        assertNoneKept(r, SyntheticTrace.lift(0x1000, "e8 fb 0f 00 00"));   // nor the push of 0x1005
+    }
+
+    @Test
+    void returnToAnotherPlaceThanTheCallsNextInstructionIsNotStructured() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "e8 fb 0f 00 00", write(STACK_PA, 8, -1));        // call 0x2000
+        t.ins(0x2000, "48 89 d0");                                      // mov rax, rdx
+        t.ins(0x2003, "c3", read(STACK_PA, 8, -1));                     // ret ... to 0x3000 (a rewritten return address)
+        t.ins(0x3000, "48 89 07", write(OUT_PA, 8, -1));
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertTrue(r.frames().isEmpty(), "no frame for an unmatched call: " + r.frames());
+        assertEquals(ControlRole.GUARD, r.controlSites().get(0x2003L).role());
+    }
+
+    /** cmp rax, rbx; je 0x1008 (taken or not); 0x1005: mov rcx, rdx; 0x1008: mov [rdi], rbx. */
+    private static InMemoryTrace jumpOverUnusedCode(boolean taken) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "48 39 d8");
+        t.ins(0x1003, "74 03");
+        if (!taken) {
+            t.ins(0x1005, "48 89 d1");
+        }
+        t.ins(0x1008, "48 89 1f", write(OUT_PA, 8, -1));
+        return t.finish();
+    }
+
+    @Test
+    void branchTakenBothWaysThatNothingDependsOnIsSkippedToWhereTheWaysMeet() {
+        SliceResult r = slice(GuardPolicy.STRICT, jumpOverUnusedCode(true), jumpOverUnusedCode(false));
+        var je = r.controlSites().get(0x1003L);
+        assertEquals(ControlRole.SKIP, je.role());
+        assertEquals(0x1008, je.skipTarget());
+        assertArrayEquals(new long[]{0x1005, 0x1008}, je.successors());
+        assertNoneKept(r, SyntheticTrace.lift(0x1000, "48 39 d8"));
+        assertNoneKept(r, SyntheticTrace.lift(0x1003, "74 03"));
+    }
+
+    @Test
+    void slicedRepInstructionKeepsItsJumpBackToItself() {
+        SyntheticTrace t = new SyntheticTrace(16, 0);
+        LiftedInstruction rep = t.ins(0x1000, "f3 48 ab", write(OUT_PA, 8, -1));   // rep stosq, iteration 1
+        t.ins(0x1000, "f3 48 ab", 10, write(OUT_PA + 8, 8, -1));                    // iteration 2, then leaves
+        t.ins(0x1003, "90");
+        SliceResult r = slice(GuardPolicy.VIRTUOSO, t.finish());
+        assertEquals(ControlRole.BRANCH, r.controlSites().get(0x1000L).role());
+        for (int i = 0; i < rep.uops().size(); i++) {
+            if (rep.uops().get(i).kind() == dev.vmsight.ir.uop.UopKind.JUMP) {
+                assertTrue(r.kept(0x1000, rep.instruction().bytes(), i), "the jump back is kept: " + rep.uops());
+            }
+        }
     }
 }
