@@ -33,14 +33,25 @@ import java.util.Map;
  *                        guest TSC or devices, so a run replays these (see ReferenceExecutor)
  * @param frames          structured calls: a run keeps a frame stack (return address, restored
  *                        registers) instead of computing return addresses; see {@link CallFrame}
+ * @param summaries       calls a run does not enter: the kernel's random-number and allocator
+ *                        entry points, replaced by what they mean; see {@link CallSummary}
  */
 public record MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
                             CpuFeatures features, String policy, long entry, long end,
                             List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
                             ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
-                            List<EnvValue> environment, List<CallFrame> frames) {
-    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN). */
+                            List<EnvValue> environment, List<CallFrame> frames, List<CallSummary> summaries) {
+    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN, call summaries). */
     public static final int FORMAT_VERSION = 3;
+    /**
+     * Where a run's {@code ALLOCATE} summaries hand out memory: a kernel-half range no x86-64
+     * Linux layout maps (the 1 TiB hole at 0xffffe90000000000 of the 4-level map). The i-th
+     * allocation of a run (from 0) is {@code ARENA_BASE + i * ARENA_SLOT}; its bytes exist only
+     * once the run stores them (the copy-on-write overlay), reading one never stored is a
+     * memory error of the run, not a zero.
+     */
+    public static final long ARENA_BASE = 0xffffe90000000000L;
+    public static final long ARENA_SLOT = 1L << 16;
     /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
     public static final long USER_HALF_END = 0x0000_8000_0000_0000L;
 
@@ -51,6 +62,17 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         userMemory = List.copyOf(userMemory);
         environment = List.copyOf(environment);
         frames = List.copyOf(frames);
+        summaries = List.copyOf(summaries);
+    }
+
+    /** A program without call summaries. */
+    public MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
+                         CpuFeatures features, String policy, long entry, long end,
+                         List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
+                         ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
+                         List<EnvValue> environment, List<CallFrame> frames) {
+        this(formatVersion, name, kernelTextSha256, kernelRelease, features, policy, entry, end, instructions, controls,
+                liveIns, input, userMemory, output, stats, environment, frames, List.of());
     }
 
     /** A program without frames. */
@@ -60,7 +82,7 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
                          ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
                          List<EnvValue> environment) {
         this(formatVersion, name, kernelTextSha256, kernelRelease, features, policy, entry, end, instructions, controls,
-                liveIns, input, userMemory, output, stats, environment, List.of());
+                liveIns, input, userMemory, output, stats, environment, List.of(), List.of());
     }
 
     /** A program without environment µops. */
@@ -100,6 +122,31 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         }
 
         @Override public int[] restoredLocs() { return restoredLocs.clone(); }
+    }
+
+    /**
+     * A call a run does not enter. At {@code callAddress} (a call instruction; its µops are not
+     * run) the run applies the summary and continues at {@code returnAddress}, no frame pushed:
+     * <ul>
+     *   <li>{@code RANDOM}: rax = {@code value}, what the kernel's random-number function returned
+     *       there in training (a monitor has no guest entropy; callers map the value into their range);</li>
+     *   <li>{@code ALLOCATE}: rax = the run's next arena address ({@link #ARENA_BASE}): fresh memory
+     *       whose identity, not its guest address, is what the slice depends on;</li>
+     *   <li>{@code RELEASE}: nothing (freeing an arena object).</li>
+     * </ul>
+     */
+    public record CallSummary(long callAddress, long returnAddress, SummaryKind kind, long value) { }
+
+    /** What a summarised call stands for. */
+    public enum SummaryKind { RANDOM, ALLOCATE, RELEASE }
+
+    /** Summaries by call address. */
+    public Map<Long, CallSummary> summaryMap() {
+        Map<Long, CallSummary> m = new java.util.HashMap<>();
+        for (CallSummary c : summaries) {
+            m.put(c.callAddress(), c);
+        }
+        return m;
     }
 
     /** Frames by call address. */

@@ -174,6 +174,13 @@ public final class ProgramFiles {
                     o.writeShort(loc);
                 }
             }
+            o.writeInt(p.summaries().size());
+            for (MergedProgram.CallSummary c : p.summaries()) {
+                o.writeLong(c.callAddress());
+                o.writeLong(c.returnAddress());
+                o.writeByte(c.kind().ordinal());
+                o.writeLong(c.value());
+            }
             Statistics s = p.stats();
             o.writeInt(s.traces());
             o.writeLong(s.uopExecutions());
@@ -301,10 +308,18 @@ public final class ProgramFiles {
                 }
                 frames.add(new MergedProgram.CallFrame(call, ret, locs));
             }
+            n = count(25);
+            List<MergedProgram.CallSummary> summaries = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long call = b.getLong();
+                long ret = b.getLong();
+                MergedProgram.SummaryKind kind = ordinal(MergedProgram.SummaryKind.values(), "call summary kind");
+                summaries.add(new MergedProgram.CallSummary(call, ret, kind, b.getLong()));
+            }
             Statistics stats = new Statistics(b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
             return new MergedProgram(modelVersion, name, sha, release, features, policy, entry, end, instructions,
-                    controls, live, input, memory, output, stats, environment, frames);
+                    controls, live, input, memory, output, stats, environment, frames, summaries);
         }
 
         /** A count of items of at least {@code minBytes} each: must fit in what remains. */
