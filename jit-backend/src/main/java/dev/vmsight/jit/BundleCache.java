@@ -31,7 +31,7 @@ public final class BundleCache {
     static final byte[] MAGIC = {'V', 'M', 'J', 'I', 'T', 0, 0, 1};
     static final int VERSION = 1;
     /** Bump when the generated code changes meaning: old bundles then miss. */
-    static final String GENERATOR = "jit-2";
+    static final String GENERATOR = "jit-3";
 
     private final Path dir;
 

@@ -36,7 +36,8 @@ import static org.objectweb.asm.Opcodes.*;
  *       else leaves through {@code numberOf} to the run loop.</li>
  * </ul>
  * Loads probe the {@link MonitorMemory} TLB inline; stores and misses call it. Environment and
- * system µops are delegated to the interpreter through {@link RunSupport#delegate}.
+ * system µops are delegated to the interpreter through {@link RunSupport#delegate}. A call summary
+ * stores a constant (RANDOM) or {@link RunSupport#allocate}'s next arena slot (ALLOCATE) into rax.
  */
 final class CodeGenerator {
     static final String MEM = "dev/vmsight/jit/MonitorMemory";
@@ -156,6 +157,9 @@ final class CodeGenerator {
         if (in.control() instanceof JitProgram.Control.Return) {
             bytes += 24 * restoredCount + 40;           // spill and reload around the pop, the dispatch by address
         }
+        if (in.summary() != null) {
+            bytes += 16;                                // a constant or the allocation call, the store to rax
+        }
         for (var e : in.keptUops()) {
             Uop u = e.getValue();
             bytes += switch (kindClass(u.kind())) {
@@ -204,6 +208,9 @@ final class CodeGenerator {
 
     private static List<Integer> locations(JitProgram.Instruction in) {
         List<Integer> r = new ArrayList<>();
+        if (in.summary() != null && writesRax(in.summary())) {
+            r.add(Loc.GPR0);
+        }
         for (var e : in.keptUops()) {
             for (int l : e.getValue().out()) {
                 r.add(l);
@@ -213,6 +220,14 @@ final class CodeGenerator {
             }
         }
         return r;
+    }
+
+    /** Whether a call summary of this kind sets rax (RELEASE does nothing). */
+    private static boolean writesRax(JitProgram.Summary summary) {
+        return switch (summary.kind()) {
+            case RANDOM, ALLOCATE -> true;
+            case RELEASE -> false;
+        };
     }
 
     // ---- dispatch and run
@@ -507,6 +522,9 @@ final class CodeGenerator {
                 mv.visitVarInsn(ALOAD, S);
                 mv.visitMethodInsn(INVOKEVIRTUAL, RT, "pushFrame", "(I[J)V", false);
             }
+            if (in.summary() != null) {
+                summary(i, in.summary());
+            }
             if (in.control() instanceof JitProgram.Control.Evaluated) {
                 pushLong(mv, x.nextAddress());
                 mv.visitVarInsn(LSTORE, NEXT);
@@ -563,6 +581,23 @@ final class CodeGenerator {
                 }
             } else if (in.control() instanceof JitProgram.Control.Return ret) {
                 returnFromFrame(i, ret);
+            }
+        }
+
+        /** A call the run does not enter (the instruction keeps no µops): rax as the summary says. */
+        private void summary(int i, JitProgram.Summary summary) {
+            switch (summary.kind()) {
+                case RANDOM -> {
+                    pushLong(mv, summary.value());
+                    store(Loc.GPR0);
+                }
+                case ALLOCATE -> {
+                    mv.visitVarInsn(ALOAD, R);
+                    pushInt(mv, i);
+                    mv.visitMethodInsn(INVOKEVIRTUAL, RT, "allocate", "(I)J", false);
+                    store(Loc.GPR0);
+                }
+                case RELEASE -> { }
             }
         }
 

@@ -4,6 +4,7 @@ import dev.vmsight.ir.uop.LiftedInstruction;
 import dev.vmsight.ir.uop.Site;
 import dev.vmsight.ir.uop.Uop;
 import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.merger.MergedProgram.SummaryKind;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -23,6 +24,8 @@ import java.util.Map;
  * frame, writes its values back and continues at its return address, or ends the run when no
  * frame is open. The stack holds at most {@link #MAX_FRAME_DEPTH} frames: one more is a
  * {@link MonitorFault} ({@link MonitorFault.Kind#FRAME_DEPTH}) at the pushing instruction.
+ * An instruction with a {@link Summary} (a call the run does not enter) runs no µops and pushes no
+ * frame: it applies the summary and continues at its {@link Control.Fixed} return address.
  *
  * @param entry        address of the first instruction run
  * @param end          address whose reaching ends the run (the END mark)
@@ -130,7 +133,7 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
 
     /**
      * SHA-256 of everything the generated code depends on (entry, end, each instruction's address,
-     * bytes, µops, kept set, control and frame push): the bundle cache's program key.
+     * bytes, µops, kept set, control, frame push and call summary): the bundle cache's program key.
      */
     public String digest() {
         try {
@@ -150,6 +153,11 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
                     out.writeLong(i.push().returnAddress());
                     out.writeUTF(java.util.Arrays.toString(i.push().restoredLocs()));
                 }
+                out.writeBoolean(i.summary() != null);
+                if (i.summary() != null) {
+                    out.writeUTF(i.summary().kind().name());
+                    out.writeLong(i.summary().value());
+                }
             }
             out.flush();
             return java.util.HexFormat.of().formatHex(md.digest(buf.toByteArray()));
@@ -165,19 +173,41 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
      * @param kept    indices of the µops to run
      * @param control how the next instruction is chosen
      * @param push    the frame pushed before the kept µops (a structured call), or null
+     * @param summary what replaces the call at this instruction, or null; with a summary the
+     *                instruction keeps no µops (the set given is dropped: the call is not run),
+     *                pushes no frame and its control is {@link Control.Fixed} (the return address)
      */
-    public record Instruction(LiftedInstruction lifted, BitSet kept, Control control, FramePush push) {
+    public record Instruction(LiftedInstruction lifted, BitSet kept, Control control, FramePush push, Summary summary) {
         public Instruction {
-            kept = (BitSet) kept.clone();
+            kept = summary != null ? new BitSet() : (BitSet) kept.clone();
+            String at = "instruction 0x" + Long.toHexString(lifted.instruction().address());
             if (kept.length() > lifted.uops().size()) {
-                throw new IllegalArgumentException("instruction 0x" + Long.toHexString(lifted.instruction().address())
-                        + " keeps µop " + (kept.length() - 1) + " of " + lifted.uops().size());
+                throw new IllegalArgumentException(at + " keeps µop " + (kept.length() - 1) + " of " + lifted.uops().size());
             }
+            if (summary != null && push != null) {
+                throw new IllegalArgumentException(at + " has a " + summary.kind() + " call summary and pushes a frame:"
+                        + " a summarised call is not entered");
+            }
+            if (summary != null && !(control instanceof Control.Fixed)) {
+                throw new IllegalArgumentException(at + " has a " + summary.kind() + " call summary, so its control must be"
+                        + " Fixed(return address), not " + control);
+            }
+        }
+
+        /** An instruction without a call summary. */
+        public Instruction(LiftedInstruction lifted, BitSet kept, Control control, FramePush push) {
+            this(lifted, kept, control, push, null);
         }
 
         /** An instruction that pushes no frame. */
         public Instruction(LiftedInstruction lifted, BitSet kept, Control control) {
-            this(lifted, kept, control, null);
+            this(lifted, kept, control, null, null);
+        }
+
+        /** A summarised call at {@code lifted}: applies {@code summary}, then continues at {@code returnAddress}. */
+        public static Instruction summarised(LiftedInstruction lifted, Summary summary, long returnAddress) {
+            return new Instruction(lifted, new BitSet(), new Control.Fixed(returnAddress), null,
+                    java.util.Objects.requireNonNull(summary, "summary"));
         }
 
         /** All µops kept. */
@@ -251,6 +281,18 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
         public String toString() {
             return "FramePush[returnAddress=0x" + Long.toHexString(returnAddress) + ", restoredLocs="
                     + java.util.Arrays.toString(restoredLocs) + "]";
+        }
+    }
+
+    /**
+     * A call the run does not enter (merger's {@code MergedProgram.CallSummary}): {@code RANDOM} sets
+     * rax to {@code value} (what training saw returned), {@code ALLOCATE} sets rax to the run's next
+     * arena slot ({@code MergedProgram.ARENA_BASE + i * ARENA_SLOT}, i counting this run's
+     * allocations from 0; {@code value} is unused), {@code RELEASE} does nothing.
+     */
+    public record Summary(SummaryKind kind, long value) {
+        public Summary {
+            java.util.Objects.requireNonNull(kind, "kind");
         }
     }
 

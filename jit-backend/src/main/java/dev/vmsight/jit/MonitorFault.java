@@ -9,8 +9,8 @@ import dev.vmsight.vmi.phys.PhysicalMemoryException;
 /**
  * An instruction of a compiled monitor failed: a guest memory read that could not be served (the
  * cause is the memory source's structured exception), a #DE, a fault µop, a delegated µop the
- * context cannot execute, a frame stack deeper than its limit or a return to an address outside
- * the program. Carries the instruction's site.
+ * context cannot execute, a frame stack deeper than its limit, a return to an address outside
+ * the program or an exhausted allocation arena. Carries the instruction's site.
  */
 public final class MonitorFault extends RuntimeException {
     /** What kind of failure. */
@@ -20,6 +20,8 @@ public final class MonitorFault extends RuntimeException {
         FRAME_DEPTH,
         /** a return continued at an address that is no instruction of the program */
         OFF_PROGRAM,
+        /** ALLOCATE call summaries used every slot of the arena */
+        ARENA,
         OTHER
     }
 

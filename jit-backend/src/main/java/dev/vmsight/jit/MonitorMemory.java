@@ -16,7 +16,10 @@ import java.util.Map;
  * guest, is never written. A page the source cannot give (a user page training never read, an
  * unreadable frame) can still be written, as in the reference executor: its written bytes read
  * back, its other bytes stay unreadable (such pages never enter the TLB, so every read of them
- * takes the slow path). Not thread-safe: one instance per run.
+ * takes the slow path). Pages of the {@link Arena} (memory of ALLOCATE call summaries) are never
+ * asked of the source and are always such pages: their stored bytes read back, a byte never
+ * stored is a {@link GuestMemoryException} (never a zero, never the guest's byte). Not
+ * thread-safe: one instance per run.
  */
 public final class MonitorMemory {
     /** TLB slots; a power of two (the generated code masks with SLOTS - 1). */
@@ -45,10 +48,11 @@ public final class MonitorMemory {
 
     /** Slow path: zero-extended little-endian read of 1, 2, 4 or 8 bytes at {@code va}, across pages if need be. */
     public long read(long va, int size) {
-        if (!partial.isEmpty() && (partial.containsKey(va >>> 12) || partial.containsKey((va + size - 1) >>> 12))) {
+        if ((!partial.isEmpty() && (partial.containsKey(va >>> 12) || partial.containsKey((va + size - 1) >>> 12)))
+                || Arena.touches(va, size)) {
             long v = 0;
-            for (int i = size - 1; i >= 0; i--) {
-                v = (v << 8) | byteAt(va + i);
+            for (int i = 0; i < size; i++) {     // lowest byte first: a failure names the first byte missing
+                v |= byteAt(va + i) << (8 * i);
             }
             return v;
         }
@@ -57,9 +61,9 @@ public final class MonitorMemory {
             return get(page(va >>> 12), off, size);
         }
         long v = 0;
-        for (int i = size - 1; i >= 0; i--) {
+        for (int i = 0; i < size; i++) {
             long a = va + i;
-            v = (v << 8) | get(page(a >>> 12), (int) a & 0xFFF, 1);
+            v |= get(page(a >>> 12), (int) a & 0xFFF, 1) << (8 * i);
         }
         return v;
     }
@@ -101,6 +105,9 @@ public final class MonitorMemory {
         if (q != null && q.written[o]) {
             return q.bytes[o] & 0xFFL;
         }
+        if (Arena.holdsPage(a >>> 12)) {
+            throw neverStored(a);
+        }
         return get(page(a >>> 12), o, 1);   // an unwritten byte of a partial page: the source's error
     }
 
@@ -123,10 +130,18 @@ public final class MonitorMemory {
         };
     }
 
+    private static GuestMemoryException neverStored(long va) {
+        return new GuestMemoryException(GuestMemoryException.Kind.NOT_PRESENT, va, -1, 0,
+                "arena memory (of an ALLOCATE call summary) this run never stored: it has no guest bytes");
+    }
+
     private ByteBuffer page(long vpn) {
         int slot = (int) vpn & (SLOTS - 1);
         if (tags[slot] == vpn) {
             return pages[slot];
+        }
+        if (Arena.holdsPage(vpn)) {     // never cached, never the source's: read() goes byte by byte there
+            throw neverStored(vpn << 12);
         }
         misses++;
         ByteBuffer b = overlay.get(vpn);
@@ -143,6 +158,10 @@ public final class MonitorMemory {
         ByteBuffer copy = overlay.get(vpn);
         if (copy == null) {
             if (partial.containsKey(vpn)) {
+                return null;
+            }
+            if (Arena.holdsPage(vpn)) {
+                partial.put(vpn, new Partial(new byte[4096], new boolean[4096]));
                 return null;
             }
             ByteBuffer base;

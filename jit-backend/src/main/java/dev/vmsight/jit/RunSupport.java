@@ -15,7 +15,8 @@ import java.util.List;
 
 /**
  * The run-time half of a compiled monitor, one per run: the budget counter the generated code
- * decrements on back edges, unseen-path handling, the frame stack of structured calls, and the rare µops (environment, system,
+ * decrements on back edges, unseen-path handling, the frame stack of structured calls, the arena
+ * counter of ALLOCATE call summaries, and the rare µops (environment, system,
  * faults) that the generated code delegates to ir's Interpreter so their semantics are the
  * interpreter's by construction. Generated code calls it by index into the {@link ControlTable}.
  */
@@ -31,6 +32,8 @@ final class RunSupport {
     private int depth;
     private int[] frameOwner = new int[0];
     private long[][] frameValues = new long[0][];
+    /** ALLOCATE call summaries this run has served (the next one gets arena slot {@code allocations}). */
+    private long allocations;
 
     RunSupport(ControlTable table, MonitorMemory memory, Environment env, SystemLayer system, Budget budget) {
         this.table = table;
@@ -107,6 +110,21 @@ final class RunSupport {
             s[locs[k]] = values[k];
         }
         return table.pushes()[owner].returnAddress();
+    }
+
+    /**
+     * An ALLOCATE call summary at instruction {@code instruction}: the run's next arena slot (the
+     * first allocation of every run gets {@link Arena#BASE}).
+     *
+     * @throws MonitorFault ARENA when the run has used every slot of the arena
+     */
+    public long allocate(int instruction) {
+        if (allocations == Arena.SLOTS) {
+            throw new MonitorFault(table.sites()[instruction], MonitorFault.Kind.ARENA, "allocation " + (allocations + 1)
+                    + " of the run, the arena at 0x" + Long.toHexString(Arena.BASE) + " holds " + Arena.SLOTS
+                    + " (a runaway allocation loop?)");
+        }
+        return Arena.slot(allocations++);
     }
 
     /**

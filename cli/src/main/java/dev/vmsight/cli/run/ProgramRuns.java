@@ -36,7 +36,8 @@ import java.util.TreeMap;
  * Runs a {@link MergedProgram} against a {@link GuestSource}: the adapter to the JIT's
  * {@link JitProgram} (instructions re-lifted from their bytes, roles BRANCH / GUARD evaluated and
  * throwing UnseenPath, FOLLOW and SKIP fixed to the trained successor, RETURN popping the frame a
- * call site's {@link MergedProgram.CallFrame} pushed), the initial state from the live-ins,
+ * call site's {@link MergedProgram.CallFrame} pushed, a {@link MergedProgram.CallSummary} replacing
+ * its call), the initial state from the live-ins,
  * the embedded user half as pages, and the decoding of the answer at END. (The adapter belongs in
  * jit-backend once it grows one; it lives here until then.)
  */
@@ -51,9 +52,17 @@ public final class ProgramRuns {
     public static JitProgram toJit(MergedProgram program) {
         Map<Long, ControlSite> controls = program.controlMap();
         Map<Long, MergedProgram.CallFrame> frames = program.frameMap();
+        Map<Long, MergedProgram.CallSummary> summaries = program.summaryMap();
         List<JitProgram.Instruction> out = new ArrayList<>();
         for (ProgramInstruction pi : program.instructions()) {
             var lifted = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
+            // a summarised call: no µops, no frame (even where the program lists one), on at the return address
+            MergedProgram.CallSummary summary = summaries.remove(pi.address());
+            if (summary != null) {
+                out.add(JitProgram.Instruction.summarised(lifted, new JitProgram.Summary(summary.kind(), summary.value()),
+                        summary.returnAddress()));
+                continue;
+            }
             BitSet kept = new BitSet();
             for (int k : pi.keptUops()) kept.set(k);
             ControlSite c = controls.get(pi.address());
@@ -80,6 +89,11 @@ public final class ProgramRuns {
             JitProgram.FramePush push = frame == null || (c != null && c.role() == MergedProgram.ControlRole.SKIP) ? null
                     : new JitProgram.FramePush(frame.returnAddress(), frame.restoredLocs());
             out.add(new JitProgram.Instruction(lifted, kept, control, push));
+        }
+        if (!summaries.isEmpty()) {
+            long at = summaries.keySet().iterator().next();
+            throw new IllegalArgumentException("program " + program.name() + " summarises the call at 0x" + Long.toHexString(at)
+                    + ", which is no instruction of the program");
         }
         return new JitProgram(program.entry(), program.end(), out);
     }
