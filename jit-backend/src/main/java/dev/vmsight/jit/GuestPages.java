@@ -12,7 +12,8 @@ import java.util.Map;
 /**
  * The page source of a monitor over a guest: the user half (below the canonical split) from
  * the memory embedded in the program (the training process's stack and data, captured in
- * training), the kernel half through the guest's paging ({@link AddressSpace}, whose TLB is
+ * training) where the program has it, else (a user page of the monitored task the kernel reads
+ * through its own pointers) like the kernel half through the guest's paging ({@link AddressSpace}, whose TLB is
  * per run). A kernel page is a zero-copy view when the source can give one (a mapped RAM file),
  * else one 4 KiB copy per run; the monitor's TLB then serves every access to it. One instance per
  * run: it remembers the large pages it walked (the guest may change its tables between runs).
@@ -47,11 +48,11 @@ public final class GuestPages implements PageSource {
     public ByteBuffer page(long pageAddress) {
         if (Long.compareUnsigned(pageAddress, USER_END) < 0) {
             byte[] b = user.get(pageAddress);
-            if (b == null) {
-                throw new GuestMemoryException(GuestMemoryException.Kind.PHYSICAL_UNREADABLE, pageAddress, -1, 0,
-                        "user-half page not embedded in the program (training never read it)");
+            if (b != null) {
+                return ByteBuffer.wrap(b).asReadOnlyBuffer();
             }
-            return ByteBuffer.wrap(b).asReadOnlyBuffer();
+            // not the training process's: the kernel reads the monitored task's own user memory
+            // through a pointer of its own (rseq, robust futex lists...), through the guest's paging
         }
         // everything else through paging: the paging mode decides what is canonical (LA57 widens the halves)
         long pa = physical(pageAddress) & ~0xFFFL;

@@ -308,7 +308,11 @@ public final class Merger {
                 long[] successors = insn.successors.stream().mapToLong(Long::longValue).toArray();
                 ControlRole role;
                 SliceInput.Decided decided = slice.decided(insn.key.address);
-                if (decided != null && decided.role() == ControlRole.SKIP) {
+                MergedProgram.CallSummary summary = slice.summaries().get(insn.key.address);
+                if (summary != null) {
+                    role = ControlRole.SKIP;       // the summary stands for the callee
+                    successors = new long[]{summary.returnAddress()};
+                } else if (decided != null && decided.role() == ControlRole.SKIP) {
                     role = ControlRole.SKIP;
                     successors = new long[]{decided.target()};
                 } else if (decided != null) {
@@ -342,7 +346,8 @@ public final class Merger {
                     entry, header.marks().markOut(), instructions, controls, classify(),
                     in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
                     ranges(), new OutputSpec(outputKind(header.program())), stats,
-                    List.copyOf(environment.values()), List.copyOf(frames.values())), List.copyOf(notes));
+                    List.copyOf(environment.values()), List.copyOf(frames.values()),
+                    List.copyOf(slice.summaries().values())), List.copyOf(notes));
         }
 
         long firstValue(int loc) {

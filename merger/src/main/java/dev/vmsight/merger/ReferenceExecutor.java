@@ -59,6 +59,7 @@ public final class ReferenceExecutor {
     private final Map<Long, ProgramInstruction> instructions;
     private final Map<Long, ControlSite> controls;
     private final Map<Long, MergedProgram.CallFrame> frames;
+    private final Map<Long, MergedProgram.CallSummary> summaries;
     private final Map<Long, LiftedInstruction> sliced = new HashMap<>();
     private final TreeMap<Long, byte[]> embedded = new TreeMap<>();
     private final Map<Long, MergedProgram.EnvValue> environment = new HashMap<>();
@@ -68,6 +69,7 @@ public final class ReferenceExecutor {
         this.instructions = program.instructionMap();
         this.controls = program.controlMap();
         this.frames = program.frameMap();
+        this.summaries = program.summaryMap();
         for (MemoryRange r : program.userMemory()) {
             embedded.put(r.va(), r.bytes());
         }
@@ -192,6 +194,13 @@ public final class ReferenceExecutor {
                     throw new Refused(FailureKind.INCOMPLETE_SLICE, control.role() + " " + control.kind() + " site with "
                             + control.successors().length + " trained successors, but the slice kept none of its control µops");
                 }
+                MergedProgram.CallSummary summary = summaries.get(rip);
+                if (summary != null) {
+                    summarise(summary);
+                    state.setRip(summary.returnAddress());
+                    rip = summary.returnAddress();
+                    continue;
+                }
                 MergedProgram.CallFrame frame = frames.get(rip);
                 if (frame != null && (control == null || control.role() != ControlRole.SKIP)) {
                     pushFrame(frame);
@@ -219,6 +228,17 @@ public final class ReferenceExecutor {
             }
             site = rip;
             return answer();
+        }
+
+        /** ALLOCATE summaries this run has applied. */
+        long allocations;
+
+        void summarise(MergedProgram.CallSummary c) {
+            switch (c.kind()) {
+                case RANDOM -> state.set(Loc.GPR0, c.value());
+                case ALLOCATE -> state.set(Loc.GPR0, MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++);
+                case RELEASE -> { }
+            }
         }
 
         /** Open frames, innermost last: return address, then the restored locations' values. */
@@ -293,8 +313,15 @@ public final class ReferenceExecutor {
                 if (e != null && va - e.getKey() < e.getValue().length) {
                     return e.getValue()[(int) (va - e.getKey())];
                 }
-                throw new Refused(FailureKind.BAD_ADDRESS, "user-half byte at 0x" + Long.toHexString(va)
-                        + " was not captured in training and is not the input");
+                // not the training process's: the monitored task's own, which the kernel reads through
+                // a pointer of its own (rseq, robust futex lists...): through the guest's paging
+                try {
+                    return (int) space().read(va, 1);
+                } catch (RuntimeException unmapped) {
+                    throw new Refused(FailureKind.BAD_ADDRESS, "user-half byte at 0x" + Long.toHexString(va)
+                            + " was not captured in training, is not the input, and the guest does not map it: "
+                            + unmapped.getMessage());
+                }
             }
             return (int) space().read(va, 1);
         }

@@ -24,6 +24,9 @@ public interface SliceInput {
     /** Structured calls the program keeps a frame for (none: every return is computed). */
     default java.util.Map<Long, MergedProgram.CallFrame> frames() { return java.util.Map.of(); }
 
+    /** Calls the program does not enter, by call address (none: every call is entered). */
+    default java.util.Map<Long, MergedProgram.CallSummary> summaries() { return java.util.Map.of(); }
+
     /** A role the slice decided: SKIP to {@code target}, or RETURN (target unused). */
     record Decided(MergedProgram.ControlRole role, long target) { }
 
@@ -44,6 +47,12 @@ public interface SliceInput {
                     case RETURN -> new Decided(MergedProgram.ControlRole.RETURN, 0);
                     case BRANCH, GUARD, FOLLOWED -> null;
                 };
+            }
+            @Override public java.util.Map<Long, MergedProgram.CallSummary> summaries() {
+                java.util.Map<Long, MergedProgram.CallSummary> m = new java.util.HashMap<>();
+                slice.summaries().forEach((a, c) -> m.put(a, new MergedProgram.CallSummary(c.callAddress(), c.returnAddress(),
+                        MergedProgram.SummaryKind.valueOf(c.kind().name()), c.returned())));
+                return m;
             }
             @Override public java.util.Map<Long, MergedProgram.CallFrame> frames() {
                 java.util.Map<Long, MergedProgram.CallFrame> m = new java.util.HashMap<>();

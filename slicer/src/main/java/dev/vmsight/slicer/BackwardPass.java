@@ -59,6 +59,7 @@ final class BackwardPass {
         }
     }
 
+    private int currentInstruction;
     private final int[] live = new int[Loc.COUNT];
     private final int[] consumer = new int[Loc.ARCH_COUNT];
     private final LiveBytes memory = new LiveBytes();
@@ -107,7 +108,8 @@ final class BackwardPass {
                 throw new SliceException("trace of " + h.program() + " gave more events backward than forward");
             }
             if (e instanceof InstructionEvent ins) {
-                instruction(ins, index.sites[--instruction], ordinal);
+                currentInstruction = --instruction;
+                instruction(ins, index.sites[instruction], ordinal);
             } else if (e instanceof DeliveryEvent d) {
                 if (!index.dropped.get(ordinal) && !index.summarised.get(ordinal)) {
                     delivery(d);
@@ -313,16 +315,36 @@ final class BackwardPass {
         live[Loc.CR3] = ALL;
     }
 
+    /** Registers a call may change besides rax (System V caller-saved): live after a summary, they would be lost. */
+    private static final int[] CLOBBERED = {1, 2, 6, 7, 8, 9, 10, 11};
+
     /**
-     * An allocator call replaced by its summary: its stores define the memory it hands out, its
-     * return value is the summary's; at its entry the summary uses the arguments.
+     * An event inside a summary. A page-fault summary (demand paging of the training process's
+     * memory, which the program embeds) and a call summary both define the bytes they store. A
+     * call summary must mean all it did: the program only sets rax (a replayed random value, a
+     * fresh arena address) and does not enter the callee, so a byte it stored or a caller-saved
+     * register it wrote that is still needed later is a *leak*: the summary of that function is
+     * unsound for this slice and the slicer redoes it without ({@link #leaks}).
      */
     private void summarised(InstructionEvent ins, int ordinal) {
+        boolean call = index.inCallSummary.get(ordinal);
+        int site = index.sites[currentInstruction];
         for (UopExecution x : ins.uops()) {
             for (MemoryAccess a : x.accesses()) {
                 if (a.write()) {
                     for (int b = 0; b < a.size(); b++) {
-                        memory.remove(a.byteAddress(b));
+                        if (memory.remove(a.byteAddress(b)) && call) {
+                            leak(ordinal, "its store to physical 0x" + Long.toHexString(a.byteAddress(b)) + " is read later");
+                        }
+                    }
+                }
+            }
+            if (call && site >= 0 && !x.faulted()) {
+                for (int o : table.uop(site, x.index()).out()) {
+                    for (int r : CLOBBERED) {
+                        if (o == Loc.GPR0 + r && live[o] != 0) {
+                            leak(ordinal, Loc.name(o) + " it writes is read after the return");
+                        }
                     }
                 }
             }
@@ -331,12 +353,19 @@ final class BackwardPass {
         if (fn == null) {
             return;
         }
-        kill(Loc.GPR0 + RAX, -1);
-        use(Loc.GPR0 + RDI, ALL, -1);
-        if (fn.equals("calloc") || fn.equals("realloc")) {
-            use(Loc.GPR0 + RSI, ALL, -1);
+        kill(Loc.GPR0 + RAX, -1);     // the summary's value; it reads no argument
+    }
+
+    private void leak(int ordinal, String why) {
+        var e = index.summaryEntry.floorEntry(ordinal);
+        String fn = e == null ? "?" : e.getValue();
+        if (leaks.putIfAbsent(fn, why) == null) {
+            leaks.put(fn, why);
         }
     }
+
+    /** Summarised functions found unsound for this slice → why (the first reason seen). */
+    final java.util.Map<String, String> leaks = new java.util.HashMap<>();
 
     private void kill(int loc, int producer) {
         if (loc == Loc.RIP) {

@@ -73,6 +73,9 @@ final class FrameTracker {
         }
     }
 
+    /** A general register's value now (0 rax ... 15 r15). */
+    long register(int n) { return gpr[n]; }
+
     /** The instruction just entered is a summarised allocator: its call is not a frame the program keeps. */
     void allocatorEntered() {
         if (!open.isEmpty()) {

@@ -13,12 +13,15 @@ import java.util.Map;
  * asks.
  */
 public record SliceResult(GuardPolicy policy, Criterion criterion, Map<InstructionKey, SiteSlice> sites,
-                          Map<Long, ControlSite> controlSites, Map<Long, CallFrame> frames, List<AllocatorCall> allocatorCalls,
-                          Statistics statistics, List<Disagreement> disagreements) {
+                          Map<Long, ControlSite> controlSites, Map<Long, CallFrame> frames,
+                          Map<Long, SummarisedCall> summaries, Map<String, String> summaryLeaks,
+                          List<AllocatorCall> allocatorCalls, Statistics statistics, List<Disagreement> disagreements) {
     public SliceResult {
         sites = Map.copyOf(sites);
         controlSites = Map.copyOf(controlSites);
         frames = Map.copyOf(frames);
+        summaries = Map.copyOf(summaries);
+        summaryLeaks = Map.copyOf(summaryLeaks);
         allocatorCalls = List.copyOf(allocatorCalls);
         disagreements = List.copyOf(disagreements);
     }
@@ -82,6 +85,24 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
          * registers and continues at its return address (at END when no frame is open)
          */
         RETURN
+    }
+
+    /**
+     * A call the program does not enter (a summarised function, {@link Slicer#KERNEL_SUMMARIES}
+     * and the user allocators): the call instruction, its return address, the function, what it
+     * stands for, and what it returned the first time training saw this call (the value a
+     * {@code RANDOM} summary replays).
+     */
+    public record SummarisedCall(long callAddress, long returnAddress, String function, Slicer.SummaryKind kind,
+                                 long returned) { }
+
+    /**
+     * This result with {@code summaryLeaks} set to the summaries dropped on the way (function →
+     * why): after a redo the result has no leaks left, and these say what was given up.
+     */
+    public SliceResult withDroppedSummaries(Map<String, String> dropped) {
+        return new SliceResult(policy, criterion, sites, controlSites, frames, summaries, dropped, allocatorCalls,
+                statistics, disagreements);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.vmsight.slicer;
 
 import dev.vmsight.slicer.SliceResult.AllocatorCall;
 import dev.vmsight.slicer.SliceResult.CallFrame;
+import dev.vmsight.slicer.SliceResult.SummarisedCall;
 import dev.vmsight.slicer.SliceResult.ControlKind;
 import dev.vmsight.slicer.SliceResult.ControlRole;
 import dev.vmsight.slicer.SliceResult.ControlSite;
@@ -30,6 +31,38 @@ public final class Slicer {
     /** The user allocator functions replaced by summaries. */
     static final List<String> ALLOCATORS = List.of("malloc", "calloc", "realloc", "free");
 
+    /**
+     * The kernel functions replaced by summaries (their addresses come from the trace header,
+     * recorded by the tracer from the guest's /proc/kallsyms as {@code kernel.symbol.NAME}): the
+     * random-number sources (a monitor has no guest entropy: the value training saw is replayed)
+     * and the slab/kmalloc allocators and frees (what the slice needs from an allocation is fresh
+     * memory, not the guest's address for it). These are the kernel's exported interfaces, not its
+     * internals; a summary that turns out unsound for a slice (a leak) is dropped and the slice
+     * redone without it.
+     */
+    public static final Map<String, SummaryKind> KERNEL_SUMMARIES = Map.ofEntries(
+            Map.entry("get_random_u8", SummaryKind.RANDOM), Map.entry("get_random_u16", SummaryKind.RANDOM),
+            Map.entry("get_random_u32", SummaryKind.RANDOM), Map.entry("get_random_u64", SummaryKind.RANDOM),
+            Map.entry("kmem_cache_alloc", SummaryKind.ALLOCATE), Map.entry("kmem_cache_alloc_lru", SummaryKind.ALLOCATE),
+            Map.entry("kmem_cache_alloc_node", SummaryKind.ALLOCATE), Map.entry("__kmalloc", SummaryKind.ALLOCATE),
+            Map.entry("__kmalloc_node", SummaryKind.ALLOCATE), Map.entry("kmalloc_trace", SummaryKind.ALLOCATE),
+            Map.entry("kmalloc_node_trace", SummaryKind.ALLOCATE), Map.entry("kmalloc_large", SummaryKind.ALLOCATE),
+            Map.entry("kfree", SummaryKind.RELEASE), Map.entry("kmem_cache_free", SummaryKind.RELEASE));
+
+    /** The header context key the tracer records a kernel symbol's address under (hex). */
+    public static final String SYMBOL_KEY = dev.vmsight.tracer.capture.KernelSymbols.KEY;
+
+    /** What a summarised call stands for. */
+    public enum SummaryKind { RANDOM, ALLOCATE, RELEASE }
+
+    static SummaryKind kindOf(String function) {
+        return switch (function) {
+            case "malloc", "calloc", "realloc" -> SummaryKind.ALLOCATE;
+            case "free" -> SummaryKind.RELEASE;
+            default -> KERNEL_SUMMARIES.get(function);
+        };
+    }
+
     private Slicer() { }
 
     /**
@@ -48,10 +81,25 @@ public final class Slicer {
                 }
             }
         }
-        return slice(traces, policy, allocators);
+        if (!traces.isEmpty()) {
+            traces.get(0).header().context().forEach((k, v) -> {
+                if (k.startsWith(SYMBOL_KEY) && KERNEL_SUMMARIES.containsKey(k.substring(SYMBOL_KEY.length()))) {
+                    allocators.put(Long.parseUnsignedLong(v, 16), k.substring(SYMBOL_KEY.length()));
+                }
+            });
+        }
+        Map<String, String> dropped = new java.util.TreeMap<>();
+        while (true) {
+            SliceResult r = slice(traces, policy, allocators);
+            if (r.summaryLeaks().isEmpty()) {
+                return r.withDroppedSummaries(dropped);
+            }
+            dropped.putAll(r.summaryLeaks());
+            allocators.values().removeAll(r.summaryLeaks().keySet());
+        }
     }
 
-    /** As above, with the allocator entry points given (address → malloc, calloc, realloc or free). */
+    /** As above, with the summarised entry points given (address → function name). */
     static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators) {
         long t0 = System.nanoTime();
         if (traces.isEmpty()) {
@@ -221,10 +269,20 @@ public final class Slicer {
         }
         Criterion criterion = new Criterion(first.marks().markOut(), first.expectedOutput().va(),
                 first.expectedOutput().length(), outputBytes);
+        Map<Long, SummarisedCall> summaries = new HashMap<>();
+        for (TraceIndex ix : indexes) {
+            for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
+                summaries.putIfAbsent(c.callAddress(), new SummarisedCall(c.callAddress(), c.returnAddress(), c.function(),
+                        kindOf(c.function()), c.returned()));
+            }
+        }
+        Map<String, String> leaks = new java.util.TreeMap<>();
+        last.forEach(p -> p.leaks.forEach(leaks::putIfAbsent));
         Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
                 branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds,
                 skips, returns, frames.size());
-        return new SliceResult(policy, criterion, sites, controls, frames, calls, stats, producers.disagreements());
+        return new SliceResult(policy, criterion, sites, controls, frames, summaries, leaks, calls, stats,
+                producers.disagreements());
     }
 
     private static void check(TraceHeader a, TraceHeader b) {

@@ -30,8 +30,14 @@ final class TraceIndex {
     long uops;
     final BitSet dropped = new BitSet();
     final BitSet summarised = new BitSet();
-    /** allocator entry instruction (event ordinal) → function name */
-    final Map<Integer, String> summaryEntry = new HashMap<>();
+    /** summarised function's entry instruction (event ordinal) → function name */
+    final java.util.TreeMap<Integer, String> summaryEntry = new java.util.TreeMap<>();
+    /** events inside a call summary (entry through the callee's return), not page-fault summaries */
+    final BitSet inCallSummary = new BitSet();
+    /** one per summarised call: the call instruction, its return address, the function, rax at the return */
+    final java.util.List<SummarisedCall> summarisedCalls = new java.util.ArrayList<>();
+
+    record SummarisedCall(long callAddress, long returnAddress, String function, long returned) { }
     long asyncHandlers;
     long userPageFaults;
     private static final int SYNC = 0, ASYNC = 1, USER_FAULT = 2;
@@ -65,7 +71,9 @@ final class TraceIndex {
         Deque<Integer> handlerStack = new ArrayDeque<>(); // per open delivery: SYNC, ASYNC or USER_FAULT
         int asyncDepth = 0;
         int userFaultDepth = 0;
-        long summaryReturn = -1;
+        long summaryReturn = 0;
+        boolean summarising = false;
+        long summaryCall = 0;   // summaryReturn is a kernel-half (negative) address for kernel summaries
         while (it.hasNext()) {
             TraceEvent e = it.next();
             ordinal++;
@@ -84,12 +92,16 @@ final class TraceIndex {
                 if (site >= 0) {
                     table.instances[site]++;
                 }
-                if (summaryReturn >= 0 && ins.cpl() == 3 && ins.rip() == summaryReturn) {
-                    summaryReturn = -1;
+                if (summarising && ins.rip() == summaryReturn) {
+                    summarising = false;
+                    summarisedCalls.add(new SummarisedCall(summaryCall, summaryReturn, summaryEntry.lastEntry().getValue(),
+                            frames.register(0)));
                 }
-                if (summaryReturn < 0 && !inHandler && ins.cpl() == 3 && prevCall && ins.rip() != prevNext
+                if (!summarising && !inHandler && prevCall && ins.rip() != prevNext
                         && allocators.containsKey(ins.rip())) {
                     summaryReturn = prevNext;
+                    summaryCall = prev.rip();
+                    summarising = true;
                     summaryEntry.put(ordinal, allocators.get(ins.rip()));
                     allocatorCalls++;
                 }
@@ -133,8 +145,11 @@ final class TraceIndex {
             } else if (asyncDepth > 0) {
                 dropped.set(ordinal);   // translations stay usable; environment inputs of a handler go
             }
-            if (summaryReturn >= 0 || wasInUserFault || userFaultDepth > 0) {
+            if (summarising || wasInUserFault || userFaultDepth > 0) {
                 summarised.set(ordinal);
+            }
+            if (summarising) {
+                inCallSummary.set(ordinal);
             }
             if (e instanceof InstructionEvent i) {
                 int site = sites[instructions - 1];
@@ -183,10 +198,11 @@ final class TraceIndex {
     /** The lower canonical half: the training process's own addresses. */
     static boolean userHalf(long va) { return va >= 0 && va < 0x0000_8000_0000_0000L; }
 
+    /** A direct call (a summary replaces the call instruction, so its target must be fixed). */
     private static boolean calls(Sites table, int site, InstructionEvent ins) {
         for (UopExecution x : ins.uops()) {
             UopKind k = table.uop(site, x.index()).kind();
-            if (k == UopKind.CALL || k == UopKind.CALL_IND) {
+            if (k == UopKind.CALL) {
                 return !x.faulted();
             }
         }

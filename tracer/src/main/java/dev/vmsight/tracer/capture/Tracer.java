@@ -81,6 +81,8 @@ public final class Tracer {
     private final TrainingSymbols symbols;
     private final CpuFeatures features;
     private final TraceHeader.GuestIdentity identity;
+    /** KernelSymbols of this boot, recorded in every header's context */
+    private final Map<String, String> kernelSymbols;
     private int currentExtraSleepers;
     private Progress progress = Progress.NONE;
 
@@ -121,6 +123,7 @@ public final class Tracer {
         this.symbols = lab.trainingSymbols();
         this.features = GuestTrainer.cpuFeatures(guest);
         this.identity = identify(guest);
+        this.kernelSymbols = KernelSymbols.read(guest, EXEC_TIMEOUT);
     }
 
     /** The guest's identity as it goes into every header (kernel .text hash, release, vCPUs, RAM). */
@@ -174,6 +177,7 @@ public final class Tracer {
                     capture.valueMatches()[1], capture.valueMatches()[2]));
             context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
+            context.putAll(kernelSymbols);
             TraceHeader header = header(program, args, capture, context);
             try {
                 return finish(program, argv, variation, traceFile, capture, header, retries, t0);

@@ -115,7 +115,9 @@ public final class TrainingCorpus {
         }
         try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
             return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
-                    && r.summary().reachedEnd() && s.storedPages() > 0;
+                    && r.summary().reachedEnd() && s.storedPages() > 0
+                    && r.header().context().keySet().stream().anyMatch(k -> k.startsWith(KernelSymbols.KEY));  // traced before symbols were recorded
+
         } catch (RuntimeException damagedOrOld) {
             return false;   // wrong version, truncated, corrupt: traced again
         }
