@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # pslist latency on a live guest: the compiled monitor (JIT) vs the reference executor, one JMH run.
-#   benchmarks/run-pslist.sh [--policy P] [--procs N] [--profile [RUNS]] [-- JMH ARGS...]
+#   benchmarks/run-pslist.sh [--policy P] [--procs N] [--profile [RUNS]] [--no-jmh] [-- JMH ARGS...]
 # Builds benchmarks/target/benchmarks.jar, trains pslist if .lab/programs has no program for the
 # policy (default: the project's Training.DEFAULT_POLICY; the corpus under .lab/corpus is reused),
 # boots the lab guest "bench" with N sleepers (default 100), runs PslistBenchmark against its RAM
 # file (paused through QMP), optionally PslistProfile (where a JIT run spends its time), and stops
-# the guest on every exit path. JMH ARGS replace nothing but are appended (e.g. -wi 3 -i 3).
+# the guest on every exit path. JMH ARGS are appended to the benchmark name (e.g. -wi 10 -i 5).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="$root/benchmarks/target/benchmarks.jar"
@@ -13,6 +13,7 @@ name=${VMSIGHT_BENCH_NAME:-bench}
 policy=""
 procs=100
 profile=""
+jmh=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --policy) policy=$2; shift 2 ;;
@@ -20,8 +21,9 @@ while [ $# -gt 0 ]; do
     --profile)
       profile=20000; shift
       if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then profile=$1; shift; fi ;;
+    --no-jmh) jmh=""; shift ;;
     --) shift; break ;;
-    *) echo "run-pslist: unknown argument '$1' (usage: run-pslist.sh [--policy P] [--procs N] [--profile [RUNS]] [-- JMH ARGS])" >&2; exit 2 ;;
+    *) echo "run-pslist: unknown argument '$1' (usage: run-pslist.sh [--policy P] [--procs N] [--profile [RUNS]] [--no-jmh] [-- JMH ARGS])" >&2; exit 2 ;;
   esac
 done
 
@@ -46,4 +48,6 @@ props=(-Dvmsight.root="$root" -Dvmsight.program="$program" -Dvmsight.process="$p
 if [ -n "$profile" ]; then
   java "${props[@]}" -cp "$jar" dev.vmsight.benchmarks.PslistProfile "$profile"
 fi
-java "${props[@]}" -jar "$jar" PslistBenchmark "$@"
+if [ -n "$jmh" ]; then
+  java "${props[@]}" -jar "$jar" PslistBenchmark "$@"
+fi
