@@ -9,14 +9,15 @@ import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Every generated class passes ASM's CheckClassAdapter (structure, then data flow with types). */
+/** Every generated class (with frames, returns, call summaries) passes ASM's CheckClassAdapter (structure, then data flow with types). */
 class GeneratedClassCheckTest {
     @Test
     void generatedClassesVerify() {
         RandomPrograms gen = new RandomPrograms(314);
         for (int n = 0; n < 60; n++) {
             RandomPrograms.Case c = n % 20 == 0 ? gen.next(600) : gen.next(4 + gen.rnd.nextInt(20));
-            JitProgram p = (n % 2 == 1 ? gen.withFrames(c) : c).program();     // every other one with frames and returns
+            c = n % 2 == 1 ? gen.withFrames(c) : c;                            // every other one with frames and returns
+            JitProgram p = (n % 3 == 1 ? gen.withSummaries(c) : c).program();   // every third with call summaries
             byte[] bytes = MonitorCompiler.emit(p);
             StringWriter out = new StringWriter();
             CheckClassAdapter.verify(new ClassReader(bytes), getClass().getClassLoader(), false, new PrintWriter(out));

@@ -13,6 +13,8 @@ import dev.vmsight.ir.uop.LiftedInstruction;
 import dev.vmsight.ir.uop.Loc;
 import dev.vmsight.ir.uop.Uop;
 import dev.vmsight.ir.uop.UopKind;
+import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.MergedProgram.SummaryKind;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -28,7 +30,7 @@ import java.util.Set;
 /**
  * Seeded random µop programs over random states and memory, and the oracle that runs them with
  * ir's Interpreter instruction by instruction, applying the same control rules as the JIT
- * (Fixed / Evaluated, THROW / REPORT_AND_FOLLOW, frame pushes and Return). Instructions are one-byte nops at consecutive
+ * (Fixed / Evaluated, THROW / REPORT_AND_FOLLOW, frame pushes and Return, call summaries and their arena). Instructions are one-byte nops at consecutive
  * addresses carrying arbitrary µops: the interpreter executes whatever µops a LiftedInstruction holds.
  */
 final class RandomPrograms {
@@ -145,6 +147,48 @@ final class RandomPrograms {
             list.add(new JitProgram.Instruction(in.lifted(), in.kept(), control, in.push()));
         }
         return new Case(new JitProgram(p.entry(), p.end(), list), c.state(), c.pages(), c.kinds());
+    }
+
+    /**
+     * {@code c} with call summaries and arena memory: about one instruction in six becomes a
+     * summarised call (RANDOM with a random value, ALLOCATE or RELEASE; its µops dropped, any frame
+     * it pushed dropped, on at a forward address), and about one in four of the others first loads
+     * or stores at an address in the first three arena slots (near a slot's start or across its
+     * first page), so runs read arena bytes stored before, never stored, and half stored.
+     */
+    Case withSummaries(Case c) {
+        JitProgram p = c.program();
+        Set<UopKind> kinds = EnumSet.copyOf(c.kinds());
+        List<JitProgram.Instruction> list = new ArrayList<>();
+        for (JitProgram.Instruction in : p.instructions()) {
+            if (rnd.nextInt(6) == 0) {
+                SummaryKind kind = SummaryKind.values()[rnd.nextInt(SummaryKind.values().length)];
+                list.add(JitProgram.Instruction.summarised(in.lifted(), new JitProgram.Summary(kind, value()),
+                        forward(in.address(), p.end())));
+            } else if (rnd.nextInt(4) == 0) {
+                long slot = Arena.slot(rnd.nextInt(3));
+                long address = slot + (rnd.nextBoolean() ? rnd.nextInt(12) : 4096 - 1 - rnd.nextInt(8));
+                int t = Loc.TEMP0 + 8;
+                List<Uop> uops = new ArrayList<>();
+                uops.add(new Uop(UopKind.CONST, 8, null, new int[]{t}, new int[0], new long[]{address}));
+                uops.add(rnd.nextInt(3) == 0
+                        ? new Uop(UopKind.LOAD, size(), null, new int[]{general()}, new int[]{t}, new long[0])
+                        : new Uop(UopKind.STORE, size(), null, new int[0], new int[]{t, general()}, new long[0]));
+                kinds.add(uops.get(1).kind());
+                uops.addAll(in.lifted().uops());
+                BitSet kept = new BitSet();
+                kept.set(0, 2);
+                BitSet old = in.kept();
+                for (int n = old.nextSetBit(0); n >= 0; n = old.nextSetBit(n + 1)) {
+                    kept.set(n + 2);
+                }
+                list.add(new JitProgram.Instruction(new LiftedInstruction(in.lifted().instruction(), uops), kept,
+                        in.control(), in.push()));
+            } else {
+                list.add(in);
+            }
+        }
+        return new Case(new JitProgram(p.entry(), p.end(), list), c.state(), c.pages(), kinds);
     }
 
     long[] randomState() {
@@ -337,8 +381,10 @@ final class RandomPrograms {
      */
     static Expected oracle(JitProgram program, long[] state, Map<Long, byte[]> initialPages, Environment env,
                            SystemLayer system, long maxInstructions) {
-        PagedMemory mem = new PagedMemory();
-        initialPages.forEach((p, b) -> mem.load(p, b.clone()));
+        PagedMemory paged = new PagedMemory();
+        initialPages.forEach((p, b) -> paged.load(p, b.clone()));
+        ArenaMemory mem = new ArenaMemory(paged);
+        long allocations = 0;
         MachineState ms = new MachineState();
         for (int l = 0; l < Loc.COUNT; l++) {
             ms.set(l, state[l]);
@@ -358,6 +404,15 @@ final class RandomPrograms {
                 return null;
             }
             JitProgram.Instruction in = byAddress.get(cur);
+            if (in.summary() != null) {     // a call not entered: no µops, no frame
+                switch (in.summary().kind()) {
+                    case RANDOM -> ms.set(Loc.GPR0, in.summary().value());
+                    case ALLOCATE -> ms.set(Loc.GPR0, MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++);
+                    case RELEASE -> { }
+                }
+                cur = ((JitProgram.Control.Fixed) in.control()).target();
+                continue;
+            }
             if (in.push() != null) {
                 if (frames.size() == JitProgram.MAX_FRAME_DEPTH) {
                     return new Expected.Fault(cur);
@@ -421,6 +476,60 @@ final class RandomPrograms {
             pages.put(p, b);
         }
         return new Expected.Done(s, pages, reports);
+    }
+
+    /**
+     * The oracle's arena, written independently of the JIT's: a map of the bytes the run stored at
+     * arena addresses; reading one never stored throws. Everything else is the paged memory.
+     */
+    private static final class ArenaMemory implements dev.vmsight.ir.interp.Memory {
+        private final PagedMemory rest;
+        private final Map<Long, Byte> stored = new java.util.HashMap<>();
+
+        ArenaMemory(PagedMemory rest) { this.rest = rest; }
+
+        private static boolean arena(long va) {
+            return Long.compareUnsigned(va - MergedProgram.ARENA_BASE, 1L << 40) < 0;
+        }
+
+        @Override
+        public long read(long va, int size) {
+            if (!arena(va) && !arena(va + size - 1)) {
+                return rest.read(va, size);
+            }
+            long v = 0;
+            for (int i = 0; i < size; i++) {
+                long a = va + i;
+                long b;
+                if (arena(a)) {
+                    Byte x = stored.get(a);
+                    if (x == null) {
+                        throw new IllegalStateException("arena byte 0x" + Long.toHexString(a) + " never stored");
+                    }
+                    b = x & 0xFF;
+                } else {
+                    b = rest.read(a, 1);
+                }
+                v |= b << (8 * i);
+            }
+            return v;
+        }
+
+        @Override
+        public void write(long va, int size, long value) {
+            if (!arena(va) && !arena(va + size - 1)) {
+                rest.write(va, size, value);
+                return;
+            }
+            for (int i = 0; i < size; i++) {
+                long a = va + i;
+                if (arena(a)) {
+                    stored.put(a, (byte) (value >>> (8 * i)));
+                } else {
+                    rest.write(a, 1, value >>> (8 * i));
+                }
+            }
+        }
     }
 
     /** The same pages as a read-only page source (a write to the base would throw ReadOnlyBufferException). */

@@ -192,6 +192,60 @@ class SummariesTest {
         }
     }
 
+    // ---- random programs against the oracle
+
+    @Test
+    void randomProgramsWithSummariesAndArenaAccessesAgreeWithTheInterpreter() {
+        RandomPrograms gen = new RandomPrograms(20261127L);
+        int done = 0, faults = 0, arenaFaults = 0, looping = 0, allocating = 0;
+        java.util.EnumSet<SummaryKind> seen = java.util.EnumSet.noneOf(SummaryKind.class);
+        for (int n = 0; n < 600; n++) {
+            RandomPrograms.Case base = gen.next(3 + gen.rnd.nextInt(14));
+            RandomPrograms.Case c = gen.withSummaries(n % 2 == 0 ? gen.withFrames(base) : base);
+            for (JitProgram.Instruction in : c.program().instructions()) {
+                if (in.summary() != null) {
+                    seen.add(in.summary().kind());
+                }
+            }
+            RandomPrograms.Expected want = RandomPrograms.oracle(c.program(), c.state(), c.pages(),
+                    new RandomPrograms.TestEnv(), RandomPrograms.TEST_SYSTEM, 200_000);
+            if (want == null) {     // returns to earlier instructions can loop forever: nothing to compare
+                looping++;
+                continue;
+            }
+            for (CompiledMonitor m : compilations(c.program())) {
+                String where = "program " + n + " (" + where(m) + ")";
+                MonitorResult got = m.run(new MonitorContext(c.state(), RandomPrograms.source(c.pages()),
+                        new RandomPrograms.TestEnv(), RandomPrograms.TEST_SYSTEM, BUDGET));
+                switch (JitEquivalenceTest.agree(c, want, got, where)) {
+                    case 0 -> {
+                        done++;
+                        long rax = ((MonitorResult.Completed) got).state()[RAX];
+                        if (Long.compareUnsigned(rax - BASE, 3 * SLOT) < 0) {
+                            allocating++;
+                        }
+                    }
+                    case 2 -> {
+                        faults++;
+                        if (String.valueOf(((MonitorResult.Failed) got).fault().getMessage()).contains("arena")) {
+                            arenaFaults++;
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        }
+        System.out.printf("random programs with summaries: %d runs completed (%d ending with an arena address in rax), "
+                + "%d faults (%d at arena bytes never stored), %d programs looping%n", done, allocating, faults, arenaFaults,
+                looping);
+        assertEquals(java.util.EnumSet.allOf(SummaryKind.class), seen);
+        assertTrue(done > 300, "too few runs reached the end: " + done);
+        assertTrue(allocating > 10, "too few runs ended with an arena address in rax: " + allocating);
+        assertTrue(faults > 50, "too few faults: " + faults);
+        assertTrue(arenaFaults > 20, "too few loads of arena bytes never stored: " + arenaFaults);
+        assertTrue(looping < 60, "too many looping programs: " + looping);
+    }
+
     // ---- the program model
 
     @Test
