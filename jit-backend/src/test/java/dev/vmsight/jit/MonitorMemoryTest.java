@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Writes to a page the source cannot give (training never read it) read back; its other bytes stay unreadable. */
+/**
+ * Writes to a page the source cannot give (training never read it) read back; its other bytes stay
+ * unreadable. Arena pages (ALLOCATE call summaries) behave so whatever the source could give.
+ */
 class MonitorMemoryTest {
     static final long MISSING = 0x4a6000L, PRESENT = 0x4a7000L;
 
@@ -35,6 +38,29 @@ class MonitorMemoryTest {
         GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> m.read(MISSING + 0x11, 2));
         assertTrue(e.getMessage().contains("not embedded"), e.getMessage());
         assertThrows(GuestMemoryException.class, () -> m.read(MISSING + 0x100, 1));
+    }
+
+    @Test
+    void arenaBytesExistOnlyOnceStoredAndTheSourceIsNeverAsked() {
+        java.util.List<Long> asked = new java.util.ArrayList<>();
+        MonitorMemory m = new MonitorMemory(page -> {     // a source that would give zeros for every page
+            asked.add(page);
+            return ByteBuffer.wrap(new byte[4096]).asReadOnlyBuffer();
+        });
+        long slot = Arena.slot(1);
+        GuestMemoryException never = assertThrows(GuestMemoryException.class, () -> m.read(slot, 8));
+        assertEquals(slot, never.linearAddress());
+        assertEquals(GuestMemoryException.Kind.NOT_PRESENT, never.kind());
+        m.write(slot + 4094, 4, 0xa1b2c3d4L);               // across the slot's first page
+        assertEquals(0xa1b2c3d4L, m.read(slot + 4094, 4));
+        assertEquals(0xc3d4L, m.read(slot + 4094, 2));
+        assertEquals(0xa1b2L, m.read(slot + 4096, 2));
+        assertEquals(slot + 4093, assertThrows(GuestMemoryException.class, () -> m.read(slot + 4093, 2)).linearAddress());
+        assertEquals(slot + 4098, assertThrows(GuestMemoryException.class, () -> m.read(slot + 4096, 4)).linearAddress());
+        assertTrue(asked.isEmpty(), "arena pages asked of the source: " + asked);
+        assertTrue(m.overlay().isEmpty(), "arena pages are not overlay copies of guest pages");
+        m.write(PRESENT, 1, 7);                             // a guest page still comes from the source
+        assertEquals(java.util.List.of(PRESENT), asked);
     }
 
     @Test
