@@ -88,19 +88,27 @@ public final class Slicer {
                 }
             });
         }
+        return slice(traces, policy, allocators);
+    }
+
+    /**
+     * As above, with the summarised entry points given (address → function name). A summary that
+     * leaks is dropped and the slice redone without it; the result lists the dropped ones.
+     */
+    static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> summarised) {
+        Map<Long, String> functions = new HashMap<>(summarised);
         Map<String, String> dropped = new java.util.TreeMap<>();
         while (true) {
-            SliceResult r = slice(traces, policy, allocators);
+            SliceResult r = sliceOnce(traces, policy, functions);
             if (r.summaryLeaks().isEmpty()) {
                 return r.withDroppedSummaries(dropped);
             }
             dropped.putAll(r.summaryLeaks());
-            allocators.values().removeAll(r.summaryLeaks().keySet());
+            functions.values().removeAll(r.summaryLeaks().keySet());
         }
     }
 
-    /** As above, with the summarised entry points given (address → function name). */
-    static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators) {
+    private static SliceResult sliceOnce(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators) {
         long t0 = System.nanoTime();
         if (traces.isEmpty()) {
             throw new SliceException("no traces to slice");

@@ -285,27 +285,47 @@ class SlicerTest {
         assertEquals(8, r.statistics().inputLoads());
     }
 
+    /** call malloc (0x2000: bookkeeping store, rax = rdx, ret); back: the caller {@code after}. */
+    private static InMemoryTrace mallocThen(SyntheticTrace t) {
+        t.ins(0x1000, "e8 fb 0f 00 00", write(0x8000, 8, -1));   // call 0x2000 (malloc)
+        t.ins(0x2000, "48 89 0a", write(0x5000, 8, -1));           // mov [rdx], rcx: allocator bookkeeping
+        t.ins(0x2003, "48 89 d0");                                  // mov rax, rdx: the object
+        t.ins(0x2006, "c3", read(0x8000, 8, -1));                   // ret
+        return null;
+    }
+
     @Test
     void allocatorCallsBecomeSummaries() {
         SyntheticTrace t = new SyntheticTrace(8, 0).user();
-        var call = t.ins(0x1000, "e8 fb 0f 00 00", write(0x8000, 8, -1));   // call 0x2000 (malloc)
-        var internal = t.ins(0x2000, "48 89 0a", write(0x5000, 8, -1));     // mov [rdx], rcx: allocator bookkeeping
-        var ret = t.ins(0x2003, "48 89 d0");                                  // mov rax, rdx
-        t.ins(0x2006, "c3", read(0x8000, 8, -1));                             // ret
-        var use = t.ins(0x1005, "48 8b 18", read(0x5000, 8, -1));             // mov rbx, [rax]
-        t.ins(0x1008, "48 89 1f", write(OUT_PA, 8, -1));
+        mallocThen(t);
+        var fill = t.ins(0x1005, "48 89 30", write(0x6100, 8, -1));            // mov [rax], rsi: the caller fills the object
+        var use = t.ins(0x1008, "48 8b 18", read(0x6100, 8, -1));              // mov rbx, [rax]
+        t.ins(0x100b, "48 89 1f", write(OUT_PA, 8, -1));
         InMemoryTrace trace = t.finish();
         SliceResult r = Slicer.slice(List.of(trace), GuardPolicy.STRICT, Map.of(0x2000L, "malloc"));
         assertEquals(1, r.statistics().allocatorCallsSummarised());
         assertAllKept(r, use);
-        assertNoneKept(r, internal);
-        assertNoneKept(r, ret);
-        assertNoneKept(r, call);
+        assertTrue(keptCount(r, fill) > 0);
+        assertNoneKept(r, SyntheticTrace.lift(0x2000, "48 89 0a"));
+        assertNoneKept(r, SyntheticTrace.lift(0x2003, "48 89 d0"));
+        assertNoneKept(r, SyntheticTrace.lift(0x1000, "e8 fb 0f 00 00"));
         assertEquals(List.of(new SliceResult.AllocatorCall("malloc", -1, 1)), r.allocatorCalls());
+        assertEquals(Slicer.SummaryKind.ALLOCATE, r.summaries().get(0x1000L).kind());
 
         SliceResult plain = Slicer.slice(List.of(trace), GuardPolicy.STRICT, Map.of());
-        assertAllKept(plain, internal);
-        assertAllKept(plain, ret);
+        assertAllKept(plain, SyntheticTrace.lift(0x2003, "48 89 d0"));
+    }
+
+    @Test
+    void allocatorSummaryWhoseStoreIsReadLaterLeaksAndIsDropped() {
+        SyntheticTrace t = new SyntheticTrace(8, 0).user();
+        mallocThen(t);
+        t.ins(0x1005, "48 8b 18", read(0x5000, 8, -1));             // mov rbx, [rax]: reads what malloc stored
+        t.ins(0x1008, "48 89 1f", write(OUT_PA, 8, -1));
+        SliceResult r = Slicer.slice(List.of(t.finish()), GuardPolicy.STRICT, Map.of(0x2000L, "malloc"));
+        assertTrue(r.summaries().isEmpty());
+        assertTrue(r.summaryLeaks().get("malloc").contains("0x5000"), r.summaryLeaks().toString());
+        assertAllKept(r, SyntheticTrace.lift(0x2000, "48 89 0a"));
     }
 
     @Test
@@ -453,5 +473,46 @@ class SlicerTest {
                 assertTrue(r.kept(0x1000, rep.instruction().bytes(), i), "the jump back is kept: " + rep.uops());
             }
         }
+    }
+
+    // ---- call summaries
+
+    private static final long K = 0xffffffff81000000L;
+
+    /** call get_random_u32 (at K+0x2000; its body {@code body}, then ret); back: mov [rdi], {@code reg}. */
+    private static InMemoryTrace randomCall(String body, String storeFromCaller) {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(K + 0x1000, "e8 fb 0f 00 00", write(STACK_PA, 8, -1));    // call K+0x2000
+        t.ins(K + 0x2000, body, read(0x5000, 8, -1));                   // the function reads its state
+        t.ins(K + 0x2003, "c3", read(STACK_PA, 8, -1));                 // ret
+        t.ins(K + 0x1005, storeFromCaller, write(OUT_PA, 8, -1));
+        return t.finish();
+    }
+
+    @Test
+    void summarisedRandomCallIsNotEnteredAndItsStateIsNotSliced() {
+        SliceResult r = Slicer.slice(List.of(randomCall("48 8b 02", "48 89 07")), GuardPolicy.STRICT,   // mov rax,[rdx]; mov [rdi],rax
+                Map.of(K + 0x2000, "get_random_u32"));
+        var c = r.summaries().get(K + 0x1000);
+        assertNotNull(c, "the call is summarised: " + r.summaries());
+        assertEquals(Slicer.SummaryKind.RANDOM, c.kind());
+        assertEquals(K + 0x1005, c.returnAddress());
+        assertTrue(r.summaryLeaks().isEmpty());
+        assertNoneKept(r, SyntheticTrace.lift(K + 0x2000, "48 8b 02"));
+        assertTrue(keptCount(r, SyntheticTrace.lift(K + 0x1005, "48 89 07")) > 0);
+    }
+
+    @Test
+    void summaryWhoseClobberedRegisterIsReadLaterLeaksAndIsDropped() {
+        SliceResult r = Slicer.slice(List.of(randomCall("48 8b 0a", "48 89 0f")), GuardPolicy.STRICT,   // mov rcx,[rdx]; mov [rdi],rcx
+                Map.of(K + 0x2000, "get_random_u32"));
+        assertTrue(r.summaries().isEmpty(), "dropped: " + r.summaries());
+        assertTrue(r.summaryLeaks().containsKey("get_random_u32"), "the leak is reported: " + r.summaryLeaks());
+        assertTrue(keptCount(r, SyntheticTrace.lift(K + 0x2000, "48 8b 0a")) > 0, "then the callee is sliced");
+    }
+
+    @Test
+    void everyKernelSummaryIsAFunctionTheTracerRecords() {
+        assertTrue(dev.vmsight.tracer.capture.KernelSymbols.RECORDED.containsAll(Slicer.KERNEL_SUMMARIES.keySet()));
     }
 }
