@@ -50,6 +50,15 @@ public final class MonitorMemory {
     public long read(long va, int size) {
         if ((!partial.isEmpty() && (partial.containsKey(va >>> 12) || partial.containsKey((va + size - 1) >>> 12)))
                 || Arena.touches(va, size)) {
+            int off = (int) va & 0xFFF;
+            Partial q = off + size <= 4096 ? partial.get(va >>> 12) : null;
+            if (q != null && allWritten(q, off, size)) {      // the common case: a field the run stored
+                long v = 0;
+                for (int i = 0; i < size; i++) {
+                    v |= (q.bytes[off + i] & 0xFFL) << (8 * i);
+                }
+                return v;
+            }
             long v = 0;
             for (int i = 0; i < size; i++) {     // lowest byte first: a failure names the first byte missing
                 v |= byteAt(va + i) << (8 * i);
@@ -97,6 +106,15 @@ public final class MonitorMemory {
                 q.written[o] = true;
             }
         }
+    }
+
+    private static boolean allWritten(Partial q, int off, int size) {
+        for (int i = 0; i < size; i++) {
+            if (!q.written[off + i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private long byteAt(long a) {
