@@ -168,7 +168,8 @@ final class BackwardPass {
                 if (inCallee) {
                     inner.hasKept = true;
                 }
-                apply(u, x, (site << 8) | x.index());
+                BitSet copies = table.zeroingCopies.get(site);
+                apply(u, x, (site << 8) | x.index(), copies != null && copies.get(x.index()));
             }
         }
         table.visited[site] = round;
@@ -206,7 +207,7 @@ final class BackwardPass {
         return false;
     }
 
-    private void apply(Uop u, UopExecution x, int who) {
+    private void apply(Uop u, UopExecution x, int who, boolean zeroing) {
         int[] out = u.out();
         int liveOut;
         if (out.length == 1 && out[0] != Loc.RIP && live[out[0]] != 0) {
@@ -233,6 +234,7 @@ final class BackwardPass {
         int[] in = u.in();
         for (int j = 0; j < in.length; j++) {
             int m = u.kind() == UopKind.STORE && j == 1 ? (x.accesses().length == 0 ? ALL : storeLive)
+                    : zeroing ? 0   // a copy only xor'ed with another copy of itself
                     : ByteUses.uses(u, j, liveOut);
             use(in[j], m, who);
         }
@@ -334,7 +336,8 @@ final class BackwardPass {
                 if (a.write()) {
                     for (int b = 0; b < a.size(); b++) {
                         if (memory.remove(a.byteAddress(b)) && call) {
-                            leak(ordinal, "its store to physical 0x" + Long.toHexString(a.byteAddress(b)) + " is read later");
+                            leak(ordinal, "its store to physical 0x" + Long.toHexString(a.byteAddress(b)) + " (at 0x"
+                                    + Long.toHexString(ins.rip()) + ") is read later");
                         }
                     }
                 }
@@ -343,7 +346,9 @@ final class BackwardPass {
                 for (int o : table.uop(site, x.index()).out()) {
                     for (int r : CLOBBERED) {
                         if (o == Loc.GPR0 + r && live[o] != 0) {
-                            leak(ordinal, Loc.name(o) + " it writes is read after the return");
+                            leak(ordinal, Loc.name(o) + " it writes is read after the return"
+                                    + (consumer[o] >= 0 ? " (by 0x" + Long.toHexString(table.keys.get(consumer[o] >>> 8).address())
+                                    + " µop " + (consumer[o] & 0xFF) + ")" : ""));
                         }
                     }
                 }
@@ -358,14 +363,14 @@ final class BackwardPass {
 
     private void leak(int ordinal, String why) {
         var e = index.summaryEntry.floorEntry(ordinal);
-        String fn = e == null ? "?" : e.getValue();
-        if (leaks.putIfAbsent(fn, why) == null) {
-            leaks.put(fn, why);
+        if (e != null) {
+            long call = index.summaryCallAt.get(e.getKey());
+            leaks.putIfAbsent(call, e.getValue() + " called at 0x" + Long.toHexString(call) + ": " + why);
         }
     }
 
-    /** Summarised functions found unsound for this slice → why (the first reason seen). */
-    final java.util.Map<String, String> leaks = new java.util.HashMap<>();
+    /** Summarised calls (call instruction address) found unsound for this slice → why (the first reason seen). */
+    final java.util.Map<Long, String> leaks = new java.util.HashMap<>();
 
     private void kill(int loc, int producer) {
         if (loc == Loc.RIP) {

@@ -24,7 +24,7 @@ final class ByteUses {
     static int prefix(int live) { return live == 0 ? 0 : (Integer.highestOneBit(live) << 1) - 1; }
 
     static int uses(Uop u, int j, int liveOut) {
-        if (liveOut == 0) {
+        if (liveOut == 0 || selfCancelling(u)) {
             return 0;
         }
         int size = sizeMask(u.size());
@@ -40,6 +40,14 @@ final class ByteUses {
             default -> ALL;
         };
         return m & full(u.in()[j]);
+    }
+
+    /** {@code xor r, r} / {@code sub r, r}: the result is 0 whatever r holds (the zeroing idiom reads nothing). */
+    static boolean selfCancelling(Uop u) {
+        return switch (u.kind()) {
+            case XOR, SUB, BORROW_SUB, OVERFLOW_SUB -> u.in().length == 2 && u.in()[0] == u.in()[1];
+            default -> false;
+        };
     }
 
     private static int merge(Uop u, int j, int liveOut, int size) {

@@ -28,6 +28,11 @@ final class Sites {
     final List<BitSet> kept = new ArrayList<>();
     final List<ControlKind> control = new ArrayList<>();
     final List<TreeSet<Long>> successors = new ArrayList<>();
+    /**
+     * per site, the µops that copy a register only to xor/sub it with another copy of itself
+     * (the zeroing idiom: the result is 0 whatever the register holds), else null
+     */
+    final Map<Integer, BitSet> zeroingCopies = new HashMap<>();
     long[] instances = new long[64];
     /** the closure round in which an instance of the site was last walked (0: none) */
     int[] visited = new int[64];
@@ -58,11 +63,43 @@ final class Sites {
         control.add(controlKind(li));
         successors.add(new TreeSet<>());
         byAddress.computeIfAbsent(rip, a -> new ArrayList<>()).add(n);
+        BitSet copies = zeroingCopies(li);
+        if (copies != null) {
+            zeroingCopies.put(n, copies);
+        }
         if (n == instances.length) {
             instances = java.util.Arrays.copyOf(instances, n * 2);
             visited = java.util.Arrays.copyOf(visited, n * 2);
         }
         return n;
+    }
+
+    /**
+     * {@code xor r, r} / {@code sub r, r} at 8/16/32 bits: the lifter reads r once per operand (a
+     * zero-extending copy each) and combines the two copies, so neither copy needs r. The µops
+     * of those copies, or null. (A 64-bit {@code xor r, r} combines r with itself directly:
+     * {@link ByteUses#selfCancelling}.)
+     */
+    static BitSet zeroingCopies(LiftedInstruction li) {
+        Map<Integer, Integer> copyAt = new HashMap<>();     // temp → index of the µop copying into it
+        List<Uop> us = li.uops();
+        BitSet out = null;
+        for (int i = 0; i < us.size(); i++) {
+            Uop u = us.get(i);
+            if ((u.kind() == UopKind.ZEXT || u.kind() == UopKind.MOV) && u.in().length == 1 && u.out().length == 1
+                    && u.out()[0] >= dev.vmsight.ir.uop.Loc.TEMP0 && u.in()[0] < dev.vmsight.ir.uop.Loc.ARCH_COUNT) {
+                copyAt.put(u.out()[0], i);
+            } else if ((u.kind() == UopKind.XOR || u.kind() == UopKind.SUB) && u.in().length == 2) {
+                Integer a = copyAt.get(u.in()[0]), b = copyAt.get(u.in()[1]);
+                if (a != null && b != null && !a.equals(b) && us.get(a).in()[0] == us.get(b).in()[0]
+                        && us.get(a).kind() == us.get(b).kind() && us.get(a).size() == us.get(b).size()) {
+                    out = out == null ? new BitSet() : out;
+                    out.set(a);
+                    out.set(b);
+                }
+            }
+        }
+        return out;
     }
 
     /** Sites at {@code address} (several when the bytes there changed). */

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public record SliceResult(GuardPolicy policy, Criterion criterion, Map<InstructionKey, SiteSlice> sites,
                           Map<Long, ControlSite> controlSites, Map<Long, CallFrame> frames,
-                          Map<Long, SummarisedCall> summaries, Map<String, String> summaryLeaks,
+                          Map<Long, SummarisedCall> summaries, Map<Long, String> summaryLeaks,
                           List<AllocatorCall> allocatorCalls, Statistics statistics, List<Disagreement> disagreements) {
     public SliceResult {
         sites = Map.copyOf(sites);
@@ -97,10 +97,10 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
                                  long returned) { }
 
     /**
-     * This result with {@code summaryLeaks} set to the summaries dropped on the way (function →
-     * why): after a redo the result has no leaks left, and these say what was given up.
+     * This result with {@code summaryLeaks} set to the summaries dropped on the way (call
+     * instruction address → function and why): after a redo the result has no leaks left, and these say what was given up.
      */
-    public SliceResult withDroppedSummaries(Map<String, String> dropped) {
+    public SliceResult withDroppedSummaries(Map<Long, String> dropped) {
         return new SliceResult(policy, criterion, sites, controlSites, frames, summaries, dropped, allocatorCalls,
                 statistics, disagreements);
     }

@@ -96,19 +96,20 @@ public final class Slicer {
      * leaks is dropped and the slice redone without it; the result lists the dropped ones.
      */
     static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> summarised) {
-        Map<Long, String> functions = new HashMap<>(summarised);
-        Map<String, String> dropped = new java.util.TreeMap<>();
+        java.util.Set<Long> unsummarised = new java.util.HashSet<>();
+        Map<Long, String> dropped = new java.util.TreeMap<>(Long::compareUnsigned);
         while (true) {
-            SliceResult r = sliceOnce(traces, policy, functions);
+            SliceResult r = sliceOnce(traces, policy, summarised, unsummarised);
             if (r.summaryLeaks().isEmpty()) {
                 return r.withDroppedSummaries(dropped);
             }
             dropped.putAll(r.summaryLeaks());
-            functions.values().removeAll(r.summaryLeaks().keySet());
+            unsummarised.addAll(r.summaryLeaks().keySet());
         }
     }
 
-    private static SliceResult sliceOnce(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators) {
+    private static SliceResult sliceOnce(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators,
+                                         java.util.Set<Long> unsummarised) {
         long t0 = System.nanoTime();
         if (traces.isEmpty()) {
             throw new SliceException("no traces to slice");
@@ -126,7 +127,7 @@ public final class Slicer {
         CallStructure structure = new CallStructure();
         List<TraceIndex> indexes = new ArrayList<>();
         for (TraceReader t : traces) {
-            indexes.add(TraceIndex.build(t, table, edges, allocators, structure));
+            indexes.add(TraceIndex.build(t, table, edges, allocators, structure, unsummarised));
         }
         structure.finish();
         int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
@@ -284,7 +285,7 @@ public final class Slicer {
                         kindOf(c.function()), c.returned()));
             }
         }
-        Map<String, String> leaks = new java.util.TreeMap<>();
+        Map<Long, String> leaks = new java.util.TreeMap<>(Long::compareUnsigned);
         last.forEach(p -> p.leaks.forEach(leaks::putIfAbsent));
         Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
                 branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds,

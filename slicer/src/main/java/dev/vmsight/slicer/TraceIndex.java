@@ -38,6 +38,9 @@ final class TraceIndex {
     final java.util.List<SummarisedCall> summarisedCalls = new java.util.ArrayList<>();
 
     record SummarisedCall(long callAddress, long returnAddress, String function, long returned) { }
+
+    /** summarised function's entry instruction (event ordinal) → the call instruction's address */
+    final Map<Integer, Long> summaryCallAt = new HashMap<>();
     long asyncHandlers;
     long userPageFaults;
     private static final int SYNC = 0, ASYNC = 1, USER_FAULT = 2;
@@ -52,7 +55,14 @@ final class TraceIndex {
 
     static TraceIndex build(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators,
                             CallStructure structure) {
+        return build(trace, table, edges, allocators, structure, java.util.Set.of());
+    }
+
+    /** As above; calls at {@code unsummarised} (call instruction addresses) are not summarised (they leaked). */
+    static TraceIndex build(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators,
+                            CallStructure structure, java.util.Set<Long> unsummarised) {
         TraceIndex ix = new TraceIndex();
+        ix.unsummarised = unsummarised;
         ix.frames = new FrameTracker(table, structure, trace.header().start().architectural());
         ix.scan(trace, table, edges, allocators);
         ix.frames.end(trace.header().marks().markOut(), ix.returnOfCall);
@@ -60,6 +70,7 @@ final class TraceIndex {
     }
 
     private FrameTracker frames;
+    private java.util.Set<Long> unsummarised = java.util.Set.of();
 
     private void scan(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
         Iterator<TraceEvent> it = trace.forward();
@@ -98,9 +109,10 @@ final class TraceIndex {
                             frames.register(0)));
                 }
                 if (!summarising && !inHandler && prevCall && ins.rip() != prevNext
-                        && allocators.containsKey(ins.rip())) {
+                        && allocators.containsKey(ins.rip()) && !unsummarised.contains(prev.rip())) {
                     summaryReturn = prevNext;
                     summaryCall = prev.rip();
+                    summaryCallAt.put(ordinal, summaryCall);
                     summarising = true;
                     summaryEntry.put(ordinal, allocators.get(ins.rip()));
                     allocatorCalls++;
