@@ -594,7 +594,8 @@ final class CodeGenerator {
                 case ALLOCATE -> {
                     mv.visitVarInsn(ALOAD, R);
                     pushInt(mv, i);
-                    mv.visitMethodInsn(INVOKEVIRTUAL, RT, "allocate", "(I)J", false);
+                    pushLong(mv, summary.value());
+                    mv.visitMethodInsn(INVOKEVIRTUAL, RT, "allocate", "(IJ)J", false);
                     store(Loc.GPR0);
                 }
                 case RELEASE -> { }

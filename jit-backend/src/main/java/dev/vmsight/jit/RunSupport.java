@@ -114,17 +114,23 @@ final class RunSupport {
 
     /**
      * An ALLOCATE call summary at instruction {@code instruction}: the run's next arena slot (the
-     * first allocation of every run gets {@link Arena#BASE}).
+     * first allocation of every run gets {@link Arena#BASE}), its first {@code zeroed} bytes
+     * stored as zero.
      *
      * @throws MonitorFault ARENA when the run has used every slot of the arena
      */
-    public long allocate(int instruction) {
+    public long allocate(int instruction, long zeroed) {
         if (allocations == Arena.SLOTS) {
             throw new MonitorFault(table.sites()[instruction], MonitorFault.Kind.ARENA, "allocation " + (allocations + 1)
                     + " of the run, the arena at 0x" + Long.toHexString(Arena.BASE) + " holds " + Arena.SLOTS
                     + " (a runaway allocation loop?)");
         }
-        return Arena.slot(allocations++);
+        long object = Arena.slot(allocations++);
+        long n = Math.min(zeroed, Arena.SLOT);
+        for (long k = 0; k < n; k += 8) {
+            memory.write(object + k, (int) Math.min(8, n - k), 0);   // what the allocator zeroed
+        }
+        return object;
     }
 
     /**

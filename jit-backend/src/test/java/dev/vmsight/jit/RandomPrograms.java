@@ -163,7 +163,9 @@ final class RandomPrograms {
         for (JitProgram.Instruction in : p.instructions()) {
             if (rnd.nextInt(6) == 0) {
                 SummaryKind kind = SummaryKind.values()[rnd.nextInt(SummaryKind.values().length)];
-                list.add(JitProgram.Instruction.summarised(in.lifted(), new JitProgram.Summary(kind, value()),
+                // ALLOCATE's value is how many bytes of the object read as zero (a few, or none)
+                long v = kind == SummaryKind.ALLOCATE ? (rnd.nextBoolean() ? rnd.nextInt(24) : 0) : value();
+                list.add(JitProgram.Instruction.summarised(in.lifted(), new JitProgram.Summary(kind, v),
                         forward(in.address(), p.end())));
             } else if (rnd.nextInt(4) == 0) {
                 long slot = Arena.slot(rnd.nextInt(3));
@@ -407,7 +409,13 @@ final class RandomPrograms {
             if (in.summary() != null) {     // a call not entered: no µops, no frame
                 switch (in.summary().kind()) {
                     case RANDOM -> ms.set(Loc.GPR0, in.summary().value());
-                    case ALLOCATE -> ms.set(Loc.GPR0, MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++);
+                    case ALLOCATE -> {
+                        long object = MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++;
+                        for (long k = 0; k < in.summary().value(); k++) {
+                            mem.write(object + k, 1, 0);
+                        }
+                        ms.set(Loc.GPR0, object);
+                    }
                     case RELEASE -> { }
                 }
                 cur = ((JitProgram.Control.Fixed) in.control()).target();

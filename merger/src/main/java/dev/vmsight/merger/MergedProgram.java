@@ -51,7 +51,7 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
      * memory error of the run, not a zero.
      */
     public static final long ARENA_BASE = 0xffffe90000000000L;
-    public static final long ARENA_SLOT = 1L << 16;
+    public static final long ARENA_SLOT = 1L << 20;
     /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
     public static final long USER_HALF_END = 0x0000_8000_0000_0000L;
 
@@ -131,7 +131,9 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
      *   <li>{@code RANDOM}: rax = {@code value}, what the kernel's random-number function returned
      *       there in training (a monitor has no guest entropy; callers map the value into their range);</li>
      *   <li>{@code ALLOCATE}: rax = the run's next arena address ({@link #ARENA_BASE}): fresh memory
-     *       whose identity, not its guest address, is what the slice depends on;</li>
+     *       whose identity, not its guest address, is what the slice depends on; its first
+     *       {@code value} bytes read as zero (the allocator zeroed them in every traced instance:
+     *       kzalloc, __GFP_ZERO), the others only once the run stores them;</li>
      *   <li>{@code RELEASE}: nothing (freeing an arena object).</li>
      * </ul>
      */

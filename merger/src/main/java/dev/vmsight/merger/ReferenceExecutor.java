@@ -236,7 +236,13 @@ public final class ReferenceExecutor {
         void summarise(MergedProgram.CallSummary c) {
             switch (c.kind()) {
                 case RANDOM -> state.set(Loc.GPR0, c.value());
-                case ALLOCATE -> state.set(Loc.GPR0, MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++);
+                case ALLOCATE -> {
+                    long object = MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++;
+                    for (long k = 0; k < Math.min(c.value(), MergedProgram.ARENA_SLOT); k++) {
+                        write(object + k, 1, 0);    // what the allocator zeroed
+                    }
+                    state.set(Loc.GPR0, object);
+                }
                 case RELEASE -> { }
             }
         }

@@ -51,7 +51,8 @@ public interface SliceInput {
             @Override public java.util.Map<Long, MergedProgram.CallSummary> summaries() {
                 java.util.Map<Long, MergedProgram.CallSummary> m = new java.util.HashMap<>();
                 slice.summaries().forEach((a, c) -> m.put(a, new MergedProgram.CallSummary(c.callAddress(), c.returnAddress(),
-                        MergedProgram.SummaryKind.valueOf(c.kind().name()), c.returned())));
+                        MergedProgram.SummaryKind.valueOf(c.kind().name()),
+                        c.kind() == dev.vmsight.slicer.Slicer.SummaryKind.ALLOCATE ? c.zeroed() : c.returned())));
                 return m;
             }
             @Override public java.util.Map<Long, MergedProgram.CallFrame> frames() {

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 import static dev.vmsight.slicer.ByteUses.ALL;
 
@@ -40,6 +41,8 @@ final class BackwardPass {
     private final int round;
 
     private final CallStructure structure;
+    /** per summarised call site: bytes from the allocated object's start its summary zero-fills */
+    private final Map<Long, Long> zeroedByCall;
     /** per site: some instance of this call ran a kept µop inside its callee (monotone over rounds) */
     private final boolean[] callHasKept;
     /** open structured calls, innermost last, walking backward: from the return instance to the call instance */
@@ -75,7 +78,8 @@ final class BackwardPass {
     int outputPhysicalBytes;
 
     BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round,
-                 CallStructure structure, boolean[] callHasKept) {
+                 CallStructure structure, boolean[] callHasKept, Map<Long, Long> zeroedByCall) {
+        this.zeroedByCall = zeroedByCall;
         this.structure = structure;
         this.callHasKept = callHasKept;
         this.round = round;
@@ -331,11 +335,22 @@ final class BackwardPass {
     private void summarised(InstructionEvent ins, int ordinal) {
         boolean call = index.inCallSummary.get(ordinal);
         int site = index.sites[currentInstruction];
+        long object = 0, zeroed = 0;
+        if (call) {
+            var entry = index.summaryEntry.floorEntry(ordinal);
+            Long returned = entry == null ? null : index.summaryReturned.get(entry.getKey());
+            if (returned != null) {
+                object = returned;
+                zeroed = zeroedByCall.getOrDefault(index.summaryCallAt.get(entry.getKey()), 0L);
+            }
+        }
         for (UopExecution x : ins.uops()) {
             for (MemoryAccess a : x.accesses()) {
                 if (a.write()) {
                     for (int b = 0; b < a.size(); b++) {
-                        if (memory.remove(a.byteAddress(b)) && call) {
+                        boolean zeroFilled = b < 8 && (byte) (a.value() >>> (8 * b)) == 0
+                                && Long.compareUnsigned(a.va() + b - object, zeroed) < 0;
+                        if (memory.remove(a.byteAddress(b)) && call && !zeroFilled) {
                             leak(ordinal, "its store to physical 0x" + Long.toHexString(a.byteAddress(b)) + " (at 0x"
                                     + Long.toHexString(ins.rip()) + ") is read later");
                         }

@@ -90,11 +90,13 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
     /**
      * A call the program does not enter (a summarised function, {@link Slicer#KERNEL_SUMMARIES}
      * and the user allocators): the call instruction, its return address, the function, what it
-     * stands for, and what it returned the first time training saw this call (the value a
-     * {@code RANDOM} summary replays).
+     * stands for, what it returned the first time training saw this call (the value a
+     * {@code RANDOM} summary replays), and for {@code ALLOCATE} how many bytes from the start of
+     * the object the allocator left zero in every instance (kzalloc, __GFP_ZERO: the summary
+     * zero-fills them).
      */
     public record SummarisedCall(long callAddress, long returnAddress, String function, Slicer.SummaryKind kind,
-                                 long returned) { }
+                                 long returned, long zeroed) { }
 
     /**
      * This result with {@code summaryLeaks} set to the summaries dropped on the way (call

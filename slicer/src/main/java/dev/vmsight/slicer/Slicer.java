@@ -49,6 +49,9 @@ public final class Slicer {
             Map.entry("kmalloc_node_trace", SummaryKind.ALLOCATE), Map.entry("kmalloc_large", SummaryKind.ALLOCATE),
             Map.entry("kfree", SummaryKind.RELEASE), Map.entry("kmem_cache_free", SummaryKind.RELEASE));
 
+    /** The most bytes of a fresh allocation a summary zero-fills (the arena slot's size). */
+    static final long MAX_ZEROED = 1L << 20;
+
     /** The header context key the tracer records a kernel symbol's address under (hex). */
     public static final String SYMBOL_KEY = dev.vmsight.tracer.capture.KernelSymbols.KEY;
 
@@ -130,6 +133,12 @@ public final class Slicer {
             indexes.add(TraceIndex.build(t, table, edges, allocators, structure, unsummarised));
         }
         structure.finish();
+        Map<Long, Long> zeroedByCall = new HashMap<>();   // per call site: the fewest zeroed bytes of any instance
+        for (TraceIndex ix : indexes) {
+            for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
+                zeroedByCall.merge(c.callAddress(), kindOf(c.function()) == SummaryKind.ALLOCATE ? c.zeroed() : 0, Math::min);
+            }
+        }
         int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
         long[] edgeList = edges.toArray();
         ControlDependence runnable = new ControlDependence(table, edgeList, lastSites, structure, false);
@@ -156,7 +165,8 @@ public final class Slicer {
             last = new ArrayList<>();
             changed = false;
             for (int i = 0; i < traces.size(); i++) {
-                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds, structure, callHasKept);
+                BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds, structure, callHasKept,
+                        zeroedByCall);
                 p.run(traces.get(i));
                 changed |= p.changed;
                 last.add(p);
@@ -186,14 +196,15 @@ public final class Slicer {
         } while (changed);
 
         return result(policy, first, table, indexes, last, sliced, guard, runnable,
-                withUnseen == null ? runnable : withUnseen, structure, callHasKept, producers,
+                withUnseen == null ? runnable : withUnseen, structure, callHasKept, zeroedByCall, producers,
                 rounds, traces.size(), (System.nanoTime() - t0) / 1e9);
     }
 
     private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,
                                       List<BackwardPass> last, boolean[] sliced, boolean[] guard, ControlDependence cd,
                                       ControlDependence guardCd, CallStructure structure, boolean[] callHasKept,
-                                      Producers producers, int rounds, int traces, double seconds) {
+                                      Map<Long, Long> zeroedByCall, Producers producers, int rounds, int traces,
+                                      double seconds) {
         Map<InstructionKey, SiteSlice> sites = new LinkedHashMap<>();
         Map<Long, ControlSite> controls = new HashMap<>();
         Map<Long, CallFrame> frames = new HashMap<>();
@@ -282,7 +293,7 @@ public final class Slicer {
         for (TraceIndex ix : indexes) {
             for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
                 summaries.putIfAbsent(c.callAddress(), new SummarisedCall(c.callAddress(), c.returnAddress(), c.function(),
-                        kindOf(c.function()), c.returned()));
+                        kindOf(c.function()), c.returned(), zeroedByCall.getOrDefault(c.callAddress(), 0L)));
             }
         }
         Map<Long, String> leaks = new java.util.TreeMap<>(Long::compareUnsigned);

@@ -37,7 +37,13 @@ final class TraceIndex {
     /** one per summarised call: the call instruction, its return address, the function, rax at the return */
     final java.util.List<SummarisedCall> summarisedCalls = new java.util.ArrayList<>();
 
-    record SummarisedCall(long callAddress, long returnAddress, String function, long returned) { }
+    /** {@code zeroed}: how many bytes from the returned address the callee left zero (it stored 0 there last). */
+    record SummarisedCall(long callAddress, long returnAddress, String function, long returned, long zeroed) { }
+
+    /** summarised function's entry instruction (event ordinal) → what it returned (rax) */
+    final Map<Integer, Long> summaryReturned = new HashMap<>();
+    /** stores inside the summary being indexed: linear address → last byte stored */
+    private final Map<Long, Byte> summaryStores = new HashMap<>();
 
     /** summarised function's entry instruction (event ordinal) → the call instruction's address */
     final Map<Integer, Long> summaryCallAt = new HashMap<>();
@@ -105,8 +111,15 @@ final class TraceIndex {
                 }
                 if (summarising && ins.rip() == summaryReturn) {
                     summarising = false;
+                    long rax = frames.register(0);
+                    long zeroed = 0;
+                    while (zeroed < Slicer.MAX_ZEROED && Byte.valueOf((byte) 0).equals(summaryStores.get(rax + zeroed))) {
+                        zeroed++;
+                    }
+                    summaryStores.clear();
+                    summaryReturned.put(summaryEntry.lastKey(), rax);
                     summarisedCalls.add(new SummarisedCall(summaryCall, summaryReturn, summaryEntry.lastEntry().getValue(),
-                            frames.register(0)));
+                            rax, zeroed));
                 }
                 if (!summarising && !inHandler && prevCall && ins.rip() != prevNext
                         && allocators.containsKey(ins.rip()) && !unsummarised.contains(prev.rip())) {
@@ -162,6 +175,16 @@ final class TraceIndex {
             }
             if (summarising) {
                 inCallSummary.set(ordinal);
+                if (e instanceof InstructionEvent i) {
+                    for (UopExecution x : i.uops()) {
+                        for (var a : x.accesses()) {
+                            for (int b = 0; a.write() && b < a.size(); b++) {
+                                // a store wider than 8 bytes records only its low 8: take the rest as not zero
+                                summaryStores.put(a.va() + b, b < 8 ? (byte) (a.value() >>> (8 * b)) : (byte) 1);
+                            }
+                        }
+                    }
+                }
             }
             if (e instanceof InstructionEvent i) {
                 int site = sites[instructions - 1];
