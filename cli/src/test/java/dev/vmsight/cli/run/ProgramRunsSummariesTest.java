@@ -84,7 +84,7 @@ class ProgramRunsSummariesTest {
      * rbx = kmalloc() (ALLOCATE; the program also lists a frame there: the summary wins);
      * [rbx] = 0x12345678; ecx = get_random() (RANDOM 0x1000); ecx += [rbx]; rax = kmalloc();
      * rax -= rbx (one slot); rax += rcx; kfree() (RELEASE); [rdi] = rax; [rdi + 8] = rbx;
-     * esi = 16; ret (no frame open: END). Answer: [0x10000 + 0x1000 + 0x12345678, ARENA_BASE].
+     * esi = 16; ret (no frame open: END). Answer: [ARENA_SLOT + 0x1000 + 0x12345678, ARENA_BASE].
      */
     static MergedProgram summaries() {
         List<ProgramInstruction> code = new ArrayList<>();
@@ -179,7 +179,7 @@ class ProgramRunsSummariesTest {
     @Test
     void summariesAnswerTheSameInTheJitAndTheReferenceExecutorRunAfterRun() throws Exception {
         MergedProgram p = summaries();
-        List<Long> want = List.of(0x10000L + 0x1000L + 0x12345678L, BASE);
+        List<Long> want = List.of(SLOT + 0x1000L + 0x12345678L, BASE);
         CompiledMonitor monitor = ProgramRuns.compile(p);
         try (GuestSource s = source()) {
             for (int run = 0; run < 2; run++) {    // the second run's allocations start at the arena's base again
