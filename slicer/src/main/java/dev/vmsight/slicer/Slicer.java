@@ -91,6 +91,13 @@ public final class Slicer {
                 }
             });
         }
+        if (policy != GuardPolicy.VIRTUOSO) {
+            // An arena address is not where the guest's allocator would put an object: range checks
+            // on it (hardened usercopy's check_stack_object, virt_addr_valid, the slab lookup of the
+            // object's page) go the other way. Without guards that is followed silently; with guards
+            // it is an UnseenPath on every run, so a guarded program keeps the allocators.
+            allocators.values().removeIf(fn -> kindOf(fn) != SummaryKind.RANDOM);
+        }
         return slice(traces, policy, allocators);
     }
 
