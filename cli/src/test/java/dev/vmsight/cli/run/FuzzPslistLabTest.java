@@ -6,7 +6,6 @@ import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.TrainingProgram;
 import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
-import dev.vmsight.slicer.GuardPolicy;
 import dev.vmsight.vmi.Budget;
 import dev.vmsight.vmi.phys.MemoryMap;
 import dev.vmsight.vmi.phys.PhysicalMemory;
@@ -98,16 +97,10 @@ class FuzzPslistLabTest {
         fuzz(which);
     }
 
-    /**
-     * Issue 7's fuzz acceptance on pslist (tag "open-issue", excluded from the default run): it
-     * needs a clean answer first, and a STRICT pslist program does not always answer even its own
-     * training snapshot (issue 6: UnseenPath at 0xffffffff8137b8c4 on some corpora). It passed on
-     * the corpus it was developed on (≥ 1,000 runs, all structured), not on a fresh CI corpus.
-     */
-    @Tag("open-issue")
+    /** Issue 7's fuzz acceptance on pslist: ≥ 1,000 corrupted runs, all structured, within budget, no write. */
     @ParameterizedTest
     @EnumSource(value = TrainingProgram.class, names = {"PSLIST"})
-    void pslistOpenIssue(TrainingProgram which) throws Exception {
+    void pslist(TrainingProgram which) throws Exception {
         fuzz(which);
     }
 
@@ -115,7 +108,7 @@ class FuzzPslistLabTest {
         String root = System.getProperty("vmsight.root");
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         LabLayout lab = LabLayout.at(Path.of(root));
-        Training.Trained t = Training.train(lab, which, 3, GuardPolicy.STRICT);
+        Training.Trained t = Training.train(lab, which, 3, Training.DEFAULT_POLICY);
         MergedProgram program = t.program();
         CompiledMonitor monitor = ProgramRuns.compile(program);
         Path snapFile = t.corpus().get(0).snapshot();
