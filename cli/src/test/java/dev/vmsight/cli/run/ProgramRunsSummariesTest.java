@@ -1,5 +1,10 @@
 package dev.vmsight.cli.run;
 
+import static dev.vmsight.cli.run.HandBuiltCode.bytes;
+import static dev.vmsight.cli.run.HandBuiltCode.call;
+import static dev.vmsight.cli.run.HandBuiltCode.kept;
+import static dev.vmsight.cli.run.HandBuiltCode.none;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.ir.sys.CpuFeatures;
@@ -50,26 +55,9 @@ class ProgramRunsSummariesTest {
     @TempDir
     Path dir;
 
-    private static ProgramInstruction kept(long address, int... bytes) {
-        byte[] b = bytes(bytes);
-        int n = SystemMachine.lift(b, address, CpuFeatures.ALL).uops().size();
-        return new ProgramInstruction(address, b, 3, IntStream.range(0, n).toArray());
-    }
 
-    private static ProgramInstruction none(long address, int... bytes) {
-        return new ProgramInstruction(address, bytes(bytes), 3, new int[0]);
-    }
 
-    private static byte[] bytes(int... bytes) {
-        byte[] b = new byte[bytes.length];
-        for (int i = 0; i < b.length; i++) b[i] = (byte) bytes[i];
-        return b;
-    }
 
-    private static int[] call(long at, long target) {
-        int rel = (int) (target - (at + 5));
-        return new int[] {0xe8, rel & 0xff, rel >> 8 & 0xff, rel >> 16 & 0xff, rel >>> 24};
-    }
 
     /** Callees the runs must not enter: each zeroes rax and returns (a run entering one would store through 0). */
     private static void callees(List<ProgramInstruction> code, List<ControlSite> controls) {
