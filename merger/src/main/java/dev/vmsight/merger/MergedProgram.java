@@ -41,8 +41,8 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
                             List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
                             ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
                             List<EnvValue> environment, List<CallFrame> frames, List<CallSummary> summaries) {
-    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN, call summaries). */
-    public static final int FORMAT_VERSION = 3;
+    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN; 4: call summaries). */
+    public static final int FORMAT_VERSION = 4;
     /**
      * Where a run's {@code ALLOCATE} summaries hand out memory: a kernel-half range no x86-64
      * Linux layout maps (the 1 TiB hole at 0xffffe90000000000 of the 4-level map). The i-th
