@@ -52,8 +52,12 @@ final class CallStructure {
 
     void matched(int callSite, int retSite, int preservedMask) {
         preserved.merge(callSite, preservedMask, (a, b) -> a & b);
-        pairs.add(new long[]{callSite, retSite});
+        if (pairSeen.add(((long) callSite << 32) | retSite)) {
+            pairs.add(new long[]{callSite, retSite});
+        }
     }
+
+    private final java.util.Set<Long> pairSeen = new java.util.HashSet<>();
 
     void brokenCall(int site) { callBroken.set(site); }
 
@@ -99,6 +103,9 @@ final class CallStructure {
         return java.util.stream.IntStream.range(0, CALLEE_SAVED.length).filter(i -> (mask >>> i & 1) != 0)
                 .map(i -> CALLEE_SAVED[i]).toArray();
     }
+
+    /** Matched (call site, return site) pairs, as traced (one entry per matched instance kind). */
+    List<long[]> pairs() { return pairs; }
 
     int structuredCallCount() { return structuredCalls.cardinality(); }
 

@@ -16,6 +16,7 @@ import dev.vmsight.tracer.trace.TraceReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -153,6 +154,12 @@ public final class Slicer {
                 ? new ControlDependence(table, edgeList, lastSites, structure, true) : null;
 
         int n = table.size();
+        BitSet summarisedCallSites = new BitSet();
+        for (TraceIndex ix : indexes) {
+            for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
+                table.at(c.callAddress()).forEach(summarisedCallSites::set);
+            }
+        }
         boolean[] sliced = new boolean[n];
         boolean[] guard = new boolean[n];
         boolean[] callHasKept = new boolean[n];
@@ -178,6 +185,8 @@ public final class Slicer {
                 changed |= p.changed;
                 last.add(p);
             }
+            // a µop writing a register some kept µop may read on a merged path (not only a traced one)
+            changed |= StaticLiveness.close(table, edgeList, lastSites, structure, structure.pairs(), summarisedCallSites);
             java.util.function.IntPredicate anchor = r -> !table.kept.get(r).isEmpty() || callHasKept[r];
             for (int s = 0; s < n; s++) {
                 if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {

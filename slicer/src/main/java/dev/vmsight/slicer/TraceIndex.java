@@ -90,7 +90,8 @@ final class TraceIndex {
         int userFaultDepth = 0;
         long summaryReturn = 0;
         boolean summarising = false;
-        long summaryCall = 0;   // summaryReturn is a kernel-half (negative) address for kernel summaries
+        long summaryCall = 0;
+        int summaryCallSite = -1;   // summaryReturn is a kernel-half (negative) address for kernel summaries
         while (it.hasNext()) {
             TraceEvent e = it.next();
             ordinal++;
@@ -120,11 +121,21 @@ final class TraceIndex {
                     summaryReturned.put(summaryEntry.lastKey(), rax);
                     summarisedCalls.add(new SummarisedCall(summaryCall, summaryReturn, summaryEntry.lastEntry().getValue(),
                             rax, zeroed));
+                    if (site >= 0) {
+                        // the program goes from the call straight to its return address; the callee's
+                        // own edges are not the program's (it never enters it)
+                        edges.add(((long) summaryCallSite << 32) | site);
+                        if (prevSite >= 0 && table.control.get(prevSite) != null && !prev.faulted()) {
+                            table.successors.get(prevSite).add(ins.rip());   // the callee's return, as the merger sees it
+                        }
+                        prevSite = -1;
+                    }
                 }
                 if (!summarising && !inHandler && prevCall && ins.rip() != prevNext
                         && allocators.containsKey(ins.rip()) && !unsummarised.contains(prev.rip())) {
                     summaryReturn = prevNext;
                     summaryCall = prev.rip();
+                    summaryCallSite = prevSite;
                     summaryCallAt.put(ordinal, summaryCall);
                     summarising = true;
                     summaryEntry.put(ordinal, allocators.get(ins.rip()));
@@ -134,7 +145,9 @@ final class TraceIndex {
                     dropped.set(ordinal);
                 } else if (site >= 0) {
                     if (prevSite >= 0) {
-                        edges.add(((long) prevSite << 32) | site);
+                        if (!summarising) {
+                            edges.add(((long) prevSite << 32) | site);
+                        }
                         if (table.control.get(prevSite) != null && !prev.faulted()) {
                             table.successors.get(prevSite).add(ins.rip());
                         }

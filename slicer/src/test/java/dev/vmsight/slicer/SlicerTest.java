@@ -516,4 +516,28 @@ class SlicerTest {
     void everyKernelSummaryIsAFunctionTheTracerRecords() {
         assertTrue(dev.vmsight.tracer.capture.KernelSymbols.RECORDED.containsAll(Slicer.KERNEL_SUMMARIES.keySet()));
     }
+
+    /**
+     * D1: mov rcx, rdx; B1: je over D2: mov rcx, rbx; B2: jne to U: mov [rdi], rcx (else mov
+     * [rdi], rax). Trace 1 runs D1, D2, U (U reads D2's rcx); trace 2 takes B1 and leaves at B2,
+     * never reaching U. Merged, D1 → B1 taken → B2 taken → U is a path no trace took, on which U
+     * reads D1's rcx: D1 must be kept although no traced instance needed it.
+     */
+    @Test
+    void aWriterReachingAKeptReadOnlyThroughAMergedPathIsKept() {
+        SyntheticTrace one = new SyntheticTrace(8, 0);
+        one.ins(0x1000, "48 89 d1");                                   // D1
+        one.ins(0x1003, "74 03");                                      // B1 not taken
+        one.ins(0x1005, "48 89 d9");                                   // D2
+        one.ins(0x1008, "75 03");                                      // B2 taken
+        one.ins(0x100d, "48 89 0f", write(OUT_PA, 8, -1));             // U
+        SyntheticTrace two = new SyntheticTrace(8, 0);
+        two.ins(0x1000, "48 89 d1");
+        two.ins(0x1003, "74 03");                                      // B1 taken
+        two.ins(0x1008, "75 03");                                      // B2 not taken
+        two.ins(0x100a, "48 89 07", write(OUT_PA, 8, -1));             // mov [rdi], rax
+        SliceResult r = slice(GuardPolicy.VIRTUOSO, one.finish(), two.finish());
+        assertAllKept(r, SyntheticTrace.lift(0x1000, "48 89 d1"));
+        assertAllKept(r, SyntheticTrace.lift(0x1005, "48 89 d9"));
+    }
 }
