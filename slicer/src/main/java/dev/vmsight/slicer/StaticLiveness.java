@@ -13,9 +13,11 @@ import java.util.List;
  * (so the dynamic slice did not keep it, and the run would read a stale value). Register and
  * flag liveness over the merged site graph finds them: a µop that writes a location live after
  * its instruction is kept. Calls are what the program does with them: a structured call passes
- * the registers its frame restores around the callee (they are needed before the call), the
- * caller-saved ones live after it come from the callee's returns (matched pairs only), and the
- * callee's caller-saved inputs (arguments) are needed at the call.
+ * the registers its frame restores around the callee (they are needed before the call) and needs
+ * the callee's caller-saved inputs (arguments). It stays within functions: what a caller needs
+ * from a callee's return (rax) is not pushed into the callee, which every caller shares — doing
+ * so kept, for example, `__get_user_8`'s load for every caller, and a live run then read
+ * address 0 for the idle task's rseq.
  */
 final class StaticLiveness {
     /** rax..r15 and the arithmetic flags (bits are Loc indices; RIP excluded). */
@@ -111,14 +113,6 @@ final class StaticLiveness {
                 if (out != liveOut[s] || in != liveIn[s]) {
                     liveOut[s] = out;
                     liveIn[s] = in;
-                    changed = true;
-                }
-            }
-            for (long[] p : pairs) {      // what a caller needs after a call, the callee's return gives
-                int c = (int) p[0], r = (int) p[1];
-                long need = liveOut[c] & ~restored[c] & TRACKED;
-                if ((liveOut[r] | need) != liveOut[r]) {
-                    liveOut[r] |= need;
                     changed = true;
                 }
             }
