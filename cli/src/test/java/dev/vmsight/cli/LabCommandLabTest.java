@@ -1,10 +1,12 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.cli.run.Training;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -14,7 +16,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import picocli.CommandLine;
 
 /** `vmsight lab boot / exec / dump / stop` through the real command line, against a real QEMU guest. */
 @Tag("lab")
@@ -23,18 +24,6 @@ import picocli.CommandLine;
 class LabCommandLabTest {
 
     private static final String NAME = "test-cli";
-
-    record Run(int exit, String out, String err) {}
-
-    private static Run vmsight(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Vmsight.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @AfterAll
     void stopWhateverIsLeft() {

@@ -1,5 +1,8 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import dev.vmsight.ir.sys.CpuFeatures;
 import dev.vmsight.ir.sys.SystemMachine;
 import dev.vmsight.ir.uop.LiftedInstruction;
@@ -13,8 +16,7 @@ import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceSink;
 import dev.vmsight.tracer.trace.TraceSummary;
 import dev.vmsight.tracer.trace.UopExecution;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -22,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -32,18 +33,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SliceCommandTest {
     @TempDir
     Path dir;
-
-    private record Run(int exit, String out, String err) { }
-
-    private static Run run(String... args) {
-        CommandLine cl = Vmsight.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     /** mov rcx, 7 (not in the slice) then mov [rdi], rbx into the 8-byte output buffer at pa 0x9000. */
     private Path trace() {
@@ -80,7 +69,7 @@ class SliceCommandTest {
         Path t = trace();
         int store = SystemMachine.lift(HexFormat.of().parseHex("48891f"), 0x1007, CpuFeatures.ALL).uops().size();
         int mov = SystemMachine.lift(HexFormat.of().parseHex("48c7c107000000"), 0x1000, CpuFeatures.ALL).uops().size();
-        Run r = run("slice", "--policy", "virtuoso", t.toString());
+        Run r = vmsight("slice", "--policy", "virtuoso", t.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains(store + " of " + (store + mov) + " executions kept"), r.out());
         assertTrue(r.out().contains("policy virtuoso"), r.out());
@@ -90,11 +79,11 @@ class SliceCommandTest {
     @Test
     void badPolicyAndMissingFileAreNamed() {
         Path t = trace();
-        Run bad = run("slice", "--policy", "loose", t.toString());
+        Run bad = vmsight("slice", "--policy", "loose", t.toString());
         assertNotEquals(0, bad.exit());
         assertTrue(bad.err().contains("loose"), bad.err());
         Path missing = dir.resolve("nope.trace");
-        Run gone = run("slice", missing.toString());
+        Run gone = vmsight("slice", missing.toString());
         assertNotEquals(0, gone.exit());
         assertTrue(gone.err().contains("nope.trace"), gone.err());
     }

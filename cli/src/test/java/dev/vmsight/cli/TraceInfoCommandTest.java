@@ -1,5 +1,8 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,32 +18,18 @@ import dev.vmsight.tracer.trace.TraceSummary;
 import dev.vmsight.tracer.trace.TranslationEvent;
 import dev.vmsight.tracer.trace.UopExecution;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code vmsight trace-info}: the header and summary of a real trace file, --verify, --json, damaged files. */
 class TraceInfoCommandTest {
     @TempDir
     Path dir;
-
-    private record Run(int exit, String out, String err) { }
-
-    private static Run run(String... args) {
-        CommandLine cl = Vmsight.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     private static UopExecution uop(int index, MemoryAccess... accesses) {
         return new UopExecution(index, new long[] {1, -2}, new long[] {3}, accesses, UopExecution.NO_LOCS,
@@ -83,7 +72,7 @@ class TraceInfoCommandTest {
     @Test
     void printsHeaderAndSummaryAndVerifiesTheCounts() {
         Path f = trace("ok.trace", 6);
-        Run r = run("trace-info", f.toString(), "--verify");
+        Run r = vmsight("trace-info", f.toString(), "--verify");
         assertEquals(0, r.exit(), r.out() + r.err());
         String out = r.out();
         for (String expected : List.of("program       pslist 3", "kernel        0123456789ab (6.1.0-56-amd64",
@@ -99,9 +88,9 @@ class TraceInfoCommandTest {
     @Test
     void verifyReportsASummaryThatDisagreesWithTheEvents() {
         Path f = trace("wrong.trace", 7);
-        Run plain = run("trace-info", f.toString());
+        Run plain = vmsight("trace-info", f.toString());
         assertEquals(0, plain.exit(), "without --verify the summary is printed as stated");
-        Run r = run("trace-info", f.toString(), "--verify");
+        Run r = vmsight("trace-info", f.toString(), "--verify");
         assertEquals(1, r.exit(), r.out());
         assertTrue(r.out().contains("MISMATCH: distinct sites: summary 7, events 6"), r.out());
     }
@@ -109,7 +98,7 @@ class TraceInfoCommandTest {
     @Test
     void jsonHasTheSameFacts() {
         Path f = trace("json.trace", 6);
-        Run r = run("trace-info", f.toString(), "--json", "--verify");
+        Run r = vmsight("trace-info", f.toString(), "--json", "--verify");
         assertEquals(0, r.exit(), r.err());
         String j = r.out().strip();
         assertTrue(j.startsWith("{\"file\":") && j.endsWith("}"), j);
@@ -129,18 +118,18 @@ class TraceInfoCommandTest {
         byte[] b = Files.readAllBytes(f);
         b[12] ^= 0x40; // inside the header frame, which starts at byte 10
         Files.write(f, b);
-        Run r = run("trace-info", f.toString());
+        Run r = vmsight("trace-info", f.toString());
         assertEquals(2, r.exit());
         String err = r.err().strip();
         assertEquals(1, err.lines().count(), err);
         assertTrue(err.startsWith("vmsight: " + f + ": ") && err.endsWith("at byte offset 10"), err);
 
         Files.write(f, java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve("bad.trace")), 40));
-        Run cut = run("trace-info", f.toString());
+        Run cut = vmsight("trace-info", f.toString());
         assertEquals(2, cut.exit());
         assertTrue(cut.err().contains("truncated or incomplete"), cut.err());
 
-        Run missing = run("trace-info", dir.resolve("none.trace").toString());
+        Run missing = vmsight("trace-info", dir.resolve("none.trace").toString());
         assertEquals(2, missing.exit());
         assertTrue(missing.err().strip().equals("vmsight: trace file " + dir.resolve("none.trace") + " does not exist"),
                 missing.err());

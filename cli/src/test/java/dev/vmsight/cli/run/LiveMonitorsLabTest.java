@@ -1,5 +1,8 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.cli.Vmsight;
@@ -15,8 +18,7 @@ import dev.vmsight.vmi.Budget;
 import dev.vmsight.vmi.VmiException;
 import dev.vmsight.vmi.paging.AddressSpace;
 import dev.vmsight.vmi.snapshot.Snapshot;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +38,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Issue 7's "live use": the trained getpid, gettime and pslist monitors (corpus → slice under
@@ -82,8 +83,6 @@ class LiveMonitorsLabTest {
     private static final long STEPS = 50_000_000;
     private static final Duration RUN_BUDGET = Duration.ofSeconds(60);
 
-    record Run(int exit, String out, String err) {}
-
     @TempDir
     Path dir;
 
@@ -94,16 +93,6 @@ class LiveMonitorsLabTest {
     private boolean booted;
     private long currentTaskOffset;
     private long initTask;
-
-    private static Run vmsight(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Vmsight.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @BeforeAll
     void trainAndBoot() {

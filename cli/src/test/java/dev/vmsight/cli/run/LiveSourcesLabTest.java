@@ -1,5 +1,8 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.cli.Labs;
@@ -10,8 +13,7 @@ import dev.vmsight.vmi.paging.AddressSpace;
 import dev.vmsight.vmi.phys.MemoryMap;
 import dev.vmsight.vmi.phys.PhysicalMemories;
 import dev.vmsight.vmi.phys.PhysicalMemory;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Every source {@code vmsight run} accepts, against real guests booted with {@code vmsight lab boot}
@@ -47,8 +48,6 @@ class LiveSourcesLabTest {
     private static final List<String> FUNCTIONS = List.of("__x64_sys_getpid", "__task_pid_nr_ns", "ktime_get_real_ts64",
             "strlen", "entry_SYSCALL_64", "do_syscall_64");
 
-    record Run(int exit, String out, String err) {}
-
     @TempDir
     Path dir;
 
@@ -56,16 +55,6 @@ class LiveSourcesLabTest {
     private final Map<String, Long> symbols = new LinkedHashMap<>();
     /** Kernel code as QEMU's MMU shows it (gdbstub), per function address: the "trained" code. */
     private final Map<Long, byte[]> code = new LinkedHashMap<>();
-
-    private static Run vmsight(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Vmsight.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @BeforeAll
     void boot() throws Exception {

@@ -1,18 +1,19 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.cli.CliRun.Run;
+import static dev.vmsight.cli.CliRun.vmsight;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.cli.Vmsight;
 import dev.vmsight.merger.MergedProgram.ControlRole;
 import dev.vmsight.merger.ProgramFiles;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code vmsight run} through the real command line on a program file written by the merger's
@@ -23,20 +24,8 @@ import picocli.CommandLine;
 @Timeout(120)
 class RunCommandTest {
 
-    record Run(int exit, String out, String err) {}
-
     @TempDir
     Path dir;
-
-    private static Run vmsight(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Vmsight.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     private String[] files(ControlRole role) throws Exception {
         Path program = dir.resolve("p-" + role + ".vmprog");
