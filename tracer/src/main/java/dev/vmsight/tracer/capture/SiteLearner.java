@@ -299,7 +299,9 @@ final class SiteLearner {
                 if (q != null && !q.isEmpty() && q.peekFirst().kind().equals(kind)) {
                     return q.removeFirst().values();
                 }
-                throw new IllegalStateException("the lockstep prefix passed step " + step + " without learning its " + kind);
+                // the probe left the path the lockstep prefix took (QEMU took an interrupt there): like
+                // QEMU leaving the replay's path, a new run of the trainer is traced
+                throw new OffPath("the lockstep prefix passed step " + step + " without learning its " + kind, null);
             }
             long rip = state.rip();
             if (given == null) {
