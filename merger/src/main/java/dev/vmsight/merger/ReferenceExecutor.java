@@ -247,9 +247,11 @@ public final class ReferenceExecutor {
             }
         }
 
-        /** Open frames, innermost last: return address, then the restored locations' values. */
-        final java.util.ArrayList<long[]> openFrames = new java.util.ArrayList<>();
-        final java.util.ArrayList<int[]> openLocs = new java.util.ArrayList<>();
+        /** An open frame: the call's frame spec and the values of its restored locations at the call. */
+        private record OpenFrame(MergedProgram.CallFrame call, int[] locs, long[] values) { }
+
+        /** Open frames, innermost last. */
+        final java.util.ArrayList<OpenFrame> openFrames = new java.util.ArrayList<>();
 
         void pushFrame(MergedProgram.CallFrame f) {
             if (openFrames.size() >= MAX_FRAMES) {
@@ -257,13 +259,11 @@ public final class ReferenceExecutor {
                         + Long.toHexString(f.callAddress()) + " (runaway recursion in the guest's data?)");
             }
             int[] locs = f.restoredLocs();
-            long[] v = new long[locs.length + 1];
-            v[0] = f.returnAddress();
+            long[] values = new long[locs.length];
             for (int i = 0; i < locs.length; i++) {
-                v[i + 1] = state.get(locs[i]);
+                values[i] = state.get(locs[i]);
             }
-            openFrames.add(v);
-            openLocs.add(locs);
+            openFrames.add(new OpenFrame(f, locs, values));
         }
 
         /** The innermost frame's return address, its registers restored; END when none is open. */
@@ -271,12 +271,11 @@ public final class ReferenceExecutor {
             if (openFrames.isEmpty()) {
                 return program.end();
             }
-            long[] v = openFrames.remove(openFrames.size() - 1);
-            int[] locs = openLocs.remove(openLocs.size() - 1);
-            for (int i = 0; i < locs.length; i++) {
-                state.set(locs[i], v[i + 1]);
+            OpenFrame top = openFrames.remove(openFrames.size() - 1);
+            for (int i = 0; i < top.locs().length; i++) {
+                state.set(top.locs()[i], top.values()[i]);
             }
-            return v[0];
+            return top.call().returnAddress();
         }
 
         RunResult answer() {

@@ -104,9 +104,6 @@ final class CallStructure {
                 .map(i -> CALLEE_SAVED[i]).toArray();
     }
 
-    /** Matched (call site, return site) pairs, as traced (one entry per matched instance kind). */
-    List<long[]> pairs() { return pairs; }
-
     int structuredCallCount() { return structuredCalls.cardinality(); }
 
     int structuredReturnCount() { return structuredReturns.cardinality(); }

@@ -20,10 +20,6 @@ final class ControlDependence {
     private final int[][] succ;
     private final int[] ipdom;
 
-    ControlDependence(Sites table, long[] edges, int[] lastSites) {
-        this(table, edges, lastSites, null, true);
-    }
-
     /**
      * With {@code structure}, a structured call is one statement (an edge to its return address,
      * none into the callee) and a structured return leads to EXIT: control dependence stays inside
@@ -92,11 +88,6 @@ final class ControlDependence {
         if (!l.contains(to)) {
             l.add(to);
         }
-    }
-
-    /** Whether some site with a kept µop is control-dependent on {@code a}. */
-    boolean controlsKept(int a, Sites table) {
-        return controls(a, r -> !table.kept.get(r).isEmpty());
     }
 
     /** Whether some site that is an {@code anchor} (kept µops, or a call whose callee has them) is control-dependent on {@code a}. */

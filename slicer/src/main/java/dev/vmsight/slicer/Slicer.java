@@ -186,7 +186,7 @@ public final class Slicer {
                 last.add(p);
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
-            changed |= StaticLiveness.close(table, edgeList, lastSites, structure, structure.pairs(), summarisedCallSites);
+            changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites);
             java.util.function.IntPredicate anchor = r -> !table.kept.get(r).isEmpty() || callHasKept[r];
             for (int s = 0; s < n; s++) {
                 if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {

@@ -35,7 +35,7 @@ final class StaticLiveness {
      * traces' (from &lt;&lt; 32 | to) site edges, {@code lastSites} each trace's last site (live there:
      * rdi and rsi, the answer).
      */
-    static boolean close(Sites table, long[] edges, int[] lastSites, CallStructure structure, List<long[]> pairs,
+    static boolean close(Sites table, long[] edges, int[] lastSites, CallStructure structure,
                          BitSet summarisedCalls) {
         int n = table.size();
         List<List<Integer>> succ = new ArrayList<>(n);

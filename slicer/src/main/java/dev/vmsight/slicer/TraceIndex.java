@@ -188,7 +188,9 @@ final class TraceIndex {
             }
             if (summarising) {
                 inCallSummary.set(ordinal);
-                if (e instanceof InstructionEvent i) {
+                // only an allocation's stores can zero what it returns: the others are not looked at
+                if (e instanceof InstructionEvent i
+                        && Slicer.kindOf(summaryEntry.lastEntry().getValue()) == Slicer.SummaryKind.ALLOCATE) {
                     for (UopExecution x : i.uops()) {
                         for (var a : x.accesses()) {
                             for (int b = 0; a.write() && b < a.size(); b++) {
