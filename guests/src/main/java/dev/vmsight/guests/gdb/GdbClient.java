@@ -3,6 +3,7 @@ package dev.vmsight.guests.gdb;
 import dev.vmsight.guests.UnixSockets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -10,8 +11,14 @@ import java.util.function.Predicate;
 
 /**
  * A client of QEMU's gdbstub (all-stop mode), for stopping a guest at user-space addresses and
- * inspecting it: registers ({@code g}), memory ({@code m}/{@code M}), single-step ({@code s}),
- * continue ({@code c}), hardware breakpoints ({@code Z1}/{@code z1}).
+ * inspecting it: registers ({@code g}), memory ({@code m}/{@code M}), single-step of the stopped
+ * vCPU alone ({@code vCont;s:N}, or {@code s} where the stub has no vCont), continue ({@code c}),
+ * hardware breakpoints ({@code Z1}/{@code z1}).
+ *
+ * <p>Why {@code vCont;s:N}: QEMU's plain {@code s} resumes every vCPU while the current one takes
+ * its step (gdb_continue starts the whole VM). On a multi-vCPU guest the others then run through
+ * a breakpoint that is removed for the step-over, and a hit is lost. {@code vCont;s:N} starts only
+ * vCPU N (checked on QEMU 7.2 with two busy vCPUs: the other one's rip stays put).
  *
  * <p>Connecting stops the guest (QEMU pauses the VM when a debugger attaches); {@link #close()}
  * detaches, which lets it run again. Call order: any number of reads/writes/steps/continues
@@ -33,6 +40,10 @@ public final class GdbClient implements AutoCloseable {
     private final RspChannel rsp;
     private final Path socket;
     private final Set<Long> hardwareBreakpoints = new LinkedHashSet<>();
+    /** Whether the stub steps one thread with {@code vCont;s:N} (its {@code vCont?} answer lists {@code s}). */
+    private boolean stepsOneThread;
+    /** The vCPU that last stopped (QEMU numbers them from 1), or -1 when the stub did not say. */
+    private int stoppedThread;
     private boolean closed;
 
     private GdbClient(RspChannel rsp, Path socket) {
@@ -45,8 +56,10 @@ public final class GdbClient implements AutoCloseable {
         RspChannel rsp = new RspChannel(UnixSockets.connect(socket, timeout, "gdbstub"), socket);
         GdbClient client = new GdbClient(rsp, socket);
         try {
-            // '?' both checks that a stub answers and tells why the guest is stopped.
-            StopReply.parse(rsp.request("?", timeout));
+            // '?' both checks that a stub answers and tells why (and which vCPU) the guest is stopped.
+            client.stoppedThread = StopReply.parse(rsp.request("?", timeout)).thread();
+            if (client.stoppedThread < 0) client.stoppedThread = currentThread(client.ask("qC"));
+            client.stepsOneThread = Arrays.asList(client.ask("vCont?").split(";")).contains("s");
             return client;
         } catch (RuntimeException e) {
             rsp.close();
@@ -92,9 +105,13 @@ public final class GdbClient implements AutoCloseable {
         }
     }
 
-    /** Executes one instruction on the current vCPU (interrupts masked, QEMU's default). */
+    /**
+     * Executes one instruction on the vCPU that last stopped (interrupts masked, QEMU's default);
+     * the other vCPUs stay stopped where the stub can step one thread alone.
+     */
     public synchronized StopReply step() {
-        return StopReply.parse(rsp.request("s", REQUEST_TIMEOUT));
+        String packet = stepsOneThread && stoppedThread > 0 ? "vCont;s:" + Integer.toHexString(stoppedThread) : "s";
+        return stopped(StopReply.parse(rsp.request(packet, REQUEST_TIMEOUT)));
     }
 
     /**
@@ -106,10 +123,10 @@ public final class GdbClient implements AutoCloseable {
         stepOffBreakpoint();
         rsp.send("c");
         try {
-            return StopReply.parse(rsp.receive(timeout, "a stop reply after continue"));
+            return stopped(StopReply.parse(rsp.receive(timeout, "a stop reply after continue")));
         } catch (GdbTimeoutException e) {
             rsp.interrupt();
-            StopReply.parse(rsp.receive(REQUEST_TIMEOUT, "the stop reply after an interrupt"));
+            stopped(StopReply.parse(rsp.receive(REQUEST_TIMEOUT, "the stop reply after an interrupt")));
             throw new GdbTimeoutException("the guest did not stop within " + timeout.toMillis() + " ms (interrupted it)");
         }
     }
@@ -162,6 +179,24 @@ public final class GdbClient implements AutoCloseable {
             }
             if (accept.test(regs)) return new BreakpointHit(regs, skipped);
             skipped++;
+        }
+    }
+
+    /** Remembers which vCPU stopped: QEMU makes it the current one for g, m and the next step. */
+    private StopReply stopped(StopReply stop) {
+        if (stop.thread() > 0) stoppedThread = stop.thread();
+        return stop;
+    }
+
+    /** The thread in a {@code qC} answer ({@code QC01} or the multiprocess {@code QCp1.01}), or -1. */
+    static int currentThread(String reply) {
+        if (!reply.startsWith("QC")) return -1;
+        String id = reply.substring(2);
+        if (id.startsWith("p") && id.contains(".")) id = id.substring(id.indexOf('.') + 1);
+        try {
+            return Integer.parseInt(id, 16);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
