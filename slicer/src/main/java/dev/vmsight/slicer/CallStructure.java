@@ -20,8 +20,10 @@ import java.util.Map;
  * a data dependence of the caller, and control dependence can treat a call as one statement.
  *
  * <p>Every condition is checked on every traced instance; one instance that breaks it (a context
- * switch, a retpoline, a frame left open at END) makes the sites involved unstructured, which
- * are then sliced as before.
+ * switch, a frame left open at END) makes the sites involved unstructured, which are then sliced
+ * as before. A retpoline thunk's own call and return (the return goes to the branch target the
+ * thunk wrote over its return slot) are such a pair: they are sliced as one indirect jump, while
+ * the call of the thunk and the target's return still match each other.
  */
 final class CallStructure {
     /** The System V callee-saved registers plus rsp: what a structured return restores, when preserved. */

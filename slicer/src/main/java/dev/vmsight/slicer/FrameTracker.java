@@ -20,6 +20,8 @@ import java.util.Map;
 final class FrameTracker {
     private record Frame(int ordinal, int site, long returnAddress, long[] saved) { }
 
+    private static final int RSP = 4;
+
     private final Sites table;
     private final CallStructure structure;
     private final long[] gpr = new long[16];
@@ -118,6 +120,14 @@ final class FrameTracker {
             return;
         }
         structure.brokenReturn(site);
+        if (top >= 0 && gpr[RSP] == open.get(top).saved[RSP]) {
+            // A retpoline (call 1f; ...; 1: mov [rsp],reg; ret): the return popped exactly the slot
+            // the innermost call pushed, overwritten with the branch target. That pair is an
+            // indirect jump, sliced as one; the call around the thunk stays open, so the target
+            // function's own return can still match it.
+            structure.brokenCall(open.remove(top).site);
+            return;
+        }
         for (int d = top; d >= 0; d--) {     // unwound past some frames (longjmp-like): all of them are broken
             if (open.get(d).returnAddress == target) {
                 while (open.size() > d) {

@@ -19,6 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -435,6 +437,24 @@ class SlicerTest {
         SliceResult r = slice(GuardPolicy.STRICT, t.finish());
         assertTrue(r.frames().isEmpty(), "no frame for an unmatched call: " + r.frames());
         assertEquals(ControlRole.GUARD, r.controlSites().get(0x2003L).role());
+    }
+
+    @Test
+    void callThroughARetpolineIsStructuredAndTheThunksOwnCallAndReturnAreAnIndirectJump() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "e8 fb 0f 00 00", write(STACK_PA, 8, -1));        // call 0x2000 (__x86_indirect_thunk_rax)
+        t.ins(0x2000, "e8 07 00 00 00", write(STACK_PA - 8, 8, -1));    // thunk: call 0x200c
+        t.ins(0x200c, "48 89 04 24", write(STACK_PA - 8, 8, -1));       // mov [rsp], rax (the target)
+        t.ins(0x2010, "c3", read(STACK_PA - 8, 8, -1));                 // ret: to the target, 0x3000
+        t.ins(0x3000, "48 89 d0");                                      // mov rax, rdx: the answer
+        t.ins(0x3003, "c3", read(STACK_PA, 8, -1));                     // the target's ret, to 0x1005
+        t.ins(0x1005, "48 89 07", write(OUT_PA, 8, -1));                // mov [rdi], rax
+        SliceResult r = slice(GuardPolicy.STRICT, t.finish());
+        assertNotNull(r.frames().get(0x1000L), "the call around the thunk keeps a frame: " + r.frames());
+        assertEquals(ControlRole.RETURN, r.controlSites().get(0x3003L).role());
+        assertNull(r.frames().get(0x2000L), "the thunk's call pushes no frame");
+        assertNotEquals(ControlRole.RETURN, r.controlSites().get(0x2010L).role(), "the thunk's ret is a jump to its target");
+        assertNoneKept(r, SyntheticTrace.lift(0x3003, "c3"));
     }
 
     /** cmp rax, rbx; je 0x1008 (taken or not); 0x1005: mov rcx, rdx; 0x1008: mov [rdi], rbx. */
