@@ -4,8 +4,12 @@ import dev.vmsight.merger.Inspector;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.ProgramFiles;
 import dev.vmsight.merger.Symbols;
+import dev.vmsight.slicer.Slicer;
+import dev.vmsight.tracer.capture.TrainingCorpus;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,8 +28,13 @@ final class InspectCommand implements Callable<Integer> {
     Path file;
 
     @Option(names = "--symbols", paramLabel = "FILE",
-            description = "System.map or /proc/kallsyms text naming kernel functions (the lab vmlinux has no symbols)")
+            description = "System.map or /proc/kallsyms text naming kernel functions (the lab vmlinux has no symbols; "
+                    + "default: the guest's kallsyms saved beside the training corpus, when there)")
     Path symbols;
+
+    @Option(names = "--binary", paramLabel = "ELF",
+            description = "the training binary naming user functions (default .lab/training/bin/PROGRAM when present)")
+    Path binary;
 
     @Option(names = "--no-uops", description = "list instructions only, without their µops")
     boolean noUops;
@@ -33,10 +42,22 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         MergedProgram p = ProgramFiles.read(file);
-        Symbols s = symbols == null ? Symbols.none() : Symbols.readSystemMap(symbols);
         PrintWriter out = spec.commandLine().getOut();
-        out.print(Inspector.listing(p, s, !noUops));
+        out.print(Inspector.listing(p, kernelSymbols(p).plus(userSymbols(p)), !noUops));
         out.flush();
         return 0;
+    }
+
+    private Symbols kernelSymbols(MergedProgram p) {
+        if (symbols != null) {
+            return Symbols.readSystemMap(symbols);
+        }
+        Path saved = TrainingCorpus.kernelSymbolsFile(Labs.layout(), p.kernelTextSha256());
+        return Files.isRegularFile(saved) ? Symbols.readSystemMap(saved) : Symbols.none();
+    }
+
+    private Symbols userSymbols(MergedProgram p) {
+        Optional<Path> elf = binary != null ? Optional.of(binary) : Slicer.trainingBinary(Labs.layout().root(), p.name());
+        return elf.map(e -> Symbols.ofFunctions(Slicer.functionSymbols(e))).orElse(Symbols.none());
     }
 }

@@ -62,6 +62,12 @@ class MergeInspectCommandLabTest {
         assertTrue(listing.contains("GUARD"), "guards are listed");
         assertTrue(listing.lines().anyMatch(l -> l.trim().startsWith("* ")), "kept µops are marked");
         assertTrue(listing.contains("cr3←vcpu.cr3"), "CR3 comes from the vCPU");
+        // the per-function breakdown: named from the training binary and the kallsyms saved beside the corpus
+        String functions = listing.substring(listing.indexOf("\nfunctions ("), listing.indexOf("\nlisting ("));
+        assertTrue(functions.contains("\n  main "), functions);
+        assertTrue(functions.contains("\n  do_syscall_64 "), functions);
+        assertTrue(functions.lines().noneMatch(l -> l.trim().startsWith("user_") || l.trim().startsWith("kernel_")),
+                "every function is named: " + functions);
 
         Path bad = dir.resolve("bad.vmsprog");
         byte[] bytes = Files.readAllBytes(program);

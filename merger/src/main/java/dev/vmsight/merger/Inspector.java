@@ -22,7 +22,7 @@ import java.util.TreeSet;
  * A program listing in the spirit of Virtuoso's: every instruction with its µops (kept ones
  * marked {@code *}), control sites with role and successors, live-ins, inputs, embedded memory, and
  * statistics with a per-function breakdown. Functions are the program's call targets (and its
- * entry), named from a symbol file when one is given.
+ * entry), named from symbols when given (the guest's kallsyms, the training binary's ELF symbols).
  */
 public final class Inspector {
     private Inspector() { }
@@ -31,22 +31,11 @@ public final class Inspector {
     public record FunctionStats(long entry, String name, int instructions, long uopSites, long keptSites) { }
 
     public static Map<Long, FunctionStats> functions(MergedProgram p, Symbols symbols) {
-        TreeSet<Long> entries = new TreeSet<>(Long::compareUnsigned);
-        entries.add(p.entry());
-        Map<Long, ControlSite> controls = p.controlMap();
-        for (ProgramInstruction i : p.instructions()) {
-            ControlSite c = controls.get(i.address());
-            if (c != null && isCall(lift(p, i))) {
-                for (long s : c.successors()) {
-                    entries.add(s);
-                }
-            }
-        }
+        TreeSet<Long> entries = functionEntries(p);
         TreeMap<Long, long[]> counts = new TreeMap<>(Long::compareUnsigned);
         for (ProgramInstruction i : p.instructions()) {
-            Long f = entries.floor(i.address());
             Map.Entry<Long, String> sym = symbols.function(i.address());
-            long key = sym != null ? sym.getKey() : f == null ? i.address() : f;
+            long key = sym != null && sameHalf(sym.getKey(), i.address()) ? sym.getKey() : owner(entries, i.address());
             long[] c = counts.computeIfAbsent(key, k -> new long[3]);
             c[0]++;
             c[1] += lift(p, i).uops().size();
@@ -55,14 +44,69 @@ public final class Inspector {
         Map<Long, FunctionStats> out = new TreeMap<>(Long::compareUnsigned);
         counts.forEach((entry, c) -> {
             String name = symbols.describe(entry);
-            if (name == null) {
-                name = (Long.compareUnsigned(entry, MergedProgram.USER_HALF_END) < 0 ? "user_" : "kernel_")
-                        + Long.toHexString(entry);
+            if (entry == 0 || entry == MergedProgram.USER_HALF_END) {
+                name = (entry == 0 ? "user" : "kernel") + " code below every function entry";
+            } else if (name == null || !sameHalf(symbols.function(entry).getKey(), entry)) {
+                name = (isUser(entry) ? "user_" : "kernel_") + Long.toHexString(entry);
             }
             out.put(entry, new FunctionStats(entry, name, (int) c[0], c[1], c[2]));
         });
         return out;
     }
+
+    /**
+     * Where functions start, from the call/ret structure: the program's entry, every call's
+     * target (a direct call's own operand; an indirect call's seen targets), and the targets of
+     * returns that go elsewhere than after a call (a retpoline thunk's jump to the function it
+     * calls). A skipped call's successor is its return address, not a function.
+     */
+    static TreeSet<Long> functionEntries(MergedProgram p) {
+        TreeSet<Long> entries = new TreeSet<>(Long::compareUnsigned);
+        entries.add(p.entry());
+        Map<Long, ControlSite> controls = p.controlMap();
+        java.util.Set<Long> afterCalls = new java.util.HashSet<>();
+        java.util.List<ControlSite> returns = new java.util.ArrayList<>();
+        for (ProgramInstruction i : p.instructions()) {
+            LiftedInstruction li = lift(p, i);
+            ControlSite c = controls.get(i.address());
+            for (Uop u : li.uops()) {
+                if (u.kind() == UopKind.CALL) {
+                    entries.add(u.imm()[0]);
+                    afterCalls.add(i.address() + i.bytes().length);
+                } else if (u.kind() == UopKind.CALL_IND) {
+                    afterCalls.add(i.address() + i.bytes().length);
+                    if (c != null && c.role() != MergedProgram.ControlRole.SKIP) {
+                        for (long t : c.successors()) {
+                            entries.add(t);
+                        }
+                    }
+                } else if (u.kind() == UopKind.RET && c != null) {
+                    returns.add(c);
+                }
+            }
+        }
+        for (ControlSite r : returns) {
+            for (long t : r.successors()) {
+                if (!afterCalls.contains(t) && r.role() != MergedProgram.ControlRole.RETURN) {
+                    entries.add(t);
+                }
+            }
+        }
+        return entries;
+    }
+
+    /** The function entry at or below {@code address} in its own half; code below every entry of its half is one group. */
+    private static long owner(TreeSet<Long> entries, long address) {
+        Long f = entries.floor(address);
+        if (f != null && sameHalf(f, address)) {
+            return f;
+        }
+        return isUser(address) ? 0 : MergedProgram.USER_HALF_END;
+    }
+
+    private static boolean isUser(long address) { return Long.compareUnsigned(address, MergedProgram.USER_HALF_END) < 0; }
+
+    private static boolean sameHalf(long a, long b) { return isUser(a) == isUser(b); }
 
     public static String listing(MergedProgram p, Symbols symbols, boolean showUops) {
         StringBuilder b = new StringBuilder();

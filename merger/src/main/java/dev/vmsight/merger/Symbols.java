@@ -10,8 +10,9 @@ import java.util.TreeMap;
 
 /**
  * Function names by address from a System.map or /proc/kallsyms text ("ADDRESS TYPE NAME" per
- * line; text symbols t/T/w/W only). The lab's vmlinux has no symbol table, so this is the source
- * of kernel function names for {@code vmsight inspect}.
+ * line; text symbols t/T/w/W only), or from an ELF file's function symbols. The lab's vmlinux
+ * has no symbol table, so the guest's kallsyms (saved beside the training corpus) is the source of
+ * kernel function names for {@code vmsight inspect}; the training binary names the user code.
  */
 public final class Symbols {
     private final TreeMap<Long, String> byAddress;
@@ -19,6 +20,23 @@ public final class Symbols {
     private Symbols(TreeMap<Long, String> byAddress) { this.byAddress = byAddress; }
 
     public static Symbols none() { return new Symbols(new TreeMap<>()); }
+
+    /** Functions by name → address (an ELF symbol table's functions, for instance). */
+    public static Symbols ofFunctions(Map<String, Long> addressByName) {
+        TreeMap<Long, String> map = new TreeMap<>(Long::compareUnsigned);
+        addressByName.forEach((name, address) -> map.merge(address, name, (a, b) -> a.compareTo(b) <= 0 ? a : b));
+        return new Symbols(map);
+    }
+
+    /** These symbols and {@code other}'s (this one's name wins at an address both have). */
+    public Symbols plus(Symbols other) {
+        TreeMap<Long, String> map = new TreeMap<>(byAddress);
+        other.byAddress.forEach(map::putIfAbsent);
+        return new Symbols(map);
+    }
+
+    /** How many functions are named. */
+    public int size() { return byAddress.size(); }
 
     public static Symbols readSystemMap(Path file) {
         List<String> lines;

@@ -338,6 +338,9 @@ public final class Slicer {
         }
     }
 
+    /** The function symbols (name → address) of an ELF64 file such as a training binary. */
+    public static Map<String, Long> functionSymbols(Path elf) { return ElfSymbols.functions(elf); }
+
     /** The training binary of {@code program} under the repository root, if it is there. */
     public static Optional<Path> trainingBinary(Path root, String program) {
         Path p = root.resolve(".lab/training/bin").resolve(program);

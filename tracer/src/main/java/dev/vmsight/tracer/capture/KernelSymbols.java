@@ -2,6 +2,10 @@ package dev.vmsight.tracer.capture;
 
 import dev.vmsight.guests.QemuGuest;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +36,18 @@ public final class KernelSymbols {
         String script = "grep -E ' [tT] (" + String.join("|", RECORDED) + ")$' /proc/kallsyms";
         String out = guest.exec(timeout, List.of("/bin/sh", "-c", script)).stdoutOrThrow("reading /proc/kallsyms in the guest");
         return parse(out);
+    }
+
+    /**
+     * Saves the guest's text symbols ({@code /proc/kallsyms} lines of type t/T) to {@code file}, for
+     * naming functions in program listings ({@code vmsight inspect}); written whole or not at all.
+     */
+    static void saveTextSymbols(QemuGuest guest, Duration timeout, Path file) throws IOException {
+        String out = guest.exec(timeout, List.of("/bin/sh", "-c", "grep ' [tT] ' /proc/kallsyms"))
+                .stdoutOrThrow("reading /proc/kallsyms in the guest");
+        Path tmp = file.resolveSibling(file.getFileName() + ".new");
+        Files.writeString(tmp, out);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     static Map<String, String> parse(String kallsyms) {

@@ -29,6 +29,9 @@ import java.util.List;
 public final class TrainingCorpus {
     /** Attempts per run when a trace is rejected (fidelity) before giving up. */
     private static final int ATTEMPTS = 2;
+    /** The guest's text symbols, saved at each corpus boot (it boots without KASLR: one file fits every run). */
+    static final String KALLSYMS = "kallsyms";
+    private static final java.time.Duration SYMBOLS_TIMEOUT = java.time.Duration.ofSeconds(60);
 
     private TrainingCorpus() { }
 
@@ -53,7 +56,8 @@ public final class TrainingCorpus {
         for (int i = 0; i < runs; i++) {
             entries.add(new Entry(dir.resolve("run-" + i + ".trace"), dir.resolve("run-" + i + ".snapshot")));
         }
-        if (missing(entries, kernelSha).isEmpty()) {
+        Path kallsyms = dir.resolveSibling(KALLSYMS);
+        if (missing(entries, kernelSha).isEmpty() && Files.isRegularFile(kallsyms)) {
             return entries;
         }
         try {
@@ -61,7 +65,7 @@ public final class TrainingCorpus {
             try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock lock = lockFile.lock()) {
                 List<Integer> todo = missing(entries, kernelSha);   // another JVM may have made them meanwhile
-                if (!todo.isEmpty()) {
+                if (!todo.isEmpty() || !Files.isRegularFile(kallsyms)) {
                     produce(lab, program, entries, todo);
                 }
             }
@@ -75,8 +79,15 @@ public final class TrainingCorpus {
         return entries;
     }
 
+    /** The guest's kernel text symbols saved beside the corpus of the kernel whose .text hash is {@code kernelTextSha256}. */
+    public static Path kernelSymbolsFile(LabLayout lab, String kernelTextSha256) {
+        return lab.root().resolve(".lab/corpus").resolve(kernelTextSha256.substring(0, Math.min(12, kernelTextSha256.length())))
+                .resolve(KALLSYMS);
+    }
+
     private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
         try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
+            KernelSymbols.saveTextSymbols(guest, SYMBOLS_TIMEOUT, entries.get(0).trace().getParent().resolveSibling(KALLSYMS));
             Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
             for (int i : todo) {
                 Entry e = entries.get(i);
