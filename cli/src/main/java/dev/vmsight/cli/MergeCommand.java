@@ -1,5 +1,6 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.run.Training;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.Merger;
 import dev.vmsight.merger.ProgramFiles;
@@ -34,9 +35,9 @@ final class MergeCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "TRACE", description = "trace files of one training program")
     List<Path> traces;
 
-    @Option(names = "--policy", defaultValue = "strict",
+    @Option(names = "--policy",
             description = "guard policy: strict, relaxed, virtuoso, or unsliced (every µop kept, every branch guarded); default ${DEFAULT-VALUE}")
-    String policy;
+    String policy = Training.DEFAULT_POLICY.name().toLowerCase(java.util.Locale.ROOT);
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "program file to write")
     Path out;

@@ -1,5 +1,6 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.cli.run.Training;
 import dev.vmsight.slicer.GuardPolicy;
 import dev.vmsight.slicer.SliceResult;
 import dev.vmsight.slicer.Slicer;
@@ -33,9 +34,9 @@ final class SliceCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "TRACE", description = "trace files of one program (vmsight trace)")
     List<Path> traces;
 
-    @Option(names = "--policy", defaultValue = "strict", paramLabel = "P",
+    @Option(names = "--policy", paramLabel = "P",
             description = "one-direction branches: strict (all guarded), relaxed (those sliced code depends on), virtuoso (none); default ${DEFAULT-VALUE}")
-    String policy;
+    String policy = Training.DEFAULT_POLICY.name().toLowerCase(java.util.Locale.ROOT);
 
     @Option(names = "--binary", paramLabel = "ELF",
             description = "the training binary whose malloc/calloc/realloc/free become summaries (default .lab/training/bin/PROGRAM when present)")
