@@ -51,12 +51,14 @@ final class BackwardPass {
     /** A callee being walked backward: the call's instance and the liveness of the restored registers after the return. */
     private static final class OpenCall {
         final int callOrdinal;
+        final int callSite;
         final int[] restored;
         final int[] liveAfter;
         boolean hasKept;
 
-        OpenCall(int callOrdinal, int[] restored, int[] liveAfter) {
+        OpenCall(int callOrdinal, int callSite, int[] restored, int[] liveAfter) {
             this.callOrdinal = callOrdinal;
+            this.callSite = callSite;
             this.restored = restored;
             this.liveAfter = liveAfter;
         }
@@ -72,6 +74,8 @@ final class BackwardPass {
 
     /** Some site gained a µop after an instance of it was already walked this round: walk again. */
     boolean changed;
+    /** Calls whose retpoline thunk instances were passed over as skippable (see {@link #inSkippableThunk}). */
+    final BitSet skippedThunkCalls = new BitSet();
     long keptExecutions;
     long deliveriesKept;
     long inputLoads;
@@ -140,6 +144,9 @@ final class BackwardPass {
         if (site < 0 || index.dropped.get(ordinal)) {
             return;
         }
+        if (inSkippableThunk(ordinal)) {
+            return;
+        }
         BitSet kept = table.kept.get(site);
         List<UopExecution> xs = ins.uops();
         boolean faultKept = faultKeptStep == ins.step();
@@ -153,7 +160,7 @@ final class BackwardPass {
                 after[j] = live[restored[j]];
                 live[restored[j]] = 0;
             }
-            calls.add(new OpenCall((int) (call >>> 32), restored, after));
+            calls.add(new OpenCall((int) (call >>> 32), (int) (long) call, restored, after));
         }
         OpenCall inner = calls.isEmpty() ? null : calls.get(calls.size() - 1);
         boolean inCallee = inner != null && inner.callOrdinal != ordinal;
@@ -184,12 +191,38 @@ final class BackwardPass {
                 live[inner.restored[j]] |= inner.liveAfter[j];   // restored from the frame: needed before the call
             }
             if (inner.hasKept) {
+                changed |= !callHasKept[site];    // no longer skipped: its arguments (static closure) and thunk now count
                 callHasKept[site] = true;
                 if (!calls.isEmpty()) {
                     calls.get(calls.size() - 1).hasKept = true;
                 }
             }
         }
+    }
+
+    /**
+     * Whether this instruction is part of a retpoline thunk (its call, the store of the target
+     * over the return slot, its return: one indirect jump) entered straight from a call whose
+     * callee, on this instance, kept nothing after it, while no instance of that call kept
+     * anything so far. The thunk's sites are kept for the calls that need them (the same thunk
+     * serves every indirect call of the kernel), but here only reaching the target depends on
+     * the jump, and the call is skipped: its target register is no dependence. Should the call
+     * keep something after all, {@link #skippedThunkCalls} makes the slicer run another round.
+     */
+    private boolean inSkippableThunk(int ordinal) {
+        if (index.thunks == null || index.thunks.isEmpty() || calls.isEmpty()) {
+            return false;
+        }
+        Map.Entry<Integer, int[]> t = index.thunks.floorEntry(ordinal);
+        if (t == null || ordinal > t.getValue()[0]) {
+            return false;
+        }
+        OpenCall inner = calls.get(calls.size() - 1);
+        if (inner.callOrdinal != t.getValue()[1] || inner.hasKept || callHasKept[inner.callSite]) {
+            return false;
+        }
+        skippedThunkCalls.set(inner.callSite);
+        return true;
     }
 
     private boolean defsLive(Uop u, UopExecution x) {

@@ -18,7 +18,8 @@ import java.util.Map;
  * tracked (the program never runs them).
  */
 final class FrameTracker {
-    private record Frame(int ordinal, int site, long returnAddress, long[] saved) { }
+    /** An open call: its event ordinal, site, return address, registers before it, and index among the instructions tracked. */
+    private record Frame(int ordinal, int site, long returnAddress, long[] saved, int instruction) { }
 
     private static final int RSP = 4;
 
@@ -28,6 +29,12 @@ final class FrameTracker {
     private final List<Frame> open = new ArrayList<>();
     private int pendingReturnSite = -1;
     private int pendingReturnOrdinal;
+    private int instructions;
+    /**
+     * Retpoline thunks entered straight from a call: first event ordinal of the thunk → {last
+     * event ordinal (its return), ordinal of the call that entered it}. See {@link BackwardPass}.
+     */
+    final java.util.TreeMap<Integer, int[]> thunks = new java.util.TreeMap<>();
 
     FrameTracker(Sites table, CallStructure structure, long[] startArchitectural) {
         this.table = table;
@@ -65,9 +72,12 @@ final class FrameTracker {
                 set(x.sideLocs()[j], x.sideValues()[j]);
             }
         }
+        if (tracked) {
+            instructions++;
+        }
         if (call) {
             structure.call(site, ins.rip() + ins.bytes().length);
-            open.add(new Frame(ordinal, site, ins.rip() + ins.bytes().length, before));
+            open.add(new Frame(ordinal, site, ins.rip() + ins.bytes().length, before, instructions));
         } else if (ret) {
             structure.ret(site);
             pendingReturnSite = site;
@@ -125,7 +135,11 @@ final class FrameTracker {
             // the innermost call pushed, overwritten with the branch target. That pair is an
             // indirect jump, sliced as one; the call around the thunk stays open, so the target
             // function's own return can still match it.
-            structure.brokenCall(open.remove(top).site);
+            Frame thunk = open.remove(top);
+            structure.brokenCall(thunk.site);
+            if (top > 0 && open.get(top - 1).instruction == thunk.instruction - 1) {
+                thunks.put(thunk.ordinal, new int[]{pendingReturnOrdinal, open.get(top - 1).ordinal});
+            }
             return;
         }
         for (int d = top; d >= 0; d--) {     // unwound past some frames (longjmp-like): all of them are broken

@@ -185,8 +185,11 @@ public final class Slicer {
                 changed |= p.changed;
                 last.add(p);
             }
+            for (BackwardPass p : last) {     // a thunk passed over for a call that keeps something after all
+                changed |= p.skippedThunkCalls.stream().anyMatch(c -> callHasKept[c]);
+            }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
-            changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites);
+            changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
             java.util.function.IntPredicate anchor = r -> !table.kept.get(r).isEmpty() || callHasKept[r];
             for (int s = 0; s < n; s++) {
                 if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {

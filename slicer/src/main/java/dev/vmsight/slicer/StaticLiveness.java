@@ -14,7 +14,8 @@ import java.util.List;
  * flag liveness over the merged site graph finds them: a µop that writes a location live after
  * its instruction is kept. Calls are what the program does with them: a structured call passes
  * the registers its frame restores around the callee (they are needed before the call) and needs
- * the callee's caller-saved inputs (arguments). It stays within functions: what a caller needs
+ * the callee's caller-saved inputs (arguments), unless the program skips it (its callee keeps
+ * nothing: a retpoline thunk's target register, say, is no argument then). It stays within functions: what a caller needs
  * from a callee's return (rax) is not pushed into the callee, which every caller shares — doing
  * so kept, for example, `__get_user_8`'s load for every caller, and a live run then read
  * address 0 for the idle task's rseq.
@@ -36,7 +37,7 @@ final class StaticLiveness {
      * rdi and rsi, the answer).
      */
     static boolean close(Sites table, long[] edges, int[] lastSites, CallStructure structure,
-                         BitSet summarisedCalls) {
+                         BitSet summarisedCalls, boolean[] callHasKept) {
         int n = table.size();
         List<List<Integer>> succ = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -103,8 +104,9 @@ final class StaticLiveness {
                 long in;
                 if (call) {
                     long callee = 0;
-                    for (int entry : succ.get(s)) {
-                        callee |= liveIn[entry] & CLOBBERED;   // its arguments
+                    boolean skipped = !callHasKept[s] && table.kept.get(s).isEmpty();
+                    for (int entry : skipped ? List.<Integer>of() : succ.get(s)) {
+                        callee |= liveIn[entry] & CLOBBERED;   // its arguments, unless the program skips the call
                     }
                     in = use[s] | (out & restored[s]) | callee & ~def[s];
                 } else {

@@ -72,10 +72,13 @@ final class TraceIndex {
         ix.frames = new FrameTracker(table, structure, trace.header().start().architectural());
         ix.scan(trace, table, edges, allocators);
         ix.frames.end(trace.header().marks().markOut(), ix.returnOfCall);
+        ix.thunks = ix.frames.thunks;
         return ix;
     }
 
     private FrameTracker frames;
+    /** Retpoline thunks entered straight from a call: see {@link FrameTracker#thunks}. */
+    java.util.TreeMap<Integer, int[]> thunks;
     private java.util.Set<Long> unsummarised = java.util.Set.of();
 
     private void scan(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {

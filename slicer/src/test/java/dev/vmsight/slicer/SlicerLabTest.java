@@ -69,14 +69,12 @@ class SlicerLabTest {
     }
 
     /**
-     * Issue 6: "slicing a pslist trace keeps well under 10% of its µops". FAILS today (tag
-     * "open-issue"): under VIRTUOSO with the kernel summaries the first listing after boot keeps
-     * ~10% of its trace and later listings (dentries cached, shorter traces) ~21%, the two together
-     * ~12%; guarded policies keep ~40%
-     * (every guard's condition is computed). What remains is the walk itself (pid radix tree,
-     * number formatting, filldir64, the dcache lookup of each name, the user's parsing).
+     * Issue 6: "slicing a pslist trace keeps well under 10% of its µops". Under VIRTUOSO (the
+     * default policy) the first listing after boot keeps ~5% of its trace and later listings
+     * (dentries cached: shorter traces, the same walk) ~16%; the two together, as training slices
+     * them, ~7.7%. What remains is the walk itself: the pid radix tree, the number formatting,
+     * filldir64's copy of each name and the user's parsing of it.
      */
-    @Tag("open-issue")
     @Test
     @Timeout(900)
     void pslistSliceKeepsUnderATenthOfTheTrace() {

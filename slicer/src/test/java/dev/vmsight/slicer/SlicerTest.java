@@ -457,6 +457,32 @@ class SlicerTest {
         assertNoneKept(r, SyntheticTrace.lift(0x3003, "c3"));
     }
 
+    /** A retpoline thunk at 0x2000 (call 0x200c; mov [rsp], rax; ret), entered by the call at {@code call}, to {@code target}. */
+    private static void throughThunk(SyntheticTrace t, long call, String callBytes, long target, String body) {
+        t.ins(call, callBytes, write(STACK_PA, 8, -1));
+        t.ins(0x2000, "e8 07 00 00 00", write(STACK_PA - 8, 8, -1));
+        t.ins(0x200c, "48 89 04 24", write(STACK_PA - 8, 8, -1));
+        t.ins(0x2010, "c3", read(STACK_PA - 8, 8, -1));
+        t.ins(target, body);
+        t.ins(target + 3, "c3", read(STACK_PA, 8, -1));
+    }
+
+    @Test
+    void anIndirectCallWhoseTargetKeepsNothingIsSkippedThoughItsThunkServesAnotherCallThatKeeps() {
+        SyntheticTrace t = new SyntheticTrace(8, 0);
+        t.ins(0x1000, "48 8b 02", read(0x5000, 8, -1));                 // mov rax, [rdx]: the first function pointer
+        throughThunk(t, 0x1003, "e8 f8 0f 00 00", 0x3000, "48 89 d1");  // call thunk → 0x3000: mov rcx, rdx (not the answer)
+        t.ins(0x1008, "48 8b 06", read(0x5008, 8, -1));                 // mov rax, [rsi]: the second function pointer
+        throughThunk(t, 0x100b, "e8 f0 0f 00 00", 0x4000, "48 89 d0");  // call thunk → 0x4000: mov rax, rdx (the answer)
+        t.ins(0x1010, "48 89 07", write(OUT_PA, 8, -1));                // mov [rdi], rax
+        SliceResult r = slice(GuardPolicy.VIRTUOSO, t.finish());
+        assertEquals(ControlRole.BRANCH, r.controlSites().get(0x2010L).role(), "the thunk's jump has two targets");
+        assertEquals(ControlRole.SKIP, r.controlSites().get(0x1003L).role(), "the first call's target keeps nothing");
+        assertNotNull(r.frames().get(0x100bL), "the second call runs its target in a frame");
+        assertTrue(keptCount(r, SyntheticTrace.lift(0x1008, "48 8b 06")) > 0, "the second call's target is computed");
+        assertNoneKept(r, SyntheticTrace.lift(0x1000, "48 8b 02"));    // the skipped call's target is not
+    }
+
     /** cmp rax, rbx; je 0x1008 (taken or not); 0x1005: mov rcx, rdx; 0x1008: mov [rdi], rbx. */
     private static InMemoryTrace jumpOverUnusedCode(boolean taken) {
         SyntheticTrace t = new SyntheticTrace(8, 0);
