@@ -218,11 +218,16 @@ final class BackwardPass {
             return false;
         }
         OpenCall inner = calls.get(calls.size() - 1);
-        if (inner.callOrdinal != t.getValue()[1] || inner.hasKept || callHasKept[inner.callSite]) {
+        if (inner.callOrdinal != t.getValue()[1] || inner.hasKept || !skippable(table, callHasKept, inner.callSite)) {
             return false;
         }
         skippedThunkCalls.set(inner.callSite);
         return true;
+    }
+
+    /** Whether the program skips the structured call at {@code site}: neither its callee nor its own µops keep anything. */
+    static boolean skippable(Sites table, boolean[] callHasKept, int site) {
+        return !callHasKept[site] && table.kept.get(site).isEmpty();
     }
 
     private boolean defsLive(Uop u, UopExecution x) {

@@ -186,7 +186,7 @@ public final class Slicer {
                 last.add(p);
             }
             for (BackwardPass p : last) {     // a thunk passed over for a call that keeps something after all
-                changed |= p.skippedThunkCalls.stream().anyMatch(c -> callHasKept[c]);
+                changed |= p.skippedThunkCalls.stream().anyMatch(c -> !BackwardPass.skippable(table, callHasKept, c));
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
             changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
@@ -239,7 +239,7 @@ public final class Slicer {
             keptSites += kept.isEmpty() ? 0 : 1;
             ControlKind kind = table.control.get(s);
             boolean call = structure.structuredCall(s);
-            boolean skipCall = call && !callHasKept[s] && kept.isEmpty();
+            boolean skipCall = call && BackwardPass.skippable(table, callHasKept, s);
             if (call && !skipCall) {
                 frames.put(k.address(), new CallFrame(k.address(), structure.returnAddress(s), structure.preservedLocs(s)));
             }

@@ -104,7 +104,7 @@ final class StaticLiveness {
                 long in;
                 if (call) {
                     long callee = 0;
-                    boolean skipped = !callHasKept[s] && table.kept.get(s).isEmpty();
+                    boolean skipped = BackwardPass.skippable(table, callHasKept, s);
                     for (int entry : skipped ? List.<Integer>of() : succ.get(s)) {
                         callee |= liveIn[entry] & CLOBBERED;   // its arguments, unless the program skips the call
                     }
