@@ -190,7 +190,14 @@ public final class Slicer {
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
             changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
-            java.util.function.IntPredicate anchor = r -> !table.kept.get(r).isEmpty() || callHasKept[r];
+            // a site just sliced that the program runs (a backward pass visited it: not inside a
+            // summary or a dropped handler) is an anchor already, its branch will be kept: deciding
+            // to a local fixpoint here saves a backward round per link of a chain of guards (RELAXED)
+            java.util.function.IntPredicate anchor = r -> sliced[r] && table.visited[r] > 0 || !table.kept.get(r).isEmpty()
+                    || callHasKept[r];
+            boolean decided = true;
+            while (decided) {
+            decided = false;
             for (int s = 0; s < n; s++) {
                 if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {
                     continue;
@@ -210,7 +217,9 @@ public final class Slicer {
                     sliced[s] = true;
                     guard[s] = !multi;
                     changed = true;
+                    decided = true;
                 }
+            }
             }
         } while (changed);
 
