@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pslist latency on a live guest: the compiled monitor (JIT) vs the reference executor, one JMH run.
 #   benchmarks/run-pslist.sh [--policy P] [--procs N] [--profile [RUNS]] [--no-jmh] [-- JMH ARGS...]
-# Builds benchmarks/target/benchmarks.jar, trains pslist if .lab/programs has no program for the
-# policy (default: the project's Training.DEFAULT_POLICY; the corpus under .lab/corpus is reused),
+# Builds benchmarks/target/benchmarks.jar, trains pslist under the policy (default: the project's
+# Training.DEFAULT_POLICY) from the corpus under .lab/corpus (traced only if missing),
 # boots the lab guest "bench" with N sleepers (default 100), runs PslistBenchmark against its RAM
 # file (paused through QMP), optionally PslistProfile (where a JIT run spends its time), and stops
 # the guest on every exit path. JMH ARGS are appended to the benchmark name (e.g. -wi 10 -i 5).

@@ -36,6 +36,9 @@ public final class MonitorMemory {
     private final Map<Long, ByteBuffer> overlay = new HashMap<>();
     /** Written pages whose base the source could not give: the bytes written and which they are. */
     private final Map<Long, Partial> partial = new HashMap<>();
+    /** Direct-mapped cache of {@link #partial} (arena objects are written and read field by field). */
+    private final long[] partialTags = new long[SLOTS];
+    private final Partial[] partialPages = new Partial[SLOTS];
     private long misses;
 
     private record Partial(byte[] bytes, boolean[] written) { }
@@ -44,14 +47,39 @@ public final class MonitorMemory {
         this.source = source;
         Arrays.fill(tags, -1L);
         Arrays.fill(writableTags, -1L);
+        Arrays.fill(partialTags, -1L);
+    }
+
+    /** The partial page {@code vpn}, or null when it is none (both answers cached: only {@link #newPartialPage} changes them). */
+    private Partial partialPage(long vpn) {
+        if (partial.isEmpty()) {
+            return null;
+        }
+        int slot = (int) vpn & (SLOTS - 1);
+        if (partialTags[slot] == vpn) {
+            return partialPages[slot];
+        }
+        Partial q = partial.get(vpn);
+        partialTags[slot] = vpn;
+        partialPages[slot] = q;
+        return q;
+    }
+
+    private Partial newPartialPage(long vpn) {
+        Partial q = new Partial(new byte[4096], new boolean[4096]);
+        partial.put(vpn, q);
+        int slot = (int) vpn & (SLOTS - 1);
+        partialTags[slot] = vpn;
+        partialPages[slot] = q;
+        return q;
     }
 
     /** Slow path: zero-extended little-endian read of 1, 2, 4 or 8 bytes at {@code va}, across pages if need be. */
     public long read(long va, int size) {
-        if ((!partial.isEmpty() && (partial.containsKey(va >>> 12) || partial.containsKey((va + size - 1) >>> 12)))
-                || Arena.touches(va, size)) {
+        Partial q0 = partialPage(va >>> 12);
+        if (q0 != null || partialPage((va + size - 1) >>> 12) != null || Arena.touches(va, size)) {
             int off = (int) va & 0xFFF;
-            Partial q = off + size <= 4096 ? partial.get(va >>> 12) : null;
+            Partial q = off + size <= 4096 ? q0 : null;
             if (q != null && allWritten(q, off, size)) {      // the common case: a field the run stored
                 long v = 0;
                 for (int i = 0; i < size; i++) {
@@ -94,17 +122,41 @@ public final class MonitorMemory {
         }
         ByteBuffer first = writable(va >>> 12);
         ByteBuffer last = writable((va + size - 1) >>> 12);
+        Partial firstPartial = first == null ? partialPage(va >>> 12) : null;
+        Partial lastPartial = last == null ? partialPage((va + size - 1) >>> 12) : null;
         for (int i = 0; i < size; i++) {
             long a = va + i;
             int o = (int) a & 0xFFF;
-            ByteBuffer p = (a >>> 12) == (va >>> 12) ? first : last;
+            boolean onFirst = (a >>> 12) == (va >>> 12);
+            ByteBuffer p = onFirst ? first : last;
             if (p != null) {
                 p.put(o, (byte) (value >>> (8 * i)));
             } else {
-                Partial q = partial.get(a >>> 12);
+                Partial q = onFirst ? firstPartial : lastPartial;
                 q.bytes[o] = (byte) (value >>> (8 * i));
                 q.written[o] = true;
             }
+        }
+    }
+
+    /** Stores {@code length} zero bytes from {@code va} (what an allocator zeroed), as that many byte writes would. */
+    public void zero(long va, long length) {
+        long end = va + length;
+        for (long a = va; a < end; ) {
+            long pageEnd = ((a >>> 12) + 1) << 12;
+            int n = (int) (Math.min(end, pageEnd) - a);
+            int o = (int) a & 0xFFF;
+            ByteBuffer p = writable(a >>> 12);
+            if (p != null) {
+                for (int i = 0; i < n; i++) {
+                    p.put(o + i, (byte) 0);
+                }
+            } else {
+                Partial q = partialPage(a >>> 12);
+                Arrays.fill(q.bytes, o, o + n, (byte) 0);
+                Arrays.fill(q.written, o, o + n, true);
+            }
+            a += n;
         }
     }
 
@@ -119,7 +171,7 @@ public final class MonitorMemory {
 
     private long byteAt(long a) {
         int o = (int) a & 0xFFF;
-        Partial q = partial.get(a >>> 12);
+        Partial q = partialPage(a >>> 12);
         if (q != null && q.written[o]) {
             return q.bytes[o] & 0xFFL;
         }
@@ -175,18 +227,18 @@ public final class MonitorMemory {
     private ByteBuffer writable(long vpn) {
         ByteBuffer copy = overlay.get(vpn);
         if (copy == null) {
-            if (partial.containsKey(vpn)) {
+            if (partialPage(vpn) != null) {
                 return null;
             }
             if (Arena.holdsPage(vpn)) {
-                partial.put(vpn, new Partial(new byte[4096], new boolean[4096]));
+                newPartialPage(vpn);
                 return null;
             }
             ByteBuffer base;
             try {
                 base = page(vpn);
             } catch (GuestMemoryException e) {
-                partial.put(vpn, new Partial(new byte[4096], new boolean[4096]));
+                newPartialPage(vpn);
                 return null;
             }
             byte[] bytes = new byte[4096];

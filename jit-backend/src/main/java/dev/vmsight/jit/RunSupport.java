@@ -126,10 +126,7 @@ final class RunSupport {
                     + " (a runaway allocation loop?)");
         }
         long object = Arena.slot(allocations++);
-        long n = Math.min(zeroed, Arena.SLOT);
-        for (long k = 0; k < n; k += 8) {
-            memory.write(object + k, (int) Math.min(8, n - k), 0);   // what the allocator zeroed
-        }
+        memory.zero(object, Math.min(zeroed, Arena.SLOT));   // what the allocator zeroed
         return object;
     }
 

@@ -71,4 +71,23 @@ class MonitorMemoryTest {
         assertEquals(0x5a5a5a5a01020304L, m.read(PRESENT, 8));
         assertEquals(1, m.overlay().size(), "the readable page is copied; the unreadable one is not listed");
     }
+
+    @Test
+    void zeroingStoresZerosAcrossArenaAndGuestPagesAndNothingBeyond() {
+        MonitorMemory m = memory();
+        long slot = Arena.slot(2);
+        m.zero(slot + 4090, 12);                            // across the slot's first page
+        assertEquals(0L, m.read(slot + 4090, 8));
+        assertEquals(0L, m.read(slot + 4098, 4));
+        assertEquals(slot + 4102, assertThrows(GuestMemoryException.class, () -> m.read(slot + 4100, 4)).linearAddress());
+        assertEquals(slot + 4089, assertThrows(GuestMemoryException.class, () -> m.read(slot + 4089, 1)).linearAddress());
+        m.write(slot + 4092, 2, 0xabcd);                    // a later store over zeroed bytes wins
+        assertEquals(0xabcd0000L, m.read(slot + 4090, 4));
+        m.zero(PRESENT + 8, 4);                             // a guest page: a zeroed copy, the source untouched
+        assertEquals(0x5a5a5a5a00000000L, m.read(PRESENT + 8, 8));
+        assertEquals(0x5a5a5a5a5a5a5a5aL, m.read(PRESENT, 8));
+        m.zero(MISSING + 0x20, 2);                          // an unreadable page: zeroed bytes read back, the rest fail
+        assertEquals(0L, m.read(MISSING + 0x20, 2));
+        assertThrows(GuestMemoryException.class, () -> m.read(MISSING + 0x22, 1));
+    }
 }
