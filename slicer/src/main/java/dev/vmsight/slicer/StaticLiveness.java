@@ -15,10 +15,10 @@ import java.util.List;
  * its instruction is kept. Calls are what the program does with them: a structured call passes
  * the registers its frame restores around the callee (they are needed before the call) and needs
  * the callee's caller-saved inputs (arguments), unless the program skips it (its callee keeps
- * nothing: a retpoline thunk's target register, say, is no argument then). It stays within functions: what a caller needs
- * from a callee's return (rax) is not pushed into the callee, which every caller shares — doing
- * so kept, for example, `__get_user_8`'s load for every caller, and a live run then read
- * address 0 for the idle task's rseq.
+ * nothing: a retpoline thunk's target register, say, is no argument then). It stays within
+ * functions: what a caller needs from a callee's return (rax) is not pushed into the callee,
+ * which every caller shares — doing so kept, for example, `__get_user_8`'s load for every
+ * caller, and a live run then read address 0 for the idle task's rseq.
  */
 final class StaticLiveness {
     /** rax..r15 and the arithmetic flags (bits are Loc indices; RIP excluded). */
