@@ -174,15 +174,6 @@ public final class Inspector {
         return b.toString();
     }
 
-    private static boolean isCall(LiftedInstruction li) {
-        for (Uop u : li.uops()) {
-            if (u.kind() == UopKind.CALL || u.kind() == UopKind.CALL_IND) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static LiftedInstruction lift(MergedProgram p, ProgramInstruction i) {
         return SystemMachine.lift(i.bytes(), i.address(), p.features());
     }
