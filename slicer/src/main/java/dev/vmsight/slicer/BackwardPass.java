@@ -210,7 +210,7 @@ final class BackwardPass {
      * keep something after all, {@link #skippedThunkCalls} makes the slicer run another round.
      */
     private boolean inSkippableThunk(int ordinal) {
-        if (index.thunks == null || index.thunks.isEmpty() || calls.isEmpty()) {
+        if (index.inThunks == null || !index.inThunks.get(ordinal) || calls.isEmpty()) {
             return false;
         }
         Map.Entry<Integer, int[]> t = index.thunks.floorEntry(ordinal);

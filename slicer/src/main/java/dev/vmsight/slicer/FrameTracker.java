@@ -35,6 +35,8 @@ final class FrameTracker {
      * event ordinal (its return), ordinal of the call that entered it}. See {@link BackwardPass}.
      */
     final java.util.TreeMap<Integer, int[]> thunks = new java.util.TreeMap<>();
+    /** The event ordinals inside those thunks (a cheap first test on the backward pass's hot path). */
+    final java.util.BitSet inThunks = new java.util.BitSet();
 
     FrameTracker(Sites table, CallStructure structure, long[] startArchitectural) {
         this.table = table;
@@ -139,6 +141,7 @@ final class FrameTracker {
             structure.brokenCall(thunk.site);
             if (top > 0 && open.get(top - 1).instruction == thunk.instruction - 1) {
                 thunks.put(thunk.ordinal, new int[]{pendingReturnOrdinal, open.get(top - 1).ordinal});
+                inThunks.set(thunk.ordinal, pendingReturnOrdinal + 1);
             }
             return;
         }

@@ -142,9 +142,11 @@ public final class Slicer {
         }
         structure.finish();
         Map<Long, Long> zeroedByCall = new HashMap<>();   // per call site: the fewest zeroed bytes of any instance
+        BitSet summarisedCallSites = new BitSet();
         for (TraceIndex ix : indexes) {
             for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
                 zeroedByCall.merge(c.callAddress(), kindOf(c.function()) == SummaryKind.ALLOCATE ? c.zeroed() : 0, Math::min);
+                table.at(c.callAddress()).forEach(summarisedCallSites::set);
             }
         }
         int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
@@ -154,12 +156,6 @@ public final class Slicer {
                 ? new ControlDependence(table, edgeList, lastSites, structure, true) : null;
 
         int n = table.size();
-        BitSet summarisedCallSites = new BitSet();
-        for (TraceIndex ix : indexes) {
-            for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
-                table.at(c.callAddress()).forEach(summarisedCallSites::set);
-            }
-        }
         boolean[] sliced = new boolean[n];
         boolean[] guard = new boolean[n];
         boolean[] callHasKept = new boolean[n];
@@ -190,42 +186,51 @@ public final class Slicer {
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
             changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
-            // a site just sliced that the program runs (a backward pass visited it: not inside a
-            // summary or a dropped handler) is an anchor already, its branch will be kept: deciding
-            // to a local fixpoint here saves a backward round per link of a chain of guards (RELAXED)
-            java.util.function.IntPredicate anchor = r -> sliced[r] && table.visited[r] > 0 || !table.kept.get(r).isEmpty()
-                    || callHasKept[r];
-            boolean decided = true;
-            while (decided) {
-            decided = false;
-            for (int s = 0; s < n; s++) {
-                if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {
-                    continue;
-                }
-                boolean multi = table.successors.get(s).size() >= 2;
-                boolean needed;
-                if (structure.structuredCall(s)) {
-                    // which callee runs matters only when a callee keeps something
-                    needed = callHasKept[s] && (multi || policy != GuardPolicy.VIRTUOSO);
-                } else if (multi) {
-                    needed = anchor.test(s) || runnable.controls(s, anchor)
-                            || runnable.immediatePostDominator(s) == ControlDependence.NONE;
-                } else {
-                    needed = policy == GuardPolicy.RELAXED && withUnseen.controls(s, anchor);
-                }
-                if (needed) {
-                    sliced[s] = true;
-                    guard[s] = !multi;
-                    changed = true;
-                    decided = true;
-                }
-            }
+            while (decideControl(policy, table, structure, runnable, withUnseen, callHasKept, sliced, guard)) {
+                changed = true;   // a site just sliced that the program runs is an anchor at once: decide again
             }
         } while (changed);
 
         return result(policy, first, table, indexes, last, sliced, guard, runnable,
                 withUnseen == null ? runnable : withUnseen, structure, callHasKept, zeroedByCall, producers,
                 rounds, traces.size(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * One pass of control decisions: slices each control site some anchor (a kept µop, a call
+     * whose callee keeps one, or a site already sliced that the program runs: a backward pass
+     * visited it, so not inside a summary or a dropped handler) needs; returns whether one was
+     * sliced. Repeating it to a fixpoint within a round saves a backward round per link of a chain
+     * of guards (RELAXED).
+     */
+    private static boolean decideControl(GuardPolicy policy, Sites table, CallStructure structure,
+                                         ControlDependence runnable, ControlDependence withUnseen,
+                                         boolean[] callHasKept, boolean[] sliced, boolean[] guard) {
+        java.util.function.IntPredicate anchor = r -> sliced[r] && table.visited[r] > 0 || !table.kept.get(r).isEmpty()
+                || callHasKept[r];
+        boolean decided = false;
+        for (int s = 0; s < table.size(); s++) {
+            if (sliced[s] || table.control.get(s) == null || structure.structuredReturn(s)) {
+                continue;
+            }
+            boolean multi = table.successors.get(s).size() >= 2;
+            boolean needed;
+            if (structure.structuredCall(s)) {
+                // which callee runs matters only when a callee keeps something
+                needed = callHasKept[s] && (multi || policy != GuardPolicy.VIRTUOSO);
+            } else if (multi) {
+                needed = anchor.test(s) || runnable.controls(s, anchor)
+                        || runnable.immediatePostDominator(s) == ControlDependence.NONE;
+            } else {
+                needed = policy == GuardPolicy.RELAXED && withUnseen.controls(s, anchor);
+            }
+            if (needed) {
+                sliced[s] = true;
+                guard[s] = !multi;
+                decided = true;
+            }
+        }
+        return decided;
     }
 
     private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,

@@ -73,12 +73,14 @@ final class TraceIndex {
         ix.scan(trace, table, edges, allocators);
         ix.frames.end(trace.header().marks().markOut(), ix.returnOfCall);
         ix.thunks = ix.frames.thunks;
+        ix.inThunks = ix.frames.inThunks;
         return ix;
     }
 
     private FrameTracker frames;
     /** Retpoline thunks entered straight from a call: see {@link FrameTracker#thunks}. */
     java.util.TreeMap<Integer, int[]> thunks;
+    java.util.BitSet inThunks;
     private java.util.Set<Long> unsummarised = java.util.Set.of();
 
     private void scan(TraceReader trace, Sites table, LiveBytes edges, Map<Long, String> allocators) {
