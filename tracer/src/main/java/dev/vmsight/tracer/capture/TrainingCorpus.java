@@ -88,6 +88,9 @@ public final class TrainingCorpus {
     private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
         try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
             KernelSymbols.saveTextSymbols(guest, SYMBOLS_TIMEOUT, entries.get(0).trace().getParent().resolveSibling(KALLSYMS));
+            if (todo.isEmpty()) {
+                return;     // booted only for the symbols (a corpus traced before they were saved)
+            }
             Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
             for (int i : todo) {
                 Entry e = entries.get(i);
