@@ -71,6 +71,13 @@ public final class Tracer {
     /** The largest mark buffer read from the guest. */
     private static final int MAX_BUFFER = 16 << 20;
     private static final String EXTRA_SLEEPERS_FILE = "/run/vmsight-extra-sleepers";
+    /**
+     * Context key: how many times this tracer ran the same trainer on this guest before the run
+     * traced (an attempt the replay rejected or needed a longer prefix for ran it too). 0 on a
+     * guest booted for the tracer means the trace is the trainer's first run since boot: kernel
+     * caches it fills (the /proc dentries a listing creates) start cold.
+     */
+    public static final String EARLIER_RUNS = "trainer.earlierRuns";
 
     private final QemuGuest guest;
     private final LabLayout lab;
@@ -84,6 +91,8 @@ public final class Tracer {
     /** KernelSymbols of this boot, recorded in every header's context */
     private final Map<String, String> kernelSymbols;
     private int currentExtraSleepers;
+    /** Runs of each trainer this tracer started on this guest (captures, retries, divergence lockstep runs). */
+    private final Map<String, Integer> trainerRuns = new java.util.HashMap<>();
     private Progress progress = Progress.NONE;
 
     /** Progress of long replays (a progress bar): called every few thousand instructions, then once when done. */
@@ -177,6 +186,7 @@ public final class Tracer {
                     capture.valueMatches()[1], capture.valueMatches()[2]));
             context.put("prefix.divergences", String.valueOf(capture.prefixDivergences().size()));
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
+            context.put(EARLIER_RUNS, String.valueOf(trainerRuns.getOrDefault(program.fileName(), 0) - 1));
             context.putAll(kernelSymbols);
             TraceHeader header = header(program, args, capture, context);
             try {
@@ -247,6 +257,7 @@ public final class Tracer {
         long main = symbols.address(program, TrainingSymbols.MAIN);
         long markIn = symbols.address(program, TrainingSymbols.MARK_IN);
         long markOut = symbols.address(program, TrainingSymbols.MARK_OUT);
+        trainerRuns.merge(program.fileName(), 1, Integer::sum);
         long shell = GuestTrainer.spawn(guest, variation.shellCommand(argv));
         StartCapture partial;
         try (GdbClient gdb = GdbClient.connect(guest.gdbSocket(), Duration.ofSeconds(10));
@@ -385,6 +396,7 @@ public final class Tracer {
         say("%s: fidelity failed (%s); finding the first divergence by lockstep", program.fileName(), mismatch);
         // the first divergence lies before the replay's END: no need to step further (≈500 steps/s)
         long steps = outcome.reachedEnd() ? outcome.instructions() + 1 : options.maxInstructions();
+        trainerRuns.merge(program.fileName(), 1, Integer::sum);
         LockstepResult r = Lockstep.run(guest, lab, program, argv, variation.shellCommand(argv), steps, null, false);
         return mismatch + "; " + r.summary() + (r.divergences().isEmpty() ? "" : "\n" + r.divergences().get(0));
     }

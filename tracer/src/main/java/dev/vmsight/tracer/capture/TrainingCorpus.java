@@ -23,8 +23,10 @@ import java.util.List;
  * {@code .lab/corpus/<first 12 hex digits of the kernel's .text SHA-256>/<program>/run-<i>.{trace,snapshot}}.
  * {@link #ensure} returns at once when the files exist, open as the current formats and are of
  * the pinned kernel with fidelity; otherwise it boots a lab guest and traces the missing runs
- * (run i with {@link Variation#cycle(int) variation i}). A file lock in the program's directory
- * keeps two JVMs from producing the same runs at once.
+ * (run i with {@link Variation#cycle(int) variation i}). Run 0 is the trainer's first run since
+ * its guest booted (see {@link #COLD_BOOTS}); later runs find what earlier ones left in the
+ * kernel's caches. A file lock in the program's directory keeps two JVMs from producing the same
+ * runs at once.
  */
 public final class TrainingCorpus {
     /** Attempts per run when a trace is rejected (fidelity) before giving up. */
@@ -32,6 +34,13 @@ public final class TrainingCorpus {
     /** The guest's text symbols, saved at each corpus boot (it boots without KASLR: one file fits every run). */
     static final String KALLSYMS = "kallsyms";
     private static final java.time.Duration SYMBOLS_TIMEOUT = java.time.Duration.ofSeconds(60);
+    /**
+     * Boots tried for run 0 before a run that is not the trainer's first since boot is kept. Run 0
+     * is defined as the first run after boot (for pslist: the listing that creates the /proc
+     * dentries), so a retry on the same guest, which finds them cached, is traced again on a new
+     * boot; after this many boots the last one is kept (its header says so).
+     */
+    private static final int COLD_BOOTS = 3;
 
     private TrainingCorpus() { }
 
@@ -86,29 +95,80 @@ public final class TrainingCorpus {
     }
 
     private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
-        try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
-            KernelSymbols.saveTextSymbols(guest, SYMBOLS_TIMEOUT, entries.get(0).trace().getParent().resolveSibling(KALLSYMS));
-            if (todo.isEmpty()) {
-                return;     // booted only for the symbols (a corpus traced before they were saved)
-            }
-            Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
-            for (int i : todo) {
-                Entry e = entries.get(i);
-                Path tmp = e.trace().resolveSibling("new-run-" + i + ".trace");
-                TracedRun r = null;
-                for (int attempt = 0; attempt < ATTEMPTS && (r == null || !r.fidelity()); attempt++) {
-                    r = tracer.trace(program, List.of(), Variation.cycle(i), i, tmp);
+        List<Integer> left = new ArrayList<>(todo);
+        boolean symbolsSaved = false;
+        for (int boot = 1; ; boot++) {
+            try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
+                if (!symbolsSaved) {
+                    saveSymbols(guest, entries.get(0).trace().getParent().resolveSibling(KALLSYMS));
+                    symbolsSaved = true;
                 }
-                if (!r.fidelity()) {
-                    throw new IllegalStateException("training corpus: " + program.fileName() + " run " + i + " was rejected "
-                            + ATTEMPTS + " times (fidelity): " + r.divergence());
+                if (left.isEmpty()) {
+                    return;     // booted only for the symbols (a corpus traced before they were saved)
                 }
-                Files.move(r.snapshot(), e.snapshot(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(r.trace(), e.trace(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
+                while (!left.isEmpty()) {
+                    int i = left.get(0);
+                    TracedRun r = traceRun(tracer, program, entries.get(i), i);
+                    if (i == 0 && !firstRunSinceBoot(r) && boot < COLD_BOOTS) {
+                        deleteQuietly(r.trace());
+                        deleteQuietly(r.snapshot());
+                        break;      // run 0 must find the guest as boot left it: trace it again on a new boot
+                    }
+                    move(r, entries.get(i));
+                    left.remove(0);
+                }
+                tracer.resetWorkload();
+                if (left.isEmpty()) {
+                    return;
+                }
             }
-            tracer.resetWorkload();
+        }
+    }
+
+    /** Run {@code i} into a temporary trace, with {@link #ATTEMPTS} tries at fidelity. */
+    private static TracedRun traceRun(Tracer tracer, TrainingProgram program, Entry e, int i) {
+        Path tmp = e.trace().resolveSibling("new-run-" + i + ".trace");
+        TracedRun r = null;
+        for (int attempt = 0; attempt < ATTEMPTS && (r == null || !r.fidelity()); attempt++) {
+            r = tracer.trace(program, List.of(), Variation.cycle(i), i, tmp);
+        }
+        if (!r.fidelity()) {
+            throw new IllegalStateException("training corpus: " + program.fileName() + " run " + i + " was rejected "
+                    + ATTEMPTS + " times (fidelity): " + r.divergence());
+        }
+        return r;
+    }
+
+    /** Whether the traced run was the trainer's first run on its guest since boot (no retry ran it before). */
+    static boolean firstRunSinceBoot(TracedRun r) {
+        return "0".equals(r.context().get(Tracer.EARLIER_RUNS));
+    }
+
+    private static void saveSymbols(QemuGuest guest, Path file) {
+        try {
+            KernelSymbols.saveTextSymbols(guest, SYMBOLS_TIMEOUT, file);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot move a new trace into the training corpus: " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot save the guest's kernel symbols to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            if (p != null) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // a leftover temporary file is overwritten by the next attempt
+        }
+    }
+
+    private static void move(TracedRun r, Entry e) {
+        try {
+            Files.move(r.snapshot(), e.snapshot(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(r.trace(), e.trace(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot move a new trace into the training corpus: " + ex.getMessage(), ex);
         }
     }
 
@@ -130,7 +190,8 @@ public final class TrainingCorpus {
         try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
             return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
                     && r.summary().reachedEnd() && s.storedPages() > 0
-                    && r.header().context().keySet().stream().anyMatch(k -> k.startsWith(KernelSymbols.KEY));  // traced before symbols were recorded
+                    && r.header().context().keySet().stream().anyMatch(k -> k.startsWith(KernelSymbols.KEY))  // traced before symbols were recorded
+                    && r.header().context().containsKey(Tracer.EARLIER_RUNS);    // traced before earlier runs were counted
 
         } catch (RuntimeException damagedOrOld) {
             return false;   // wrong version, truncated, corrupt: traced again

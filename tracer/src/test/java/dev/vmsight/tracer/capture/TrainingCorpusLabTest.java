@@ -41,6 +41,9 @@ class TrainingCorpusLabTest {
             }
             assertTrue(Files.size(e.snapshot()) > 0, e.snapshot().toString());
         }
+        try (TraceReader r = TraceFiles.open(first.get(0).trace())) {
+            assertEquals("0", r.header().context().get(Tracer.EARLIER_RUNS), "run 0 is the trainer's first run since its guest booted");
+        }
         FileTime run0 = Files.getLastModifiedTime(first.get(0).trace());
 
         long t0 = System.nanoTime();
