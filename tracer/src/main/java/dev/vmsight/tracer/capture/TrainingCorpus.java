@@ -23,10 +23,11 @@ import java.util.List;
  * {@code .lab/corpus/<first 12 hex digits of the kernel's .text SHA-256>/<program>/run-<i>.{trace,snapshot}}.
  * {@link #ensure} returns at once when the files exist, open as the current formats and are of
  * the pinned kernel with fidelity; otherwise it boots a lab guest and traces the missing runs
- * (run i with {@link Variation#cycle(int) variation i}). Run 0 is the trainer's first run since
- * its guest booted (see {@link #COLD_BOOTS}); later runs find what earlier ones left in the
- * kernel's caches. A file lock in the program's directory keeps two JVMs from producing the same
- * runs at once.
+ * (run i with {@link Variation#cycle(int) variation i}), {@link #RUNS_PER_BOOT} runs per boot. A
+ * boot's first run (0, 4, ...) is the trainer's first run since its guest booted (see
+ * {@link #COLD_BOOTS}); later runs find what earlier ones left in the kernel's caches. A run traced
+ * again alone (damaged) is its boot's first. A file lock in the program's directory keeps two
+ * JVMs from producing the same runs at once.
  */
 public final class TrainingCorpus {
     /** Attempts per run when a trace is rejected (fidelity) before giving up. */
@@ -35,10 +36,17 @@ public final class TrainingCorpus {
     static final String KALLSYMS = "kallsyms";
     private static final java.time.Duration SYMBOLS_TIMEOUT = java.time.Duration.ofSeconds(60);
     /**
-     * Boots tried for run 0 before a run that is not the trainer's first since boot is kept. Run 0
-     * is defined as the first run after boot (for pslist: the listing that creates the /proc
-     * dentries), so a retry on the same guest, which finds them cached, is traced again on a new
-     * boot; after this many boots the last one is kept (its header says so).
+     * Runs traced on one boot: runs 0-3 on a first guest, 4-7 on a second, and so on. Held-out
+     * runs of a reliability measurement (crossval: train on runs below N, test on N and up) then
+     * come from another boot than training's, where slab addresses, and with them the order of
+     * hash chains, differ, as they do on any live guest.
+     */
+    static final int RUNS_PER_BOOT = 4;
+    /**
+     * Boots tried for a boot's first run (0, 4, ...) before a run that is not the trainer's first
+     * since boot is kept. That run is defined as the first after boot (for pslist: the listing
+     * that creates the /proc dentries), so a retry on the same guest, which finds them cached, is
+     * traced again on a new boot; after this many boots the last one is kept (its header says so).
      */
     private static final int COLD_BOOTS = 3;
 
@@ -95,32 +103,39 @@ public final class TrainingCorpus {
     }
 
     private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
-        List<Integer> left = new ArrayList<>(todo);
-        boolean symbolsSaved = false;
-        for (int boot = 1; ; boot++) {
+        Path symbols = entries.get(0).trace().getParent().resolveSibling(KALLSYMS);
+        if (todo.isEmpty()) {
             try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
-                if (!symbolsSaved) {
-                    saveSymbols(guest, entries.get(0).trace().getParent().resolveSibling(KALLSYMS));
-                    symbolsSaved = true;
-                }
-                if (left.isEmpty()) {
-                    return;     // booted only for the symbols (a corpus traced before they were saved)
-                }
-                Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
-                while (!left.isEmpty()) {
-                    int i = left.get(0);
-                    TracedRun r = traceRun(tracer, program, entries.get(i), i);
-                    if (i == 0 && !firstRunSinceBoot(r) && boot < COLD_BOOTS) {
-                        deleteQuietly(r.trace());
-                        deleteQuietly(r.snapshot());
-                        break;      // run 0 must find the guest as boot left it: trace it again on a new boot
+                saveSymbols(guest, symbols);    // booted only for the symbols (a corpus traced before they were saved)
+            }
+            return;
+        }
+        java.util.TreeMap<Integer, List<Integer>> byBoot = new java.util.TreeMap<>();
+        for (int i : todo) {
+            byBoot.computeIfAbsent(i / RUNS_PER_BOOT, b -> new ArrayList<>()).add(i);
+        }
+        boolean symbolsSaved = false;
+        for (List<Integer> group : byBoot.values()) {
+            List<Integer> left = new ArrayList<>(group);
+            for (int boot = 1; !left.isEmpty(); boot++) {
+                try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
+                    if (!symbolsSaved) {
+                        saveSymbols(guest, symbols);
+                        symbolsSaved = true;
                     }
-                    move(r, entries.get(i));
-                    left.remove(0);
-                }
-                tracer.resetWorkload();
-                if (left.isEmpty()) {
-                    return;
+                    Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
+                    while (!left.isEmpty()) {
+                        int i = left.get(0);
+                        TracedRun r = traceRun(tracer, program, entries.get(i), i);
+                        if (i % RUNS_PER_BOOT == 0 && !firstRunSinceBoot(r) && boot < COLD_BOOTS) {
+                            deleteQuietly(r.trace());
+                            deleteQuietly(r.snapshot());
+                            break;      // a boot's first run must find the guest as boot left it: again on a new boot
+                        }
+                        move(r, entries.get(i));
+                        left.remove(0);
+                    }
+                    tracer.resetWorkload();
                 }
             }
         }
