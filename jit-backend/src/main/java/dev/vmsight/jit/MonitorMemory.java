@@ -148,9 +148,7 @@ public final class MonitorMemory {
             int o = (int) a & 0xFFF;
             ByteBuffer p = writable(a >>> 12);
             if (p != null) {
-                for (int i = 0; i < n; i++) {
-                    p.put(o + i, (byte) 0);
-                }
+                Arrays.fill(p.array(), o, o + n, (byte) 0);     // the run's own copy wraps a heap array
             } else {
                 Partial q = partialPage(a >>> 12);
                 Arrays.fill(q.bytes, o, o + n, (byte) 0);

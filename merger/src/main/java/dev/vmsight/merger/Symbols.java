@@ -35,9 +35,6 @@ public final class Symbols {
         return new Symbols(map);
     }
 
-    /** How many functions are named. */
-    public int size() { return byAddress.size(); }
-
     public static Symbols readSystemMap(Path file) {
         List<String> lines;
         try {

@@ -32,7 +32,7 @@ import java.util.List;
 public final class TrainingCorpus {
     /** Attempts per run when a trace is rejected (fidelity) before giving up. */
     private static final int ATTEMPTS = 2;
-    /** The guest's text symbols, saved at each corpus boot (it boots without KASLR: one file fits every run). */
+    /** The guest's text symbols, saved at the first boot of a corpus production (no KASLR: one file fits every run). */
     static final String KALLSYMS = "kallsyms";
     private static final java.time.Duration SYMBOLS_TIMEOUT = java.time.Duration.ofSeconds(60);
     /**
