@@ -13,29 +13,65 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The addresses of the few kernel functions later stages summarise (the random-number sources and
- * the slab/kmalloc allocators and frees: exported interfaces of the kernel), read from the guest's
- * own {@code /proc/kallsyms} once per tracer (the Debian vmlinux is stripped). They go into every
- * trace header's context as {@code kernel.symbol.NAME = hex address}: with KASLR a trace is only
- * meaningful with the addresses of its own boot, so they travel with it.
+ * The addresses of the few kernel symbols later stages need, read from the guest's own
+ * {@code /proc/kallsyms} once per tracer (the Debian vmlinux is stripped): the functions the
+ * slicer summarises (the random-number sources and the slab/kmalloc allocators and frees: exported
+ * interfaces of the kernel), and the data a monitor locates its run context with (the per-CPU
+ * offset table, the per-CPU {@code current_task} and stack-top slots, the static per-CPU area's
+ * size, {@code init_task}, the kernel's own page tables). They go into every trace header's
+ * context as {@code kernel.symbol.NAME = hex address} (per-CPU symbols are offsets into a CPU's
+ * per-CPU area): with KASLR a trace is only meaningful with the addresses of its own boot, so
+ * they travel with it.
  */
 public final class KernelSymbols {
     /** The functions whose addresses are recorded. */
-    public static final List<String> RECORDED = List.of("get_random_u8", "get_random_u16", "get_random_u32",
+    public static final List<String> FUNCTIONS = List.of("get_random_u8", "get_random_u16", "get_random_u32",
             "get_random_u64", "kmem_cache_alloc", "kmem_cache_alloc_lru", "kmem_cache_alloc_node", "__kmalloc",
             "__kmalloc_node", "kmalloc_trace", "kmalloc_node_trace", "kmalloc_large", "kfree", "kmem_cache_free");
+    /**
+     * The data symbols recorded: {@code __per_cpu_offset} (u64 per CPU: the base of its per-CPU
+     * area), the per-CPU offsets of {@code current_task}, {@code cpu_current_top_of_stack} and
+     * {@code __per_cpu_end} (the static per-CPU area's size), {@code init_task} (CPU 0's idle task),
+     * {@code init_top_pgt} and {@code phys_base} (the kernel's own page tables and where the image
+     * sits in physical memory), and the bases of the randomisable regions.
+     */
+    public static final List<String> DATA = List.of("__per_cpu_offset", "current_task", "cpu_current_top_of_stack",
+            "__per_cpu_end", "init_task", "init_top_pgt", "phys_base", "page_offset_base", "vmalloc_base", "vmemmap_base",
+            "nr_cpu_ids");
+    /** Every symbol recorded. */
+    public static final List<String> RECORDED = java.util.stream.Stream.concat(FUNCTIONS.stream(), DATA.stream()).toList();
+    /** Header context key of the size of a task_struct (the guest's /proc/slabinfo object size), decimal. */
+    public static final String TASK_STRUCT_SIZE = "kernel.taskStructSize";
     /** Header context key prefix. */
     public static final String KEY = "kernel.symbol.";
 
-    private static final Pattern LINE = Pattern.compile("([0-9a-f]{16}) ([tT]) (\\S+)");
+    /** A kallsyms line: text (t/T), data (d/D, b/B, r/R) or an absolute per-CPU offset (A). */
+    private static final Pattern LINE = Pattern.compile("([0-9a-f]{16}) ([tTdDbBrRA]) (\\S+)");
 
     private KernelSymbols() { }
 
-    /** {@code KEY + name → hex address} for each recorded function the guest's kallsyms lists (global symbols first). */
+    /**
+     * {@code KEY + name → hex address} for each recorded symbol the guest's kallsyms lists (global
+     * symbols first), and {@link #TASK_STRUCT_SIZE} from its /proc/slabinfo.
+     */
     static Map<String, String> read(QemuGuest guest, Duration timeout) {
-        String script = "grep -E ' [tT] (" + String.join("|", RECORDED) + ")$' /proc/kallsyms";
+        String script = "grep -E ' [tTdDbBrRA] (" + String.join("|", RECORDED) + ")$' /proc/kallsyms; "
+                + "grep '^task_struct ' /proc/slabinfo";
         String out = guest.exec(timeout, List.of("/bin/sh", "-c", script)).stdoutOrThrow("reading /proc/kallsyms in the guest");
-        return parse(out);
+        Map<String, String> m = parse(out);
+        taskStructSize(out).ifPresent(size -> m.put(TASK_STRUCT_SIZE, String.valueOf(size)));
+        return m;
+    }
+
+    /** The object size of the task_struct slab cache in /proc/slabinfo text (its fourth column). */
+    static java.util.OptionalInt taskStructSize(String slabinfo) {
+        for (String line : slabinfo.split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length > 3 && f[0].equals("task_struct") && f[3].matches("\\d{1,6}")) {
+                return java.util.OptionalInt.of(Integer.parseInt(f[3]));
+            }
+        }
+        return java.util.OptionalInt.empty();
     }
 
     /**
@@ -58,7 +94,8 @@ public final class KernelSymbols {
             if (!m.matches() || !RECORDED.contains(m.group(3)) || m.group(1).equals("0000000000000000")) {
                 continue;   // all-zero addresses: kptr_restrict hides them, which is no address at all
             }
-            (m.group(2).equals("T") ? global : local).putIfAbsent(KEY + m.group(3), m.group(1));
+            boolean isGlobal = Character.isUpperCase(m.group(2).charAt(0));
+            (isGlobal ? global : local).putIfAbsent(KEY + m.group(3), m.group(1));
         }
         local.forEach(global::putIfAbsent);
         return global;

@@ -152,7 +152,7 @@ public final class Tracer {
         long t0 = System.nanoTime();
         List<String> argv = new ArrayList<>(List.of(program.guestPath()));
         argv.addAll(args);
-        setExtraSleepers(variation.extraSleepers());
+        setWorkload(variation);
         long requiredPrefix = 0;
         java.util.Set<Long> extraSites = new java.util.HashSet<>();
         int retries = 0;
@@ -214,7 +214,7 @@ public final class Tracer {
 
     /** Kills the extra sleepers a variation started (the guest's workload returns to its boot size). */
     public void resetWorkload() {
-        setExtraSleepers(0);
+        setWorkload(Variation.BASELINE);
     }
 
     private TracedRun finish(TrainingProgram program, List<String> argv, Variation variation, Path traceFile,
@@ -402,15 +402,14 @@ public final class Tracer {
     }
 
     /** Brings the number of extra sleepers to {@code n}: kills the previous ones, starts new ones. */
-    private void setExtraSleepers(int n) {
-        if (n == currentExtraSleepers && n == 0) {
+    private void setWorkload(Variation v) {
+        if (v.extraSleepers() == 0 && v.pidFloor() == 0 && currentExtraSleepers == 0) {
             return;
         }
-        String script = "[ -f " + EXTRA_SLEEPERS_FILE + " ] && kill $(cat " + EXTRA_SLEEPERS_FILE + ") 2>/dev/null; rm -f "
-                + EXTRA_SLEEPERS_FILE + "; i=0; while [ $i -lt " + n + " ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & "
-                + "echo $! >> " + EXTRA_SLEEPERS_FILE + "; i=$((i+1)); done; true";
-        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", script)).stdoutOrThrow("setting the guest's extra sleepers to " + n);
-        currentExtraSleepers = n;
+        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", v.workloadScript(EXTRA_SLEEPERS_FILE)))
+                .stdoutOrThrow("setting the guest's workload to " + v.extraSleepers() + " extra sleepers"
+                        + (v.pidFloor() > 0 ? " from PID " + v.pidFloor() : ""));
+        currentExtraSleepers = v.extraSleepers();
     }
 
     private void say(String format, Object... args) {

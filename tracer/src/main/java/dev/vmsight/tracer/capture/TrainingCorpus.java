@@ -205,8 +205,9 @@ public final class TrainingCorpus {
         try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
             return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
                     && r.summary().reachedEnd() && s.storedPages() > 0
-                    && r.header().context().keySet().stream().anyMatch(k -> k.startsWith(KernelSymbols.KEY))  // traced before symbols were recorded
-                    && r.header().context().containsKey(Tracer.EARLIER_RUNS);    // traced before earlier runs were counted
+                    && r.header().context().containsKey(KernelSymbols.KEY + "current_task")  // traced before data symbols were recorded
+                    && r.header().context().containsKey(Tracer.EARLIER_RUNS)     // traced before earlier runs were counted
+                    && r.header().context().containsKey(Variation.PID_FLOOR_KEY); // traced before workloads moved PIDs
 
         } catch (RuntimeException damagedOrOld) {
             return false;   // wrong version, truncated, corrupt: traced again

@@ -7,17 +7,25 @@ import java.util.stream.Collectors;
 
 /**
  * How one traced run differs on purpose from the others (merging needs diversity): how many
- * extra sleeping processes the guest runs besides its fixed workload, which process starts the
- * trainer, which file descriptors it inherits open, and the CPU it is pinned to. Written into
- * the trace header's context; {@link #cycle(int)} gives run i of a series.
+ * extra sleeping processes the guest runs besides its fixed workload and where their PIDs lie,
+ * which process starts the trainer, which file descriptors it inherits open, and the CPU it is
+ * pinned to. Written into the trace header's context; {@link #cycle(int)} gives run i of a series.
+ *
+ * <p>The workload dimensions are chosen for the paths real guests take: a listing of more than
+ * about 280 processes no longer fits one 8 KiB getdents64 buffer (the kernel's buffer-full path
+ * and the trainer's second call with entries), and PIDs above 4,096 and 262,144 deepen the PID
+ * radix tree and give 4- to 7-digit names (the kernel's decimal formatting).
  *
  * @param extraSleepers busybox {@code sleep} processes started through qemu-ga before the run
  *                      (those of the previous run are killed first): the workload size
+ * @param pidFloor      when above 0, the extra sleepers (and what starts after them) get PIDs from
+ *                      here on: {@code ns_last_pid} is moved to {@code pidFloor - 1} first, and
+ *                      {@code pid_max} raised to its limit when needed; 0 leaves PIDs where they are
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
  */
-public record Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
+public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
 
     /** Which process runs (or starts) the trainer. */
     public enum Launcher {
@@ -32,7 +40,20 @@ public record Variation(int extraSleepers, Launcher launcher, List<String> openF
     }
 
     /** The plain run: no extra processes, exec'd by qemu-ga's shell, no extra descriptors, CPU 0. */
-    public static final Variation BASELINE = new Variation(0, Launcher.EXEC, List.of(), 0);
+    public static final Variation BASELINE = new Variation(0, 0, Launcher.EXEC, List.of(), 0);
+
+    /** The kernel's largest pid_max on 64-bit (PID_MAX_LIMIT): PIDs are below it. */
+    public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
+
+    /** Workload sizes cycled: 300 extra sleepers overflow one 8 KiB getdents64 buffer of /proc. */
+    private static final int[] SLEEPERS = {0, 300, 8, 3, 5, 1};
+    /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
+    private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
+
+    /** A variation with PIDs left where they are. */
+    public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
+        this(extraSleepers, 0, launcher, openFiles, cpu);
+    }
 
     private static final List<List<String>> FD_SETS = List.of(
             List.of(), List.of("3</proc/version"), List.of("3</proc/version", "5</", "7</dev/null"));
@@ -40,6 +61,9 @@ public record Variation(int extraSleepers, Launcher launcher, List<String> openF
     public Variation {
         if (extraSleepers < 0 || extraSleepers > 500) {
             throw new IllegalArgumentException("extra sleepers must be 0..500, not " + extraSleepers);
+        }
+        if (pidFloor < 0 || pidFloor >= PID_MAX_LIMIT - extraSleepers - 1000) {
+            throw new IllegalArgumentException("PID floor must be 0..." + (PID_MAX_LIMIT - extraSleepers - 1000) + ", not " + pidFloor);
         }
         openFiles = List.copyOf(openFiles);
         for (String r : openFiles) {
@@ -59,7 +83,8 @@ public record Variation(int extraSleepers, Launcher launcher, List<String> openF
             throw new IllegalArgumentException("run index " + i);
         }
         Launcher[] launchers = Launcher.values();
-        return new Variation(new int[]{0, 3, 8, 1, 5}[i % 5], launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0);
+        return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], launchers[i % launchers.length],
+                FD_SETS.get(i % FD_SETS.size()), 0);
     }
 
     /** The /bin/sh command that runs {@code argv} this way (it must not print anything of its own). */
@@ -79,10 +104,33 @@ public record Variation(int extraSleepers, Launcher launcher, List<String> openF
     public Map<String, String> context() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("variation.extraSleepers", String.valueOf(extraSleepers));
+        m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
         m.put("variation.cpu", String.valueOf(cpu));
         return m;
+    }
+
+    /** The header context key of {@link #pidFloor()} (a corpus traced before it existed is traced again). */
+    public static final String PID_FLOOR_KEY = "variation.pidFloor";
+
+    /**
+     * The guest shell script that sets this variation's workload: kills the extra sleepers of an
+     * earlier run (their PIDs are in {@code pidFile}), moves the next PID to the floor, starts the
+     * sleepers and records their PIDs.
+     */
+    public String workloadScript(String pidFile) {
+        StringBuilder s = new StringBuilder();
+        s.append("[ -f ").append(pidFile).append(" ] && kill $(cat ").append(pidFile).append(") 2>/dev/null; rm -f ").append(pidFile)
+                .append("; ");
+        if (pidFloor > 0) {
+            s.append("[ $(cat /proc/sys/kernel/pid_max) -gt ").append(pidFloor + extraSleepers + 1000).append(" ] || echo ")
+                    .append(PID_MAX_LIMIT).append(" > /proc/sys/kernel/pid_max || exit 1; echo ").append(pidFloor - 1)
+                    .append(" > /proc/sys/kernel/ns_last_pid || exit 1; ");
+        }
+        s.append("i=0; while [ $i -lt ").append(extraSleepers).append(" ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & ")
+                .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; true");
+        return s.toString();
     }
 
     private static String quote(String s) {

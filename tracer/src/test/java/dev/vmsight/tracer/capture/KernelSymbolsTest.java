@@ -22,4 +22,23 @@ class KernelSymbolsTest {
                 KernelSymbols.KEY + "kfree", "ffffffff8132f000",
                 KernelSymbols.KEY + "kmem_cache_alloc", "ffffffff8132bb10"), m);
     }
+
+    @Test
+    void dataAndPerCpuSymbolsAndTheTaskStructSize() {
+        String out = """
+                000000000001fb80 A current_task
+                ffffffff8241cb60 D __per_cpu_offset
+                ffffffff82a1aa40 D init_task
+                ffffffff82a10000 D init_top_pgt
+                ffffffff82a5b510 D pid_max
+                task_struct          315    315   6208    5    8 : tunables    0    0    0 : slabdata     63     63      0
+                """;
+        Map<String, String> m = KernelSymbols.parse(out);
+        assertEquals(Map.of(KernelSymbols.KEY + "current_task", "000000000001fb80",
+                KernelSymbols.KEY + "__per_cpu_offset", "ffffffff8241cb60",
+                KernelSymbols.KEY + "init_task", "ffffffff82a1aa40",
+                KernelSymbols.KEY + "init_top_pgt", "ffffffff82a10000"), m);
+        assertEquals(java.util.OptionalInt.of(6208), KernelSymbols.taskStructSize(out));
+        assertEquals(java.util.OptionalInt.empty(), KernelSymbols.taskStructSize("kmalloc-8  1 2 8 512 1"));
+    }
 }

@@ -21,7 +21,7 @@ class VariationTest {
         for (int i = 0; i < 4; i++) {
             Variation a = Variation.cycle(i), b = Variation.cycle(i + 1);
             assertTrue(a.launcher() != b.launcher(), "launcher of runs " + i + " and " + (i + 1));
-            assertTrue(a.extraSleepers() != b.extraSleepers(), "workload of runs " + i + " and " + (i + 1));
+            assertTrue(a.extraSleepers() != b.extraSleepers() || a.pidFloor() != b.pidFloor(), "workload of runs " + i + " and " + (i + 1));
             assertTrue(!a.openFiles().equals(b.openFiles()), "open files of runs " + i + " and " + (i + 1));
             contexts.add(a.context().toString());
         }
@@ -50,6 +50,64 @@ class VariationTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> new Variation(0, Variation.Launcher.EXEC, List.of("3</x; rm -rf /"), 0)).getMessage().contains("N<path"));
         assertThrows(IllegalArgumentException.class, () -> new Variation(-1, Variation.Launcher.EXEC, List.of(), 0));
+        assertThrows(IllegalArgumentException.class, () -> new Variation(0, Variation.PID_MAX_LIMIT, Variation.Launcher.EXEC, List.of(), 0));
+    }
+
+    /** Within any four consecutive runs (one boot's, three of them the demo's default), a full getdents64 buffer and high PIDs. */
+    @Test
+    void theFirstRunsCoverTheBufferFullPathAndDeepPidTrees() {
+        assertEquals(0, Variation.cycle(0).extraSleepers(), "run 0 is the baseline listing");
+        for (int first = 0; first < 16; first += 4) {
+            int most = 0, floor = 0;
+            for (int i = first; i < first + 4; i++) {
+                most = Math.max(most, Variation.cycle(i).extraSleepers());
+                floor = Math.max(floor, Variation.cycle(i).pidFloor());
+            }
+            assertTrue(most >= 300 || first > 0, "runs " + first + ".." + (first + 3) + ": at most " + most + " extra sleepers");
+            assertTrue(floor > 262_144, "runs " + first + ".." + (first + 3) + ": PIDs only below " + floor);
+        }
+        assertTrue(Variation.cycle(1).extraSleepers() >= 300 && Variation.cycle(2).pidFloor() > 1_000_000,
+                "runs 1 and 2 (in a 3-run training) overflow the buffer and reach 7-digit PIDs");
+    }
+
+    /** The workload script on the host's sh (without the guest's sysctls): it starts and later kills exactly its sleepers. */
+    @Test
+    void theWorkloadScriptStartsAndKillsItsSleepers() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("vmsight-workload");
+        String pidFile = dir.resolve("sleepers").toString();
+        try {
+            run(new Variation(3, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile));
+            List<String> pids = java.nio.file.Files.readAllLines(java.nio.file.Path.of(pidFile));
+            assertEquals(3, pids.size());
+            for (String pid : pids) {
+                assertTrue(java.nio.file.Files.exists(java.nio.file.Path.of("/proc", pid)), "sleeper " + pid + " runs");
+            }
+            run(Variation.BASELINE.workloadScript(pidFile));
+            for (String pid : pids) {
+                for (int i = 0; i < 50 && isLiveSleeper(pid); i++) Thread.sleep(20);
+                assertTrue(!isLiveSleeper(pid), "sleeper " + pid + " was killed");
+            }
+            assertTrue(new Variation(1, 5000, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile)
+                    .contains("echo 4999 > /proc/sys/kernel/ns_last_pid"));
+        } finally {
+            run("[ -f " + pidFile + " ] && kill $(cat " + pidFile + "); true");
+            java.nio.file.Files.walk(dir).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private static boolean isLiveSleeper(String pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid, "stat"));
+            return !stat.contains(") Z ");
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
+    private static void run(String script) throws Exception {
+        Process p = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue(p.waitFor(10, TimeUnit.SECONDS), script);
     }
 
     @Test
