@@ -117,12 +117,13 @@ final class DemoCommand implements Callable<Integer> {
             }
             try (GuestSource paused = GuestSources.of(guest, 0)) {
                 GuestSource source = ProgramRuns.withTrainingProcess(paused, trainedStart);
+                var attached = ProgramRuns.attach(program, source);
                 KernelCodeCheck.Match m = KernelCodeCheck.verify(ProgramRuns.kernelCode(program),
-                        AddressSpace.of(source.memory(), source.vcpu()), source.describe());
+                        AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(), program.features());
                 out.printf("    kernel code check: %d instructions, %d bytes equal to the trained kernel's%n", m.instructions(), m.bytes());
-                outcome = ProgramRuns.runJit(program, monitor, source, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
+                outcome = ProgramRuns.runJit(program, monitor, attached, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
                 for (int i = 0; i < repeat && outcome instanceof RunOutcome.Answered; i++) {
-                    RunOutcome again = ProgramRuns.runJit(program, monitor, source, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
+                    RunOutcome again = ProgramRuns.runJit(program, monitor, attached, null, Budget.of(50_000_000, Duration.ofSeconds(5)));
                     if (again instanceof RunOutcome.Answered a) micros.add(a.micros());
                 }
             }

@@ -35,14 +35,20 @@ import java.util.Map;
  *                        registers) instead of computing return addresses; see {@link CallFrame}
  * @param summaries       calls a run does not enter: the kernel's random-number and allocator
  *                        entry points, replaced by what they mean; see {@link CallSummary}
+ * @param runContext      where a run finds the kernel's page tables, its CPU's per-CPU area and the
+ *                        task it runs as, in guest memory (see {@link RunContext})
  */
 public record MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
                             CpuFeatures features, String policy, long entry, long end,
                             List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
                             ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
-                            List<EnvValue> environment, List<CallFrame> frames, List<CallSummary> summaries) {
-    /** Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames, SKIP and RETURN; 4: call summaries). */
-    public static final int FORMAT_VERSION = 4;
+                            List<EnvValue> environment, List<CallFrame> frames, List<CallSummary> summaries,
+                            RunContext runContext) {
+    /**
+     * Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames,
+     * SKIP and RETURN; 4: call summaries; 5: the run context).
+     */
+    public static final int FORMAT_VERSION = 5;
     /**
      * Where a run's {@code ALLOCATE} summaries hand out memory: a kernel-half range no x86-64
      * Linux layout maps (the 1 TiB hole at 0xffffe90000000000 of the 4-level map). The i-th
@@ -63,6 +69,17 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
         environment = List.copyOf(environment);
         frames = List.copyOf(frames);
         summaries = List.copyOf(summaries);
+        java.util.Objects.requireNonNull(runContext, "runContext (RunContext.NONE for none)");
+    }
+
+    /** A program whose run context is not recorded: CR3 and the per-CPU base come from the vCPU. */
+    public MergedProgram(int formatVersion, String name, String kernelTextSha256, String kernelRelease,
+                         CpuFeatures features, String policy, long entry, long end,
+                         List<ProgramInstruction> instructions, List<ControlSite> controls, List<LiveIn> liveIns,
+                         ProgramInput input, List<MemoryRange> userMemory, OutputSpec output, Statistics stats,
+                         List<EnvValue> environment, List<CallFrame> frames, List<CallSummary> summaries) {
+        this(formatVersion, name, kernelTextSha256, kernelRelease, features, policy, entry, end, instructions, controls,
+                liveIns, input, userMemory, output, stats, environment, frames, summaries, RunContext.NONE);
     }
 
     /** A program without call summaries. */

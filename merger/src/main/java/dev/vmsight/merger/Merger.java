@@ -92,6 +92,28 @@ public final class Merger {
         };
     }
 
+    /**
+     * The run context of a program from its first trace's recorded kernel symbols (none: {@link
+     * RunContext#NONE}). getpid asks which task runs, so it runs as the vCPU's own; every other
+     * program asks about the system and runs as init_task.
+     */
+    static RunContext runContext(TraceHeader header) {
+        Map<String, String> c = header.context();
+        String key = dev.vmsight.tracer.capture.KernelSymbols.KEY;
+        long perCpu = symbol(c, key + "__per_cpu_offset"), slot = symbol(c, key + "current_task");
+        if (perCpu == 0 || slot == 0) {
+            return RunContext.NONE;
+        }
+        return new RunContext(perCpu, slot, symbol(c, key + "init_task"), symbol(c, key + "init_top_pgt"),
+                symbol(c, key + "phys_base"),
+                header.program().equals("getpid") ? RunContext.Task.VCPU_CURRENT : RunContext.Task.INIT_TASK);
+    }
+
+    private static long symbol(Map<String, String> context, String key) {
+        String v = context.get(key);
+        return v == null ? 0 : Long.parseUnsignedLong(v, 16);
+    }
+
     private record Key(long address, byte[] bytes) {
         @Override public boolean equals(Object o) {
             return o instanceof Key k && k.address == address && Arrays.equals(k.bytes, bytes);
@@ -347,7 +369,7 @@ public final class Merger {
                     in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
                     ranges(), new OutputSpec(outputKind(header.program())), stats,
                     List.copyOf(environment.values()), List.copyOf(frames.values()),
-                    List.copyOf(slice.summaries().values())), List.copyOf(notes));
+                    List.copyOf(slice.summaries().values()), runContext(header)), List.copyOf(notes));
         }
 
         long firstValue(int loc) {

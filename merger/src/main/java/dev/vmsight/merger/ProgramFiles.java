@@ -34,7 +34,7 @@ import java.util.zip.CRC32;
  */
 public final class ProgramFiles {
     static final byte[] MAGIC = "VMSPROG\0".getBytes(StandardCharsets.US_ASCII);
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     private static final int HEADER = MAGIC.length + 4 + 8;
 
     private ProgramFiles() { }
@@ -192,6 +192,13 @@ public final class ProgramFiles {
             o.writeInt(s.branches());
             o.writeInt(s.guards());
             o.writeInt(s.follows());
+            RunContext c = p.runContext();
+            o.writeLong(c.perCpuOffsets());
+            o.writeLong(c.currentTaskSlot());
+            o.writeLong(c.initTask());
+            o.writeLong(c.kernelPageTables());
+            o.writeLong(c.physBaseSymbol());
+            o.writeByte(c.task().ordinal());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -318,8 +325,10 @@ public final class ProgramFiles {
             }
             Statistics stats = new Statistics(b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
+            RunContext context = new RunContext(b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
+                    ordinal(RunContext.Task.values(), "run-context task"));
             return new MergedProgram(modelVersion, name, sha, release, features, policy, entry, end, instructions,
-                    controls, live, input, memory, output, stats, environment, frames, summaries);
+                    controls, live, input, memory, output, stats, environment, frames, summaries, context);
         }
 
         /** A count of items of at least {@code minBytes} each: must fit in what remains. */

@@ -14,14 +14,20 @@ public final class GuestSource implements AutoCloseable {
     private final String description;
     private final PhysicalMemory memory;
     private final VcpuState vcpu;
+    private final int cpu;
     private final boolean live;
     private final Runnable release;
     private boolean closed;
 
     GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, boolean live, Runnable release) {
+        this(description, memory, vcpu, 0, live, release);
+    }
+
+    GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, int cpu, boolean live, Runnable release) {
         this.description = description;
         this.memory = memory;
         this.vcpu = vcpu;
+        this.cpu = cpu;
         this.live = live;
         this.release = release;
     }
@@ -31,6 +37,9 @@ public final class GuestSource implements AutoCloseable {
 
     /** The registers of the chosen vCPU at the moment the source was opened. */
     public VcpuState vcpu() { return vcpu; }
+
+    /** The number of the vCPU {@link #vcpu()} belongs to (0 for a snapshot). */
+    public int cpu() { return cpu; }
 
     /** True for a running guest (paused while this source is open), false for a dump or file. */
     public boolean live() { return live; }

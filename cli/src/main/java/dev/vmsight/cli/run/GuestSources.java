@@ -65,7 +65,7 @@ public final class GuestSources {
                 VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
                 PhysicalMemory memory = l.ramFileMemory();
                 return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
-                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, () -> resumeAndRelease(guest));
+                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, () -> resumeAndRelease(guest));
             }
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
@@ -88,7 +88,7 @@ public final class GuestSources {
             VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + q.name() + "'");
             PhysicalMemory memory = ramFile(q.ramFile());
             return new GuestSource("lab guest '" + q.name() + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
-                    + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, true, release);
+                    + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, release);
         } catch (RuntimeException e) {
             release.run();
             throw e;
@@ -115,7 +115,7 @@ public final class GuestSources {
             VcpuState vcpu = hmpCpu(text, cpu, shm.vcpuText.toString());
             PhysicalMemory memory = ramFile(shm.file);
             return new GuestSource("RAM file " + shm.file + " (registers from " + shm.vcpuText + "; the guest is not paused)",
-                    memory, vcpu, false, () -> { });
+                    memory, vcpu, cpu, false, () -> { });
         }
         if (!Files.exists(shm.qmp)) {
             throw new GuestException("cannot reach QMP at " + shm.qmp + ": no such socket (is QEMU running with -qmp unix:" + shm.qmp + ",server=on?)");
@@ -133,7 +133,7 @@ public final class GuestSources {
             String text = qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"), QMP_TIMEOUT).asText();
             VcpuState vcpu = hmpCpu(text, cpu, "QMP " + shm.qmp);
             return new GuestSource("RAM file " + shm.file + " (guest paused through QMP " + shm.qmp + ", HMP registers of vCPU " + cpu + ")",
-                    memory, vcpu, true, () -> {
+                    memory, vcpu, cpu, true, () -> {
                         try {
                             qmp.execute("cont", null, QMP_TIMEOUT);
                         } finally {
@@ -160,7 +160,7 @@ public final class GuestSources {
             VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, "libvirt domain " + domain + " at " + uri);
             PhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
             return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
-                    memory, vcpu, true, () -> {
+                    memory, vcpu, cpu, true, () -> {
                         try {
                             guest.resume();
                         } finally {
@@ -185,7 +185,7 @@ public final class GuestSources {
             if (cpus.isEmpty()) throw new GuestException("ELF dump " + file + " has no CPU notes: registers unknown");
             if (cpu >= cpus.size()) throw new GuestException("ELF dump " + file + " has " + cpus.size() + " vCPU(s), no vCPU " + cpu);
             VcpuState vcpu = VcpuStates.fromCore(cpus.get(cpu), file.toString());
-            return new GuestSource("ELF dump " + file + " (CPU notes of vCPU " + cpu + ")", core, vcpu, false, () -> { });
+            return new GuestSource("ELF dump " + file + " (CPU notes of vCPU " + cpu + ")", core, vcpu, cpu, false, () -> { });
         } catch (RuntimeException e) {
             core.close();
             throw e;

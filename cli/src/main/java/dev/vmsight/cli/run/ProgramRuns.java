@@ -152,7 +152,7 @@ public final class ProgramRuns {
         }
         return new GuestSource(source.describe() + " with the training process's registers", source.memory(),
                 new VcpuState("machine registers of " + live.source() + ", process registers of " + trainedStart.source(), regs),
-                source.live(), () -> { });
+                source.cpu(), source.live(), () -> { });
     }
 
     /** The embedded user half as 4 KiB pages, with {@code input} (if any) written at the program's input address. */
@@ -198,9 +198,24 @@ public final class ProgramRuns {
         return p;
     }
 
+    /**
+     * The program's view of {@code source}: its run context found in the guest's memory (kernel
+     * page tables, the per-CPU base of the source's vCPU, the task it runs as; see {@link
+     * dev.vmsight.merger.RunContext}), or the vCPU's registers for a program without one.
+     */
+    public static dev.vmsight.merger.RunContext.Attached attach(MergedProgram program, GuestSource source) {
+        return program.runContext().attach(source.memory(), userEntryView(source.vcpu()), source.cpu());
+    }
+
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */
     public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
-        long[] state = initialState(program, userEntryView(source.vcpu()));
+        return runJit(program, monitor, attach(program, source), input, budget);
+    }
+
+    /** Runs {@code program} once over a guest already attached ({@link #attach}: done once for many runs of a paused guest). */
+    public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, dev.vmsight.merger.RunContext.Attached source,
+                                    byte[] input, Budget budget) {
+        long[] state = initialState(program, source.vcpu());
         AddressSpace space = AddressSpace.of(source.memory(), source.vcpu());
         Prepared shared = prepared(program);
         GuestPages pages = new GuestPages(space, input == null || input.length == 0 ? shared.userPages() : userPages(program, input));
@@ -228,8 +243,9 @@ public final class ProgramRuns {
 
     /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */
     public static RunOutcome runReference(MergedProgram program, GuestSource source, byte[] input, Budget budget) {
+        dev.vmsight.merger.RunContext.Attached attached = attach(program, source);
         long t0 = System.nanoTime();
-        RunResult r = new ReferenceExecutor(program).run(source.memory(), userEntryView(source.vcpu()),
+        RunResult r = new ReferenceExecutor(program).run(attached.memory(), attached.vcpu(),
                 input == null ? new byte[0] : input, budget);
         long micros = (System.nanoTime() - t0) / 1000;
         if (r instanceof RunResult.Answer a) {

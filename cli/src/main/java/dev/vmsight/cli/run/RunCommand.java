@@ -86,9 +86,11 @@ public final class RunCommand implements Callable<Integer> {
         }
         try (GuestSource opened = GuestSources.open(source)) {
             GuestSource guest = trainedStart == null ? opened : ProgramRuns.withTrainingProcess(opened, trainedStart);
-            KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(guest.memory(), guest.vcpu()), guest.describe());
+            var attached = ProgramRuns.attach(program, guest);
+            KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), guest.describe(),
+                    program.features());
             Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
-            outcome = monitor != null ? ProgramRuns.runJit(program, monitor, guest, in, budget)
+            outcome = monitor != null ? ProgramRuns.runJit(program, monitor, attached, in, budget)
                     : ProgramRuns.runReference(program, guest, in, budget);
         }
         out.println(json ? outcome.toJson() : outcome.toText());
