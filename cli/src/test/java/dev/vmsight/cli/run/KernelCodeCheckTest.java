@@ -65,6 +65,22 @@ class KernelCodeCheckTest {
                 + "0f1f440000, trained e811223344 (another build, boot patching or a KASLR slide)", e.getMessage());
     }
 
+    /** SMP alternatives: a 1-vCPU boot rewrites lock prefixes to ds; both mean the same to a monitor. */
+    @Test
+    void aLockPrefixWhereDsWasTrainedIsAnEquivalentPatch() {
+        Bytes m = new Bytes();
+        m.put(F, (byte) 0xf0, (byte) 0x0f, (byte) 0xc1, (byte) 0x03);            // lock xadd [rbx],eax
+        byte[] trained = {0x3e, 0x0f, (byte) 0xc1, 0x03};                         // ds xadd [rbx],eax
+        var r = KernelCodeCheck.verify(Map.of(F, trained), m, "guest", new dev.vmsight.ir.sys.CpuFeatures(false, false));
+        assertEquals(new KernelCodeCheck.Match(1, 4, 1), r);
+        // an fs override is a different address: not equivalent
+        m.put(F, (byte) 0x64, (byte) 0x0f, (byte) 0xc1, (byte) 0x03);
+        assertThrows(KernelCodeCheck.KernelMismatchException.class, () -> KernelCodeCheck.verify(Map.of(F, trained), m, "guest"));
+        // another length (lock add vs. a 5-byte call) or another operation is a mismatch
+        m.put(F, (byte) 0xf0, (byte) 0x0f, (byte) 0xb1, (byte) 0x03);            // lock cmpxchg [rbx],eax
+        assertThrows(KernelCodeCheck.KernelMismatchException.class, () -> KernelCodeCheck.verify(Map.of(F, trained), m, "guest"));
+    }
+
     @Test
     void unmappedCodeIsAMismatchNotACrash() {
         var e = assertThrows(KernelCodeCheck.KernelMismatchException.class,
