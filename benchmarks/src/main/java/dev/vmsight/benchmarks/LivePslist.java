@@ -1,9 +1,10 @@
 package dev.vmsight.benchmarks;
 
-import dev.vmsight.cli.run.GuestSource;
-import dev.vmsight.cli.run.GuestSources;
-import dev.vmsight.cli.run.ProgramRuns;
-import dev.vmsight.cli.run.RunOutcome;
+import dev.vmsight.jit.run.GuestSpec;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
 import dev.vmsight.cli.run.SourceOptions;
 import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
@@ -50,7 +51,7 @@ final class LivePslist implements AutoCloseable {
     static LivePslist open() {
         MergedProgram program = ProgramFiles.read(property("vmsight.program"));
         CompiledMonitor monitor = ProgramRuns.compile(program);
-        GuestSource paused = GuestSources.open(SourceOptions.shm(property("vmsight.ram"), property("vmsight.qmp"), null));
+        GuestSource paused = GuestSources.open(new GuestSpec.RamFile(property("vmsight.ram"), property("vmsight.qmp"), null), 0);
         try {
             GuestSource source;
             try (Snapshot start = Snapshot.open(property("vmsight.process"))) {

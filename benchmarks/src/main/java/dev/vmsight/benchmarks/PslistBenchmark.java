@@ -1,6 +1,6 @@
 package dev.vmsight.benchmarks;
 
-import dev.vmsight.cli.run.RunOutcome;
+import dev.vmsight.jit.run.RunOutcome;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

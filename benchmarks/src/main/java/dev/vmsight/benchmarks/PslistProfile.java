@@ -1,8 +1,8 @@
 package dev.vmsight.benchmarks;
 
-import dev.vmsight.cli.run.ProgramRuns;
-import dev.vmsight.cli.run.RunOutcome;
-import dev.vmsight.cli.run.TrainedEnvironment;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.run.TrainedEnvironment;
 import dev.vmsight.jit.GuestPages;
 import dev.vmsight.jit.MonitorContext;
 import dev.vmsight.jit.MonitorResult;

@@ -1,7 +1,7 @@
 package dev.vmsight.benchmarks;
 
 import dev.vmsight.cli.Labs;
-import dev.vmsight.cli.run.Training;
+import dev.vmsight.jit.train.Training;
 import dev.vmsight.guests.TrainingProgram;
 import dev.vmsight.slicer.GuardPolicy;
 import java.util.Locale;

@@ -1,11 +1,11 @@
 package dev.vmsight.cli;
 
-import dev.vmsight.cli.run.GuestSource;
-import dev.vmsight.cli.run.GuestSources;
-import dev.vmsight.cli.run.KernelCodeCheck;
-import dev.vmsight.cli.run.ProgramRuns;
-import dev.vmsight.cli.run.RunOutcome;
-import dev.vmsight.cli.run.Training;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.KernelCodeCheck;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.train.Training;
 import dev.vmsight.guests.ExecResult;
 import dev.vmsight.guests.KernelPackage;
 import dev.vmsight.guests.LabLayout;

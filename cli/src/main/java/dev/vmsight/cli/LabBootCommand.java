@@ -1,5 +1,7 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.guests.LabInstance;
+
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.GuestException;
@@ -62,7 +64,7 @@ final class LabBootCommand implements Callable<Integer> {
         Guest guest = libvirt ? LibvirtGuest.start(config, uri) : QemuLauncher.start(config, Duration.ofSeconds(timeoutSeconds));
         long ready = System.nanoTime() - t0;
         try {
-            new LabState(libvirt ? LabState.Kind.LIBVIRT : LabState.Kind.QEMU, config, libvirt ? uri : null).save();
+            new LabInstance(libvirt ? LabInstance.Kind.LIBVIRT : LabInstance.Kind.QEMU, config, libvirt ? uri : null).save();
         } catch (GuestException e) {
             guest.close();
             throw e;
@@ -79,16 +81,16 @@ final class LabBootCommand implements Callable<Integer> {
 
     /** A recorded instance that still runs is an error; a stale record (its guest died) is replaced. */
     private void refuseIfRunning(LabLayout lab) {
-        if (!Files.exists(LabState.file(lab.runDir(name)))) return;
+        if (!Files.exists(LabInstance.file(lab.runDir(name)))) return;
         Guest running;
         try {
             running = Labs.attach(lab, name);
         } catch (GuestException stale) {
-            LabState.delete(lab.runDir(name));
+            LabInstance.delete(lab.runDir(name));
             return;
         }
         Labs.release(running);
-        throw new GuestException("lab guest '" + name + "' is already running (" + LabState.file(lab.runDir(name))
+        throw new GuestException("lab guest '" + name + "' is already running (" + LabInstance.file(lab.runDir(name))
                 + "); stop it with 'vmsight lab stop" + (name.equals(Labs.DEFAULT_NAME) ? "" : " --name " + name)
                 + "' or use --name");
     }

@@ -1,5 +1,7 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.guests.LabInstance;
+
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestException;
 import dev.vmsight.guests.LabLayout;
@@ -21,17 +23,17 @@ final class LabStopCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         LabLayout lab = Labs.layout();
-        LabState.load(lab.runDir(name), name); // a clear error when nothing was booted
+        LabInstance.load(lab.runDir(name), name); // a clear error when nothing was booted
         Guest guest;
         try {
             guest = Labs.attach(lab, name);
         } catch (GuestException gone) {
-            LabState.delete(lab.runDir(name));
+            LabInstance.delete(lab.runDir(name));
             spec.commandLine().getOut().println("lab guest '" + name + "' was not running any more (" + gone.getMessage() + "); forgot it");
             return 0;
         }
         guest.close();
-        LabState.delete(lab.runDir(name));
+        LabInstance.delete(lab.runDir(name));
         spec.commandLine().getOut().println("lab guest '" + name + "' stopped");
         return 0;
     }

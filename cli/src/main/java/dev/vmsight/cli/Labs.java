@@ -1,11 +1,7 @@
 package dev.vmsight.cli;
 
 import dev.vmsight.guests.Guest;
-import dev.vmsight.guests.GuestException;
 import dev.vmsight.guests.LabLayout;
-import dev.vmsight.guests.QemuGuest;
-import dev.vmsight.guests.QemuLauncher;
-import dev.vmsight.guests.libvirt.LibvirtGuest;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,22 +32,12 @@ public final class Labs {
 
     /** The running lab guest {@code name}, as {@code vmsight lab boot} recorded it. */
     public static Guest attach(LabLayout lab, String name) {
-        LabState state = LabState.load(lab.runDir(name), name);
-        return switch (state.kind()) {
-            case QEMU -> QemuLauncher.attach(state.config());
-            case LIBVIRT -> LibvirtGuest.attach(state.uri(), state.config().name());
-        };
+        return dev.vmsight.guests.LabInstance.attach(lab, name);
     }
 
     /** Closes this side's connections; the guest keeps running. */
     public static void release(Guest guest) {
-        if (guest instanceof QemuGuest q) {
-            q.detach();
-        } else if (guest instanceof LibvirtGuest l) {
-            l.disconnect();
-        } else {
-            throw new GuestException("unknown kind of guest: " + guest.getClass().getName());
-        }
+        dev.vmsight.guests.LabInstance.release(guest);
     }
 
     static String seconds(long nanos) {

@@ -1,6 +1,6 @@
 package dev.vmsight.cli;
 
-import dev.vmsight.cli.run.Training;
+import dev.vmsight.jit.train.Training;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.Merger;
 import dev.vmsight.merger.ProgramFiles;

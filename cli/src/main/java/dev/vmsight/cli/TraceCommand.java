@@ -1,5 +1,7 @@
 package dev.vmsight.cli;
 
+import dev.vmsight.guests.LabInstance;
+
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.QemuGuest;
@@ -119,7 +121,7 @@ final class TraceCommand implements Callable<Integer> {
             } else {
                 guest.close();
                 if (attach != null) {
-                    LabState.delete(lab.runDir(attach));
+                    LabInstance.delete(lab.runDir(attach));
                 }
             }
         }
@@ -138,7 +140,7 @@ final class TraceCommand implements Callable<Integer> {
         }
         QemuGuest q = Lockstep.bootGuest(lab, keep ? Labs.DEFAULT_NAME : "trace");
         if (keep) {
-            new LabState(LabState.Kind.QEMU, q.config(), null).save();
+            new LabInstance(LabInstance.Kind.QEMU, q.config(), null).save();
         }
         return q;
     }

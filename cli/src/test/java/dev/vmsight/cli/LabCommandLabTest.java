@@ -5,7 +5,7 @@ import static dev.vmsight.cli.CliRun.vmsight;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.vmsight.cli.run.Training;
+import dev.vmsight.jit.train.Training;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

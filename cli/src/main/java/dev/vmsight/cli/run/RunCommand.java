@@ -1,5 +1,11 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.run.KernelCodeCheck;
+
 import dev.vmsight.guests.GuestException;
 import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
@@ -84,7 +90,7 @@ public final class RunCommand implements Callable<Integer> {
                 trainedStart = snap.registers();
             }
         }
-        try (GuestSource opened = GuestSources.open(source)) {
+        try (GuestSource opened = GuestSources.open(source.spec(), source.cpu())) {
             GuestSource guest = trainedStart == null ? opened : ProgramRuns.withTrainingProcess(opened, trainedStart);
             var attached = ProgramRuns.attach(program, guest);
             KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), guest.describe(),

@@ -1,5 +1,7 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.GuestSpec;
+
 import java.nio.file.Path;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
@@ -7,9 +9,8 @@ import picocli.CommandLine.Option;
 /**
  * The guest a command reads, exactly one of: {@code --lab [NAME]}, {@code --shm FILE} (with
  * {@code --qmp SOCKET} or {@code --vcpu FILE} for the registers), {@code --libvirt URI --domain
- * NAME}, {@code --dump FILE}; plus {@code --cpu N}, the vCPU whose registers are used. Shared by
- * {@code vmsight run} and, later, the agent. {@link GuestSources#open} turns it into a
- * {@link GuestSource}.
+ * NAME}, {@code --dump FILE}; plus {@code --cpu N}, the vCPU whose registers are used.
+ * {@link #spec()} is the library's value for it ({@code dev.vmsight.jit.run.GuestSpec}).
  */
 public final class SourceOptions {
 
@@ -96,6 +97,18 @@ public final class SourceOptions {
         o.choice.dump = file;
         return o;
     }
+
+    /** The guest these options name (a lab guest in this checkout). */
+    public dev.vmsight.jit.run.GuestSpec spec() {
+        if (choice == null) return null;
+        if (choice.lab != null) return new dev.vmsight.jit.run.GuestSpec.Lab(dev.vmsight.cli.Labs.layout(), choice.lab);
+        if (choice.shm != null) return new dev.vmsight.jit.run.GuestSpec.RamFile(choice.shm.file, choice.shm.qmp, choice.shm.vcpuText);
+        if (choice.libvirt != null) return new dev.vmsight.jit.run.GuestSpec.Libvirt(choice.libvirt.uri, choice.libvirt.domain);
+        return new dev.vmsight.jit.run.GuestSpec.Dump(choice.dump);
+    }
+
+    /** The vCPU whose registers are used. */
+    public int cpu() { return cpu; }
 
     /** Chooses the vCPU whose registers are used; returns these options. */
     public SourceOptions withCpu(int cpu) {

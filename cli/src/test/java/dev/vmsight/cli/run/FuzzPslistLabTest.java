@@ -1,5 +1,10 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.train.Training;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.guests.LabLayout;

@@ -1,5 +1,13 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.run.Answer;
+import dev.vmsight.jit.run.GuestSpec;
+import dev.vmsight.jit.train.Training;
+
 import dev.vmsight.cli.CliRun.Run;
 import static dev.vmsight.cli.CliRun.vmsight;
 
@@ -190,12 +198,12 @@ class LiveMonitorsLabTest {
 
     @Test
     void throughTheSharedRamFile() {
-        liveCheck("RAM file", () -> GuestSources.open(SourceOptions.lab(NAME)));
+        liveCheck("RAM file", () -> GuestSources.open(new GuestSpec.Lab(dev.vmsight.guests.LabLayout.locate(), NAME), 0));
     }
 
     @Test
     void throughLibvirtMemoryPeek() {
-        liveCheck("libvirt", () -> GuestSources.open(SourceOptions.libvirt(URI, NAME)));
+        liveCheck("libvirt", () -> GuestSources.open(new GuestSpec.Libvirt(URI, NAME), 0));
     }
 
     @Test
@@ -204,7 +212,7 @@ class LiveMonitorsLabTest {
             Path core = dir.resolve("guest.core");
             Run d = vmsight("lab", "dump", "--name", NAME, core.toString());
             assertEquals(0, d.exit(), d.err());
-            return GuestSources.open(SourceOptions.dump(core));
+            return GuestSources.open(new GuestSpec.Dump(core), 0);
         });
     }
 

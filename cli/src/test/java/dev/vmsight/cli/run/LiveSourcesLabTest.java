@@ -1,5 +1,10 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.KernelCodeCheck;
+import dev.vmsight.jit.run.GuestSpec;
+
 import dev.vmsight.cli.CliRun.Run;
 import static dev.vmsight.cli.CliRun.vmsight;
 
@@ -130,7 +135,7 @@ class LiveSourcesLabTest {
 
     @Test
     void labSourcePausesAndReadsTheGuest() throws Exception {
-        GuestSource s = GuestSources.open(SourceOptions.lab(QEMU_NAME));
+        GuestSource s = GuestSources.open(new GuestSpec.Lab(dev.vmsight.guests.LabLayout.locate(), QEMU_NAME), 0);
         long before;
         try {
             assertTrue(s.live());
@@ -149,7 +154,7 @@ class LiveSourcesLabTest {
         LabLayout lab = Labs.layout();
         Path ram = Path.of("/dev/shm", "vmsight-" + QEMU_NAME + ".ram");
         Path qmp = lab.runDir(QEMU_NAME).resolve("qmp.sock");
-        GuestSource s = GuestSources.open(SourceOptions.shm(ram, qmp, null));
+        GuestSource s = GuestSources.open(new GuestSpec.RamFile(ram, qmp, null), 0);
         long before;
         try {
             before = check(s);
@@ -166,7 +171,7 @@ class LiveSourcesLabTest {
         Path core = dir.resolve("guest.core");
         Run d = vmsight("lab", "dump", "--name", QEMU_NAME, core.toString());
         assertEquals(0, d.exit(), d.err());
-        try (GuestSource s = GuestSources.open(SourceOptions.dump(core))) {
+        try (GuestSource s = GuestSources.open(new GuestSpec.Dump(core), 0)) {
             assertFalse(s.live());
             check(s);
         }
@@ -178,7 +183,7 @@ class LiveSourcesLabTest {
         assertEquals(0, boot.exit(), "lab boot --libvirt (scripts/libvirtd-up.sh): " + boot.err());
         try {
             long t0 = System.nanoTime();
-            GuestSource s = GuestSources.open(SourceOptions.libvirt("qemu:///system", VIRT_NAME));
+            GuestSource s = GuestSources.open(new GuestSpec.Libvirt("qemu:///system", VIRT_NAME), 0);
             long before;
             try {
                 assertTrue(s.live());
@@ -190,7 +195,7 @@ class LiveSourcesLabTest {
             }
             System.out.printf("libvirt source: open + checks + close in %.2f s%n", (System.nanoTime() - t0) / 1e9);
             Thread.sleep(400);
-            try (GuestSource again = GuestSources.open(SourceOptions.lab(VIRT_NAME))) {
+            try (GuestSource again = GuestSources.open(new GuestSpec.Lab(dev.vmsight.guests.LabLayout.locate(), VIRT_NAME), 0)) {
                 // the RAM-file path of a libvirt lab domain passes the same checks, and the domain ran in between
                 assertNotEquals(before, check(again), "jiffies did not move after close: the domain was not resumed");
             }

@@ -1,5 +1,7 @@
 package dev.vmsight.cli.run;
 
+import dev.vmsight.jit.run.ProgramRunsTest;
+
 import dev.vmsight.cli.CliRun.Run;
 import static dev.vmsight.cli.CliRun.vmsight;
 

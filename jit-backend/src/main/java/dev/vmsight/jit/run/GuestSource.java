@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import dev.vmsight.vmi.phys.PhysicalMemory;
 import dev.vmsight.vmi.vcpu.VcpuState;
@@ -19,11 +19,13 @@ public final class GuestSource implements AutoCloseable {
     private final Runnable release;
     private boolean closed;
 
-    GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, boolean live, Runnable release) {
+    /** A source over {@code memory} and one vCPU's registers (vCPU 0); {@code release} runs on close (resumes a live guest). */
+    public GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, boolean live, Runnable release) {
         this(description, memory, vcpu, 0, live, release);
     }
 
-    GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, int cpu, boolean live, Runnable release) {
+    /** As above, the registers being vCPU {@code cpu}'s. */
+    public GuestSource(String description, PhysicalMemory memory, VcpuState vcpu, int cpu, boolean live, Runnable release) {
         this.description = description;
         this.memory = memory;
         this.vcpu = vcpu;

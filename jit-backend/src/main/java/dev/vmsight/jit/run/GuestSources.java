@@ -1,7 +1,7 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
-import dev.vmsight.cli.Labs;
 import dev.vmsight.guests.Guest;
+import dev.vmsight.guests.LabInstance;
 import dev.vmsight.guests.GuestException;
 import dev.vmsight.guests.QemuGuest;
 import dev.vmsight.guests.QmpClient;
@@ -41,21 +41,18 @@ public final class GuestSources {
 
     private GuestSources() {}
 
-    /** Opens the source; the caller closes it (which resumes a paused live guest). */
-    public static GuestSource open(SourceOptions options) {
-        SourceOptions.Choice c = options.choice;
-        if (c == null) throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
-        int cpu = options.cpu;
+    /** Opens the guest {@code spec} names, with the registers of vCPU {@code cpu}; the caller closes it (which resumes a paused live guest). */
+    public static GuestSource open(GuestSpec spec, int cpu) {
+        if (spec == null) throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
         if (cpu < 0) throw new GuestException("--cpu must be 0 or more, not " + cpu);
-        if (c.lab != null) return lab(c.lab, cpu);
-        if (c.shm != null) return shm(c.shm, cpu);
-        if (c.libvirt != null) return libvirt(c.libvirt.uri, c.libvirt.domain, cpu);
-        if (c.dump != null) return dump(c.dump, cpu);
-        throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
+        if (spec instanceof GuestSpec.Lab l) return lab(l.lab(), l.name(), cpu);
+        if (spec instanceof GuestSpec.RamFile r) return shm(r, cpu);
+        if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), cpu);
+        return dump(((GuestSpec.Dump) spec).file(), cpu);    // the last of the sealed four
     }
 
-    private static GuestSource lab(String name, int cpu) {
-        Guest guest = Labs.attach(Labs.layout(), name);
+    private static GuestSource lab(dev.vmsight.guests.LabLayout layout, String name, int cpu) {
+        Guest guest = LabInstance.attach(layout, name);
         if (guest instanceof QemuGuest q) {
             return of(q, cpu, () -> resumeAndRelease(guest));  // of() releases on its own failures
         }
@@ -99,40 +96,40 @@ public final class GuestSources {
         try {
             guest.resume();
         } finally {
-            Labs.release(guest);
+            LabInstance.release(guest);
         }
     }
 
-    private static GuestSource shm(SourceOptions.Shm shm, int cpu) {
-        if (shm.qmp == null && shm.vcpuText == null) {
-            throw new GuestException("--shm " + shm.file + " needs the registers too: --qmp SOCKET or --vcpu FILE (HMP 'info registers' text)");
+    private static GuestSource shm(GuestSpec.RamFile shm, int cpu) {
+        if (shm.qmp() == null && shm.vcpuText() == null) {
+            throw new GuestException("--shm " + shm.file() + " needs the registers too: --qmp SOCKET or --vcpu FILE (HMP 'info registers' text)");
         }
-        if (shm.qmp != null && shm.vcpuText != null) {
+        if (shm.qmp() != null && shm.vcpuText() != null) {
             throw new GuestException("--shm takes its registers from --qmp or from --vcpu, not both");
         }
-        if (shm.vcpuText != null) {
-            String text = readText(shm.vcpuText, "--vcpu");
-            VcpuState vcpu = hmpCpu(text, cpu, shm.vcpuText.toString());
-            PhysicalMemory memory = ramFile(shm.file);
-            return new GuestSource("RAM file " + shm.file + " (registers from " + shm.vcpuText + "; the guest is not paused)",
+        if (shm.vcpuText() != null) {
+            String text = readText(shm.vcpuText(), "--vcpu");
+            VcpuState vcpu = hmpCpu(text, cpu, shm.vcpuText().toString());
+            PhysicalMemory memory = ramFile(shm.file());
+            return new GuestSource("RAM file " + shm.file() + " (registers from " + shm.vcpuText() + "; the guest is not paused)",
                     memory, vcpu, cpu, false, () -> { });
         }
-        if (!Files.exists(shm.qmp)) {
-            throw new GuestException("cannot reach QMP at " + shm.qmp + ": no such socket (is QEMU running with -qmp unix:" + shm.qmp + ",server=on?)");
+        if (!Files.exists(shm.qmp())) {
+            throw new GuestException("cannot reach QMP at " + shm.qmp() + ": no such socket (is QEMU running with -qmp unix:" + shm.qmp() + ",server=on?)");
         }
-        PhysicalMemory memory = ramFile(shm.file);
+        PhysicalMemory memory = ramFile(shm.file());
         QmpClient qmp;
         try {
-            qmp = QmpClient.connect(shm.qmp, QMP_TIMEOUT);
+            qmp = QmpClient.connect(shm.qmp(), QMP_TIMEOUT);
         } catch (RuntimeException e) {
             memory.close();
-            throw new GuestException("cannot reach QMP at " + shm.qmp + ": " + e.getMessage(), e);
+            throw new GuestException("cannot reach QMP at " + shm.qmp() + ": " + e.getMessage(), e);
         }
         try {
             qmp.execute("stop", null, QMP_TIMEOUT);
             String text = qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"), QMP_TIMEOUT).asText();
-            VcpuState vcpu = hmpCpu(text, cpu, "QMP " + shm.qmp);
-            return new GuestSource("RAM file " + shm.file + " (guest paused through QMP " + shm.qmp + ", HMP registers of vCPU " + cpu + ")",
+            VcpuState vcpu = hmpCpu(text, cpu, "QMP " + shm.qmp());
+            return new GuestSource("RAM file " + shm.file() + " (guest paused through QMP " + shm.qmp() + ", HMP registers of vCPU " + cpu + ")",
                     memory, vcpu, cpu, true, () -> {
                         try {
                             qmp.execute("cont", null, QMP_TIMEOUT);

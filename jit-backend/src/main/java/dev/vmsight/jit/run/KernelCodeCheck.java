@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import dev.vmsight.vmi.GuestMemoryException;
 import dev.vmsight.vmi.paging.LinearMemory;

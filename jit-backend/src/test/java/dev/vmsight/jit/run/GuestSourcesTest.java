@@ -1,5 +1,6 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
+import dev.vmsight.jit.run.GuestSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.guests.GuestException;
@@ -40,7 +41,7 @@ class GuestSourcesTest {
         String hmp = capturedHmp();
         Path vcpu = dir.resolve("regs.txt");
         Files.writeString(vcpu, hmp);
-        try (GuestSource s = GuestSources.open(SourceOptions.shm(ram, null, vcpu))) {
+        try (GuestSource s = GuestSources.open(new GuestSpec.RamFile(ram, null, vcpu), 0)) {
             assertFalse(s.live());
             assertEquals(0x1122_3344_5566_7788L, s.memory().readLong(0x3000));
             VcpuState want = GuestSources.hmpCpu(hmp, 0, "expected");
@@ -56,34 +57,34 @@ class GuestSourcesTest {
     void missingAndMalformedInputsAreNamed() throws Exception {
         Path none = dir.resolve("absent.core");
         assertEquals("--dump " + none + " does not exist or is not a regular file",
-                message(() -> GuestSources.open(SourceOptions.dump(none))));
+                message(() -> GuestSources.open(new GuestSpec.Dump(none), 0)));
 
         Path notElf = dir.resolve("not-an-elf.core");
         Files.write(notElf, new byte[8192]);
-        String m = assertThrows(RuntimeException.class, () -> GuestSources.open(SourceOptions.dump(notElf))).getMessage();
+        String m = assertThrows(RuntimeException.class, () -> GuestSources.open(new GuestSpec.Dump(notElf), 0)).getMessage();
         assertTrue(m.contains(notElf.toString()), m);
 
         Path odd = dir.resolve("odd.ram");
         Files.write(odd, new byte[5000]);
         Path regs = dir.resolve("regs.txt");
         Files.writeString(regs, capturedHmp());
-        assertTrue(message(() -> GuestSources.open(SourceOptions.shm(odd, null, regs)))
+        assertTrue(message(() -> GuestSources.open(new GuestSpec.RamFile(odd, null, regs), 0))
                 .startsWith("RAM file " + odd + " is 5000 bytes, not a whole number of 4 KiB pages"));
 
         Path ram = dir.resolve("ok.ram");
         Files.write(ram, new byte[4096]);
-        assertTrue(message(() -> GuestSources.open(SourceOptions.shm(ram, null, null))).contains("needs the registers too"));
+        assertTrue(message(() -> GuestSources.open(new GuestSpec.RamFile(ram, null, null), 0)).contains("needs the registers too"));
 
         Path garbage = dir.resolve("garbage.txt");
         Files.writeString(garbage, "this is not HMP output\n");
-        String g = message(() -> GuestSources.open(SourceOptions.shm(ram, null, garbage)));
+        String g = message(() -> GuestSources.open(new GuestSpec.RamFile(ram, null, garbage), 0));
         assertTrue(g.startsWith(garbage + ": unreadable HMP registers"), g);
 
-        assertTrue(message(() -> GuestSources.open(SourceOptions.shm(ram, null, regs).withCpu(3)))
+        assertTrue(message(() -> GuestSources.open(new GuestSpec.RamFile(ram, null, regs), 3))
                 .endsWith("has 1 vCPU(s), no vCPU 3"));
 
         Path noSocket = dir.resolve("no-qmp.sock");
-        String q = message(() -> GuestSources.open(SourceOptions.shm(ram, noSocket, null)));
+        String q = message(() -> GuestSources.open(new GuestSpec.RamFile(ram, noSocket, null), 0));
         assertTrue(q.startsWith("cannot reach QMP at " + noSocket), q);
     }
 
@@ -92,14 +93,14 @@ class GuestSourcesTest {
         Path socket = dir.resolve("no-libvirtd.sock");
         String uri = "qemu+unix:///system?socket=" + socket;
         long t0 = System.nanoTime();
-        String m = message(() -> GuestSources.open(SourceOptions.libvirt(uri, "nosuchdomain")));
+        String m = message(() -> GuestSources.open(new GuestSpec.Libvirt(uri, "nosuchdomain"), 0));
         assertTrue(m.contains(uri), m);
         assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 20, "libvirt refusal took too long");
     }
 
     @Test
     void labWithoutARunningGuestSaysHowToStartOne() {
-        String m = message(() -> GuestSources.open(SourceOptions.lab("no-such-lab-guest")));
+        String m = message(() -> GuestSources.open(new GuestSpec.Lab(dev.vmsight.guests.LabLayout.locate(), "no-such-lab-guest"), 0));
         assertTrue(m.contains("no lab guest 'no-such-lab-guest' is running"), m);
     }
 }

@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import dev.vmsight.merger.MergedProgram.OutputKind;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import dev.vmsight.ir.sys.CpuFeatures;
 import dev.vmsight.ir.sys.SystemMachine;

@@ -1,9 +1,9 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
-import static dev.vmsight.cli.run.HandBuiltCode.bytes;
-import static dev.vmsight.cli.run.HandBuiltCode.call;
-import static dev.vmsight.cli.run.HandBuiltCode.kept;
-import static dev.vmsight.cli.run.HandBuiltCode.none;
+import static dev.vmsight.jit.run.HandBuiltCode.bytes;
+import static dev.vmsight.jit.run.HandBuiltCode.call;
+import static dev.vmsight.jit.run.HandBuiltCode.kept;
+import static dev.vmsight.jit.run.HandBuiltCode.none;
 
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A merged program built by hand from real x86 bytes (user half only), adapted to the JIT and run
  * over a source: the answer, a guard's unseen path, the input buffer, a missing live-in.
  */
-class ProgramRunsTest {
+public class ProgramRunsTest {
 
     static final long CODE = 0x401000, END = 0x402000, DATA = 0x600000, IN = 0x601000;
 
@@ -50,7 +50,7 @@ class ProgramRunsTest {
      * mov eax,[IN]; cmp eax,7; jne → guard (trained: not taken); add eax,35; mov [rdi],rax;
      * mov esi,8; jmp END. rdi = DATA (constant live-in); the answer is input + 35.
      */
-    static MergedProgram programForTests(ControlRole jneRole) {
+    public static MergedProgram programForTests(ControlRole jneRole) {
         return program(jneRole);
     }
 

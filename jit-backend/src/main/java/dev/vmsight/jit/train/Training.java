@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.train;
 
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.TrainingProgram;

@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import static org.junit.jupiter.api.Assertions.*;
 

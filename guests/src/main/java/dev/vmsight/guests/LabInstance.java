@@ -1,7 +1,5 @@
-package dev.vmsight.cli;
+package dev.vmsight.guests;
 
-import dev.vmsight.guests.GuestConfig;
-import dev.vmsight.guests.GuestException;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
@@ -10,19 +8,42 @@ import java.nio.file.Path;
 import java.util.Properties;
 
 /**
- * What {@code vmsight lab boot} left running, recorded in .lab/run/&lt;name&gt;/state.properties so
- * later lab commands attach to it: which launcher (QEMU or libvirt), the configuration, the
- * libvirt URI.
+ * A lab guest that {@code vmsight lab boot} left running, recorded in
+ * .lab/run/&lt;name&gt;/state.properties so that later commands (and monitors, tests, the agent)
+ * attach to it by name: which launcher (QEMU or libvirt), the configuration, the libvirt URI.
  */
-record LabState(Kind kind, GuestConfig config, String uri) {
+public record LabInstance(Kind kind, GuestConfig config, String uri) {
 
-    enum Kind { QEMU, LIBVIRT }
+    /** How the instance was started. */
+    public enum Kind { QEMU, LIBVIRT }
 
-    static Path file(Path runDir) {
+    /** The running lab guest {@code name}, as {@code vmsight lab boot} recorded it. */
+    public static Guest attach(LabLayout lab, String name) {
+        LabInstance state = load(lab.runDir(name), name);
+        return switch (state.kind()) {
+            case QEMU -> QemuLauncher.attach(state.config());
+            case LIBVIRT -> dev.vmsight.guests.libvirt.LibvirtGuest.attach(state.uri(), state.config().name());
+        };
+    }
+
+    /** Closes this side's connections to {@code guest}; the guest keeps running. */
+    public static void release(Guest guest) {
+        if (guest instanceof QemuGuest q) {
+            q.detach();
+        } else if (guest instanceof dev.vmsight.guests.libvirt.LibvirtGuest l) {
+            l.disconnect();
+        } else {
+            throw new GuestException("unknown kind of guest: " + guest.getClass().getName());
+        }
+    }
+
+    /** The state file of the instance whose run directory is {@code runDir}. */
+    public static Path file(Path runDir) {
         return runDir.resolve("state.properties");
     }
 
-    void save() {
+    /** Records this instance (written by 'vmsight lab boot'). */
+    public void save() {
         Properties p = new Properties();
         p.setProperty("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
         p.setProperty("name", config.name());
@@ -46,7 +67,7 @@ record LabState(Kind kind, GuestConfig config, String uri) {
     }
 
     /** The state of instance {@code name}, or an error saying that no such lab guest was booted. */
-    static LabState load(Path runDir, String name) {
+    public static LabInstance load(Path runDir, String name) {
         Path f = file(runDir);
         if (!Files.isRegularFile(f)) {
             throw new GuestException("no lab guest '" + name + "' is running (no " + f + "; start one with 'vmsight lab boot')");
@@ -59,13 +80,14 @@ record LabState(Kind kind, GuestConfig config, String uri) {
                     Path.of(p.getProperty("initramfs")), Integer.parseInt(p.getProperty("memoryMiB")),
                     Integer.parseInt(p.getProperty("cpus")), Boolean.parseBoolean(p.getProperty("kaslr")),
                     Integer.parseInt(p.getProperty("procs")), Path.of(p.getProperty("runDir")));
-            return new LabState(kind, config, p.getProperty("uri"));
+            return new LabInstance(kind, config, p.getProperty("uri"));
         } catch (IOException | RuntimeException e) {
             throw new GuestException("unreadable lab state " + f + " (" + e.getMessage() + "); remove it and boot again", e);
         }
     }
 
-    static void delete(Path runDir) {
+    /** Forgets the instance (its guest stopped). */
+    public static void delete(Path runDir) {
         try {
             Files.deleteIfExists(file(runDir));
         } catch (IOException e) {

@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import dev.vmsight.guests.GuestException;
 import dev.vmsight.ir.interp.Environment;
@@ -48,8 +48,16 @@ public final class ProgramRuns {
 
     private ProgramRuns() {}
 
-    /** The JIT's view of {@code program}. */
+    /** The JIT's view of {@code program}: an unseen path at a branch or guard ends the run. */
     public static JitProgram toJit(MergedProgram program) {
+        return toJit(program, JitProgram.OnUnseen.THROW);
+    }
+
+    /**
+     * The JIT's view of {@code program}; {@code onUnseen} says what an unseen path at a branch or
+     * guard does ({@code REPORT_AND_FOLLOW}: recorded in the result, the trained way followed).
+     */
+    public static JitProgram toJit(MergedProgram program, JitProgram.OnUnseen onUnseen) {
         Map<Long, ControlSite> controls = program.controlMap();
         Map<Long, MergedProgram.CallFrame> frames = program.frameMap();
         Map<Long, MergedProgram.CallSummary> summaries = program.summaryMap();
@@ -77,7 +85,7 @@ public final class ProgramRuns {
                     successors = List.of(program.end());
                 }
                 control = switch (c.role()) {
-                    case BRANCH, GUARD -> new JitProgram.Control.Evaluated(successors, JitProgram.OnUnseen.THROW);
+                    case BRANCH, GUARD -> new JitProgram.Control.Evaluated(successors, onUnseen);
                     case FOLLOW, SKIP -> new JitProgram.Control.Fixed(successors.get(0));
                     // the trained return addresses (none: END) are only where the JIT jumps directly
                     case RETURN -> new JitProgram.Control.Return(

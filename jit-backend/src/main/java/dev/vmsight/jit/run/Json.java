@@ -1,4 +1,4 @@
-package dev.vmsight.cli.run;
+package dev.vmsight.jit.run;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
