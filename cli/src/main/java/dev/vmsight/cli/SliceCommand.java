@@ -1,6 +1,6 @@
 package dev.vmsight.cli;
 
-import dev.vmsight.cli.run.Training;
+import dev.vmsight.jit.train.Training;
 import dev.vmsight.slicer.GuardPolicy;
 import dev.vmsight.slicer.SliceResult;
 import dev.vmsight.slicer.Slicer;
@@ -81,6 +81,9 @@ final class SliceCommand implements Callable<Integer> {
                 elf.map(Path::toString).orElse("no training binary"), s.inputLoads());
         out.printf(Locale.ROOT, "closure       %d rounds, %,d deliveries kept, %.2f s%n", s.closureRounds(),
                 s.deliveriesKept(), s.seconds());
+        out.printf(Locale.ROOT, "summaries     %d call sites summarised, %d not (their summary leaked)%n", r.summaries().size(),
+                r.summaryLeaks().size());
+        r.summaryLeaks().forEach((call, why) -> out.println("  " + why));
         out.printf(Locale.ROOT, "disagreements %d%n", r.disagreements().size());
         r.disagreements().stream().limit(shown).forEach(d -> out.println("  " + d));
         out.flush();

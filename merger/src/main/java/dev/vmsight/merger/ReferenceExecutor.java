@@ -64,6 +64,20 @@ public final class ReferenceExecutor {
     private final TreeMap<Long, byte[]> embedded = new TreeMap<>();
     private final Map<Long, MergedProgram.EnvValue> environment = new HashMap<>();
 
+    /** Told of every instruction a run executes, before it runs (diagnostics: where a run loops or goes astray). */
+    @FunctionalInterface
+    public interface StepObserver {
+        void step(long rip, dev.vmsight.ir.interp.MachineState state);
+    }
+
+    private StepObserver observer = (a, s) -> { };
+
+    /** Calls {@code observer} with the address and state of every instruction before it runs. */
+    public ReferenceExecutor observe(StepObserver observer) {
+        this.observer = java.util.Objects.requireNonNull(observer);
+        return this;
+    }
+
     public ReferenceExecutor(MergedProgram program) {
         this.program = program;
         this.instructions = program.instructionMap();
@@ -186,6 +200,7 @@ public final class ReferenceExecutor {
                 }
                 budget.step();
                 steps++;
+                observer.step(rip, state);
                 // CPL is the trained one: the executor does not model privilege transitions beyond it
                 state.set(Loc.SEL0 + 1, (state.get(Loc.SEL0 + 1) & ~3L) | pi.cpl());
                 ControlSite control = controls.get(rip);

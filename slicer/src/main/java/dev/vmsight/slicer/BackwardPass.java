@@ -382,10 +382,20 @@ final class BackwardPass {
                 zeroed = zeroedByCall.getOrDefault(index.summaryCallAt.get(entry.getKey()), 0L);
             }
         }
+        java.util.Set<Long> neutral = java.util.Set.of();
+        if (call) {
+            var entry = index.summaryEntry.floorEntry(ordinal);
+            if (entry != null) {
+                neutral = index.neutralStores.getOrDefault(entry.getKey(), java.util.Set.of());
+            }
+        }
         for (UopExecution x : ins.uops()) {
             for (MemoryAccess a : x.accesses()) {
                 if (a.write()) {
                     for (int b = 0; b < a.size(); b++) {
+                        if (neutral.contains(a.byteAddress(b))) {
+                            continue;   // left as the callee found it: still defined by what came before the call
+                        }
                         boolean zeroFilled = b < 8 && (byte) (a.value() >>> (8 * b)) == 0
                                 && Long.compareUnsigned(a.va() + b - object, zeroed) < 0;
                         if (memory.remove(a.byteAddress(b)) && call && !zeroFilled) {

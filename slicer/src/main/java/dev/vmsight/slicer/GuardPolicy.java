@@ -18,15 +18,24 @@ public enum GuardPolicy {
      */
     RELAXED,
     /** No guards (Virtuoso's behaviour): an unseen path silently follows the trained one. */
-    VIRTUOSO;
+    VIRTUOSO,
+    /**
+     * RELAXED's guards on the guest's data only: a one-direction site whose condition comes from the
+     * run's context in every traced instance (the task and CPU the training process ran on, arena
+     * addresses of summarised allocations, replayed random and environment values: see
+     * {@link ContextTaint}) is followed as trained, because a monitor runs as another task on
+     * another CPU state and those conditions differ live without saying anything about the answer.
+     * Allocations stay summarised (their range checks decide on an arena address: context).
+     */
+    DATA;
 
-    /** The policy named {@code name} (strict, relaxed, virtuoso; any case). */
+    /** The policy named {@code name} (strict, relaxed, virtuoso, data; any case). */
     public static GuardPolicy parse(String name) {
         for (GuardPolicy p : values()) {
             if (p.name().equalsIgnoreCase(name.trim())) {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown guard policy '" + name + "' (strict, relaxed, virtuoso)");
+        throw new IllegalArgumentException("unknown guard policy '" + name + "' (strict, relaxed, virtuoso, data)");
     }
 }

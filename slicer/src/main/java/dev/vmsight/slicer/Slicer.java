@@ -75,6 +75,17 @@ public final class Slicer {
      * calls become summaries.
      */
     public static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Optional<Path> trainingBinary) {
+        return slice(traces, policy, trainingBinary, java.util.Set.of());
+    }
+
+    /**
+     * As above; under {@link GuardPolicy#DATA}, the one-direction sites at {@code contextSites}
+     * (instruction addresses) are followed as trained like those the taint pass finds decided by
+     * the run's context: training's calibration found them going another way on training's own
+     * snapshots when the program ran as a monitor does (another task), so they decide on context.
+     */
+    public static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Optional<Path> trainingBinary,
+                                    java.util.Set<Long> contextSites) {
         Map<Long, String> allocators = new HashMap<>();
         if (trainingBinary.isPresent()) {
             Map<String, Long> symbols = ElfSymbols.functions(trainingBinary.get());
@@ -92,14 +103,14 @@ public final class Slicer {
                 }
             });
         }
-        if (policy != GuardPolicy.VIRTUOSO) {
+        if (policy == GuardPolicy.STRICT || policy == GuardPolicy.RELAXED) {
             // An arena address is not where the guest's allocator would put an object: range checks
             // on it (hardened usercopy's check_stack_object, virt_addr_valid, the slab lookup of the
             // object's page) go the other way. Without guards that is followed silently; with guards
             // it is an UnseenPath on every run, so a guarded program keeps the allocators.
             allocators.values().removeIf(fn -> kindOf(fn) != SummaryKind.RANDOM);
         }
-        return slice(traces, policy, allocators);
+        return slice(traces, policy, allocators, contextSites);
     }
 
     /**
@@ -107,10 +118,15 @@ public final class Slicer {
      * leaks is dropped and the slice redone without it; the result lists the dropped ones.
      */
     static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> summarised) {
+        return slice(traces, policy, summarised, java.util.Set.of());
+    }
+
+    static SliceResult slice(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> summarised,
+                             java.util.Set<Long> contextSites) {
         java.util.Set<Long> unsummarised = new java.util.HashSet<>();
         Map<Long, String> dropped = new java.util.TreeMap<>(Long::compareUnsigned);
         while (true) {
-            SliceResult r = sliceOnce(traces, policy, summarised, unsummarised);
+            SliceResult r = sliceOnce(traces, policy, summarised, unsummarised, contextSites);
             if (r.summaryLeaks().isEmpty()) {
                 return r.withDroppedSummaries(dropped);
             }
@@ -120,7 +136,7 @@ public final class Slicer {
     }
 
     private static SliceResult sliceOnce(List<? extends TraceReader> traces, GuardPolicy policy, Map<Long, String> allocators,
-                                         java.util.Set<Long> unsummarised) {
+                                         java.util.Set<Long> unsummarised, java.util.Set<Long> contextSites) {
         long t0 = System.nanoTime();
         if (traces.isEmpty()) {
             throw new SliceException("no traces to slice");
@@ -141,6 +157,19 @@ public final class Slicer {
             indexes.add(TraceIndex.build(t, table, edges, allocators, structure, unsummarised));
         }
         structure.finish();
+        BitSet contextDecided = new BitSet();   // DATA: one-direction sites decided by the run's context in every instance
+        if (policy == GuardPolicy.DATA) {
+            BitSet byData = new BitSet();
+            for (int i = 0; i < traces.size(); i++) {
+                ContextTaint t = ContextTaint.of(traces.get(i), table, indexes.get(i));
+                contextDecided.or(t.decidedByContext);
+                byData.or(t.decidedByData);
+            }
+            contextDecided.andNot(byData);
+            for (long address : contextSites) {
+                table.at(address).forEach(contextDecided::set);
+            }
+        }
         Map<Long, Long> zeroedByCall = new HashMap<>();   // per call site: the fewest zeroed bytes of any instance
         BitSet summarisedCallSites = new BitSet();
         for (TraceIndex ix : indexes) {
@@ -152,7 +181,7 @@ public final class Slicer {
         int[] lastSites = indexes.stream().mapToInt(ix -> ix.lastSite).toArray();
         long[] edgeList = edges.toArray();
         ControlDependence runnable = new ControlDependence(table, edgeList, lastSites, structure, false);
-        ControlDependence withUnseen = policy == GuardPolicy.RELAXED
+        ControlDependence withUnseen = policy == GuardPolicy.RELAXED || policy == GuardPolicy.DATA
                 ? new ControlDependence(table, edgeList, lastSites, structure, true) : null;
 
         int n = table.size();
@@ -186,7 +215,7 @@ public final class Slicer {
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
             changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
-            while (decideControl(policy, table, structure, runnable, withUnseen, callHasKept, sliced, guard)) {
+            while (decideControl(policy, table, structure, runnable, withUnseen, callHasKept, sliced, guard, contextDecided)) {
                 changed = true;   // a site just sliced that the program runs is an anchor at once: decide again
             }
         } while (changed);
@@ -205,7 +234,7 @@ public final class Slicer {
      */
     private static boolean decideControl(GuardPolicy policy, Sites table, CallStructure structure,
                                          ControlDependence runnable, ControlDependence withUnseen,
-                                         boolean[] callHasKept, boolean[] sliced, boolean[] guard) {
+                                         boolean[] callHasKept, boolean[] sliced, boolean[] guard, BitSet contextDecided) {
         java.util.function.IntPredicate anchor = r -> sliced[r] && table.visited[r] > 0 || !table.kept.get(r).isEmpty()
                 || callHasKept[r];
         boolean decided = false;
@@ -217,12 +246,13 @@ public final class Slicer {
             boolean needed;
             if (structure.structuredCall(s)) {
                 // which callee runs matters only when a callee keeps something
-                needed = callHasKept[s] && (multi || policy != GuardPolicy.VIRTUOSO);
+                needed = callHasKept[s] && (multi || guards(policy, s, contextDecided));
             } else if (multi) {
                 needed = anchor.test(s) || runnable.controls(s, anchor)
                         || runnable.immediatePostDominator(s) == ControlDependence.NONE;
             } else {
-                needed = policy == GuardPolicy.RELAXED && withUnseen.controls(s, anchor);
+                needed = (policy == GuardPolicy.RELAXED || policy == GuardPolicy.DATA && !contextDecided.get(s))
+                        && withUnseen.controls(s, anchor);
             }
             if (needed) {
                 sliced[s] = true;
@@ -231,6 +261,15 @@ public final class Slicer {
             }
         }
         return decided;
+    }
+
+    /** Whether {@code policy} guards a one-direction structured call site (its callee keeping something). */
+    private static boolean guards(GuardPolicy policy, int site, BitSet contextDecided) {
+        return switch (policy) {
+            case STRICT, RELAXED -> true;
+            case DATA -> !contextDecided.get(site);
+            case VIRTUOSO -> false;
+        };
     }
 
     private static SliceResult result(GuardPolicy policy, TraceHeader first, Sites table, List<TraceIndex> indexes,

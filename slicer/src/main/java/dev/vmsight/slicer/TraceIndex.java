@@ -45,6 +45,25 @@ final class TraceIndex {
     /** stores inside the summary being indexed: linear address → last byte stored */
     private final Map<Long, Byte> summaryStores = new HashMap<>();
 
+    /**
+     * summarised call's entry instruction (event ordinal) → the physical bytes its callee stored to
+     * but left as it found them (read before its first store, the last store writing that value
+     * back: a preempt count or lock taken and released): no leak, and not a definition
+     */
+    final Map<Integer, java.util.Set<Long>> neutralStores = new HashMap<>();
+    /** within the summary being indexed: physical byte → {value first read (-1: first stored), last value stored (-1: none)} */
+    private final Map<Long, int[]> summaryBytes = new HashMap<>();
+
+    /**
+     * instructions inside a call to an allocator or random-number entry point (the callee's first
+     * instruction through its return), whether the call is summarised or not (its summary leaked)
+     */
+    final BitSet inAllocator = new BitSet();
+    private long allocatorReturn, allocatorRsp;
+
+    /** summarised call's entry instruction (event ordinal) → bytes from the returned address it left zero */
+    final Map<Integer, Long> summaryZeroed = new HashMap<>();
+
     /** summarised function's entry instruction (event ordinal) → the call instruction's address */
     final Map<Integer, Long> summaryCallAt = new HashMap<>();
     long asyncHandlers;
@@ -123,6 +142,17 @@ final class TraceIndex {
                         zeroed++;
                     }
                     summaryStores.clear();
+                    summaryZeroed.put(summaryEntry.lastKey(), zeroed);
+                    java.util.Set<Long> neutral = new java.util.HashSet<>();
+                    summaryBytes.forEach((pa, v) -> {
+                        if (v[0] >= 0 && v[1] == v[0]) {
+                            neutral.add(pa);
+                        }
+                    });
+                    summaryBytes.clear();
+                    if (!neutral.isEmpty()) {
+                        neutralStores.put(summaryEntry.lastKey(), neutral);
+                    }
                     summaryReturned.put(summaryEntry.lastKey(), rax);
                     summarisedCalls.add(new SummarisedCall(summaryCall, summaryReturn, summaryEntry.lastEntry().getValue(),
                             rax, zeroed));
@@ -145,6 +175,18 @@ final class TraceIndex {
                     summarising = true;
                     summaryEntry.put(ordinal, allocators.get(ins.rip()));
                     allocatorCalls++;
+                }
+                // the dynamic extent of every call into an allocator or random-number entry point, summarised or not
+                if (allocatorReturn == 0 && !inHandler && prevCall && ins.rip() != prevNext && allocators.containsKey(ins.rip())) {
+                    allocatorReturn = prevNext;
+                    allocatorRsp = frames.register(4);
+                }
+                if (allocatorReturn != 0) {
+                    if (ins.rip() == allocatorReturn && frames.register(4) == allocatorRsp + 8) {
+                        allocatorReturn = 0;
+                    } else {
+                        inAllocator.set(ordinal);
+                    }
                 }
                 if (inHandler) {
                     dropped.set(ordinal);
@@ -193,6 +235,22 @@ final class TraceIndex {
             }
             if (summarising) {
                 inCallSummary.set(ordinal);
+                if (e instanceof InstructionEvent i) {
+                    for (UopExecution x : i.uops()) {
+                        for (var a : x.accesses()) {
+                            for (int b = 0; b < a.size() && b < 8; b++) {
+                                int value = (int) (a.value() >>> (8 * b)) & 0xFF;
+                                int[] seen = summaryBytes.computeIfAbsent(a.byteAddress(b), k -> new int[] {-2, -1});
+                                if (seen[0] == -2) {
+                                    seen[0] = a.write() ? -1 : value;
+                                }
+                                if (a.write()) {
+                                    seen[1] = value;
+                                }
+                            }
+                        }
+                    }
+                }
                 // only an allocation's stores can zero what it returns: the others are not looked at
                 if (e instanceof InstructionEvent i
                         && Slicer.kindOf(summaryEntry.lastEntry().getValue()) == Slicer.SummaryKind.ALLOCATE) {
