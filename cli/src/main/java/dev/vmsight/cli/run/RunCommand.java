@@ -45,7 +45,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Mixin SourceOptions source = new SourceOptions();
 
-    @Option(names = "--input", paramLabel = "VALUE", description = "the program's input: an integer (written little-endian) or a string")
+    @Option(names = "--input", paramLabel = "VALUE", description = "the program's input: an integer (decimal or 0x hex, e.g. a PID or a 64-bit module base 0xffffffffc0234000; written little-endian in the input buffer's width) or a string")
     String input;
 
     @Option(names = "--process-registers", paramLabel = "SNAPSHOT",
@@ -75,7 +75,7 @@ public final class RunCommand implements Callable<Integer> {
             throw new GuestException("--budget-steps and --budget-ms must be positive");
         }
         MergedProgram program = ProgramFiles.read(programFile);
-        byte[] in = inputBytes(program);
+        byte[] in = ProgramRuns.inputBytes(program, input);
         if (!backend.equals("jit") && !backend.equals("reference")) {
             throw new GuestException("--backend must be jit or reference, not '" + backend + "'");
         }
@@ -104,19 +104,4 @@ public final class RunCommand implements Callable<Integer> {
         return outcome.exitCode();
     }
 
-    private byte[] inputBytes(MergedProgram program) {
-        if (input == null) return null;
-        int len = program.input().length();
-        try {
-            long v = Long.decode(input);
-            if (len == 4 || len == 8) {
-                ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
-                if (len == 4) b.putInt((int) v); else b.putLong(v);
-                return b.array();
-            }
-        } catch (NumberFormatException e) {
-            // not a number: a string
-        }
-        return input.getBytes(StandardCharsets.UTF_8);
-    }
 }

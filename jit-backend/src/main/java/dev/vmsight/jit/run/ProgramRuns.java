@@ -163,6 +163,41 @@ public final class ProgramRuns {
                 source.cpu(), source.live(), () -> { });
     }
 
+    /**
+     * The bytes of an input given as text, in its natural form for the program's input buffer: an
+     * integer (decimal, or hex with 0x; a 64-bit kernel address such as 0xffffffffc0234000 is an
+     * unsigned 64-bit value) is written little-endian in the buffer's width (4 or 8 bytes); anything
+     * else is a string. An integer that does not fit the buffer is refused with both sizes.
+     */
+    public static byte[] inputBytes(MergedProgram program, String text) {
+        if (text == null) {
+            return null;
+        }
+        int len = program.input().length();
+        java.math.BigInteger v = integer(text.strip());
+        if (v != null && (len == 4 || len == 8)) {
+            int bits = 8 * len;
+            if (v.bitLength() > bits || v.signum() < 0 && v.bitLength() >= bits) {
+                throw new GuestException("input " + text + " does not fit the " + len + "-byte input buffer of " + program.name());
+            }
+            long value = v.longValue();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            if (len == 4) b.putInt((int) value); else b.putLong(value);
+            return b.array();
+        }
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static java.math.BigInteger integer(String s) {
+        try {
+            if (s.startsWith("0x") || s.startsWith("0X")) return new java.math.BigInteger(s.substring(2), 16);
+            if (s.startsWith("-0x") || s.startsWith("-0X")) return new java.math.BigInteger(s.substring(3), 16).negate();
+            return new java.math.BigInteger(s);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     /** The embedded user half as 4 KiB pages, with {@code input} (if any) written at the program's input address. */
     public static Map<Long, byte[]> userPages(MergedProgram program, byte[] input) {
         Map<Long, byte[]> pages = new TreeMap<>(Long::compareUnsigned);
@@ -215,6 +250,18 @@ public final class ProgramRuns {
         return program.runContext().attach(source.memory(), userEntryView(source.vcpu()), source.cpu());
     }
 
+    /**
+     * Runs {@code program} once over {@code source} as a user runs it: attached ({@link #attach}),
+     * after checking that the guest runs the trained kernel code ({@link KernelCodeCheck}: a
+     * mismatch is thrown, not run); {@code monitor} null runs the reference executor.
+     */
+    public static RunOutcome runChecked(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
+        dev.vmsight.merger.RunContext.Attached attached = attach(program, source);
+        KernelCodeCheck.verify(kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(),
+                program.features());
+        return monitor == null ? runReference(program, source, input, budget) : runJit(program, monitor, attached, input, budget);
+    }
+
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */
     public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
         return runJit(program, monitor, attach(program, source), input, budget);
@@ -223,6 +270,19 @@ public final class ProgramRuns {
     /** Runs {@code program} once over a guest already attached ({@link #attach}: done once for many runs of a paused guest). */
     public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, dev.vmsight.merger.RunContext.Attached source,
                                     byte[] input, Budget budget) {
+        return runJitReporting(program, monitor, source, input, budget).outcome();
+    }
+
+    /**
+     * A run and the unseen paths its monitor reported and followed (a monitor compiled from {@link
+     * #toJit(MergedProgram, JitProgram.OnUnseen)} with {@code REPORT_AND_FOLLOW}: the sites, in order,
+     * one per occurrence); empty for a monitor that ends a run at an unseen path.
+     */
+    public record Reported(RunOutcome outcome, List<Long> unseenSites) { }
+
+    /** As {@link #runJit(MergedProgram, CompiledMonitor, dev.vmsight.merger.RunContext.Attached, byte[], Budget)}, with the reports. */
+    public static Reported runJitReporting(MergedProgram program, CompiledMonitor monitor, dev.vmsight.merger.RunContext.Attached source,
+                                           byte[] input, Budget budget) {
         long[] state = initialState(program, source.vcpu());
         AddressSpace space = AddressSpace.of(source.memory(), source.vcpu());
         Prepared shared = prepared(program);
@@ -232,21 +292,23 @@ public final class ProgramRuns {
         try {
             r = monitor.run(new MonitorContext(state, pages, shared.environment(), MonitorSystemLayer.INSTANCE, budget));
         } catch (VmiException e) {
-            return outcomeOf(e);
+            return new Reported(outcomeOf(e), List.of());
         }
         long micros = (System.nanoTime() - t0) / 1000;
         if (r instanceof MonitorResult.Completed c) {
-            return answer(program, c.state(), c.memory(), "jit", c.steps(), micros);
+            List<Long> sites = c.reports().stream().map(u -> u.site().address()).toList();
+            return new Reported(answer(program, c.state(), c.memory(), "jit", c.steps(), micros), sites);
         }
         if (r instanceof MonitorResult.Unseen u) {
-            return new RunOutcome.UnseenPath(u.path().site().address(), u.path().site().index(), u.path().observed(), u.path().expected());
+            return new Reported(new RunOutcome.UnseenPath(u.path().site().address(), u.path().site().index(), u.path().observed(),
+                    u.path().expected()), List.of());
         }
         if (r instanceof MonitorResult.OverBudget o) {
-            return outcomeOf(o.cause());
+            return new Reported(outcomeOf(o.cause()), List.of());
         }
         MonitorResult.Failed f = (MonitorResult.Failed) r;  // the last of the sealed four
-        return new RunOutcome.Failed(f.fault().kind().name(), f.fault().site() == null ? 0 : f.fault().site().address(),
-                f.fault().getMessage());
+        return new Reported(new RunOutcome.Failed(f.fault().kind().name(), f.fault().site() == null ? 0 : f.fault().site().address(),
+                f.fault().getMessage()), List.of());
     }
 
     /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */

@@ -2,6 +2,8 @@ package dev.vmsight.jit.train;
 
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.jit.CompiledMonitor;
+import dev.vmsight.jit.run.ProgramRuns;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.Merger;
 import dev.vmsight.merger.ProgramFiles;
@@ -12,56 +14,152 @@ import dev.vmsight.slicer.Slicer;
 import dev.vmsight.tracer.capture.TrainingCorpus;
 import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * The training half of the pipeline for one lab program, each stage timed: trace N runs (the
+ * The training pipeline for one lab program, unattended, each stage timed: trace N runs (the
  * tracer's corpus under .lab/corpus, traced only if missing), slice under a guard policy, merge,
- * write the program file (.lab/programs/&lt;program&gt;-&lt;policy&gt;-&lt;runs&gt;.vmprog). Shared by
- * the demo, the live lab tests and the benchmark.
+ * calibrate (DATA: see {@link Calibration}), write the program file
+ * (.lab/programs/&lt;program&gt;-&lt;policy&gt;-&lt;runs&gt;.vmprog), compile, and check that the
+ * program answers each training run's own START snapshot as the guest did ({@link SelfCheck}).
+ * Shared by {@code vmsight train}, the demo, the live lab tests, the reliability series and the
+ * benchmarks.
  */
 public final class Training {
 
-    /** A trained program, where it was written, the corpus it came from and what each stage cost. */
-    public record Trained(MergedProgram program, Path file, List<TrainingCorpus.Entry> corpus, SliceResult slice,
-                          long traceNanos, long sliceNanos, long mergeNanos) { }
+    /**
+     * The guard policy of every trained program unless a command or test names another. DATA: on
+     * live guests of every size, pause point and vCPU count it answers where VIRTUOSO answers and,
+     * outside its training, refuses with an unseen path where VIRTUOSO loops into the budget or
+     * follows a path the kernel did not take (README "Guard policies").
+     */
+    public static final GuardPolicy DEFAULT_POLICY = GuardPolicy.DATA;
+
+    /** Rounds of slicing after calibration found context guards, before the result is kept as it is. */
+    static final int CALIBRATION_ROUNDS = 4;
+
+    /** One stage of a training and what it took. */
+    public record Stage(String name, long nanos, String detail) { }
+
+    /** Told as stages end, and of what happens within a long one (the progress display of {@code vmsight train}). */
+    public interface Progress {
+        Progress NONE = new Progress() {
+            @Override public void stageDone(Stage stage) { }
+
+            @Override public void note(String line) { }
+        };
+
+        void stageDone(Stage stage);
+
+        /** A line about the stage under way (a traced run, a boot). */
+        void note(String line);
+    }
 
     /**
-     * The guard policy of every trained program unless a command or test names another: the demo's
-     * {@code --policy} default, the live lab tests and the benchmark script read it here. Chosen by
-     * measurement (README "Guard policies"): VIRTUOSO answers on live guests, where STRICT and
-     * RELAXED programs refuse (guards on the idle task's thread flags, which training never saw);
-     * no policy gave a wrong answer in crossval or live, and on held-out moments of the training
-     * process the guarded policies answer more often.
+     * A trained program, where it was written, the corpus it came from, its slice, the guards
+     * calibration found deciding on the run's context, each stage's cost and the self-check.
      */
-    public static final GuardPolicy DEFAULT_POLICY = GuardPolicy.VIRTUOSO;
+    public record Trained(MergedProgram program, Path file, List<TrainingCorpus.Entry> corpus, SliceResult slice,
+                          Set<Long> contextGuards, List<Stage> stages, CompiledMonitor monitor, SelfCheck selfCheck) {
+
+        /** Nanoseconds spent in stages of this name (all rounds). */
+        public long nanos(String stage) {
+            return stages.stream().filter(s -> s.name().equals(stage)).mapToLong(Stage::nanos).sum();
+        }
+
+        public long traceNanos() { return nanos("trace"); }
+
+        public long sliceNanos() { return nanos("slice"); }
+
+        public long mergeNanos() { return nanos("merge"); }
+    }
 
     private Training() {}
 
     public static Trained train(LabLayout lab, TrainingProgram which, int runs, GuardPolicy policy) {
-        long t0 = System.nanoTime();
-        List<TrainingCorpus.Entry> corpus = TrainingCorpus.ensure(lab, which, runs);
-        long t1 = System.nanoTime();
+        return train(lab, which, runs, policy, Progress.NONE);
+    }
+
+    /** Trains {@code which} on corpus runs 0..runs-1 under {@code policy}; {@code progress} hears of each stage. */
+    public static Trained train(LabLayout lab, TrainingProgram which, int runs, GuardPolicy policy, Progress progress) {
+        List<Stage> stages = new ArrayList<>();
+        Timer timer = new Timer(stages, progress);
+        List<TrainingCorpus.Entry> corpus = TrainingCorpus.ensure(lab, which, runs, progress::note);
+        timer.done("trace", runs + " runs in " + lab.root().relativize(TrainingCorpus.directory(lab, which)));
         List<TraceReader> traces = new ArrayList<>();
         try {
             for (TrainingCorpus.Entry e : corpus) traces.add(TraceFiles.open(e.trace()));
-            SliceResult slice = Slicer.slice(traces, policy, Slicer.trainingBinary(lab.root(), which.fileName()));
-            long t2 = System.nanoTime();
-            MergedProgram program = Merger.merge(traces, SliceInput.of(slice)).program();
-            Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(java.util.Locale.ROOT)
+            Set<Long> context = new TreeSet<>(Long::compareUnsigned);
+            SliceResult slice;
+            MergedProgram program;
+            for (int round = 1; ; round++) {
+                slice = Slicer.slice(traces, policy, Slicer.trainingBinary(lab.root(), which.fileName()), context);
+                SliceResult.Statistics st = slice.statistics();
+                timer.done("slice", String.format(Locale.ROOT, "%.1f%% of %,d µops kept, %d branches, %d guards",
+                        100 * st.keptFraction(), st.uopExecutions(), st.branches(), st.guards()));
+                program = Merger.merge(traces, SliceInput.of(slice)).program();
+                timer.done("merge", program.stats().instructions() + " instructions");
+                if (policy != GuardPolicy.DATA) {
+                    break;
+                }
+                Calibration.Result c = Calibration.run(program, corpus);
+                Set<Long> found = new TreeSet<>(c.contextGuards());
+                found.removeAll(context);
+                timer.done("calibrate", found.isEmpty() ? "no guard decided by the run's context"
+                        : found.size() + (found.size() == 1 ? " guard" : " guards") + " decided by the run's context: " + hex(found));
+                if (found.isEmpty() || round == CALIBRATION_ROUNDS) {
+                    break;
+                }
+                context.addAll(found);
+            }
+            Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(Locale.ROOT)
                     + "-" + runs + ".vmprog");
             try {
-                java.nio.file.Files.createDirectories(file.getParent());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot create " + file.getParent(), e);
+                Files.createDirectories(file.getParent());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create " + file.getParent(), e);
             }
             ProgramFiles.write(program, file);
-            long t3 = System.nanoTime();
-            return new Trained(program, file, corpus, slice, t1 - t0, t2 - t1, t3 - t2);
+            timer.done("write", lab.root().relativize(file).toString());
+            CompiledMonitor monitor = ProgramRuns.compile(program);
+            timer.done("compile", monitor.methodSizes().size() + " methods");
+            SelfCheck check = SelfCheck.run(program, monitor, corpus);
+            timer.done("self-check", check.summary());
+            return new Trained(program, file, corpus, slice, Set.copyOf(context), List.copyOf(stages), monitor, check);
         } finally {
             traces.forEach(TraceReader::close);
+        }
+    }
+
+    private static String hex(Set<Long> sites) {
+        return String.join(", ", sites.stream().map(a -> "0x" + Long.toHexString(a)).toList());
+    }
+
+    /** Times consecutive stages: each {@link #done} ends one begun at the previous. */
+    private static final class Timer {
+        private final List<Stage> stages;
+        private final Progress progress;
+        private long last = System.nanoTime();
+
+        Timer(List<Stage> stages, Progress progress) {
+            this.stages = stages;
+            this.progress = progress;
+        }
+
+        void done(String name, String detail) {
+            long now = System.nanoTime();
+            Stage s = new Stage(name, now - last, detail);
+            last = now;
+            stages.add(s);
+            progress.stageDone(s);
         }
     }
 }

@@ -90,7 +90,8 @@ public final class Tracer {
     private final TraceHeader.GuestIdentity identity;
     /** KernelSymbols of this boot, recorded in every header's context */
     private final Map<String, String> kernelSymbols;
-    private int currentExtraSleepers;
+    /** the workload the guest runs now (what {@link #prepareWorkload} set last) */
+    private Variation currentWorkload = Variation.BASELINE;
     /** Runs of each trainer this tracer started on this guest (captures, retries, divergence lockstep runs). */
     private final Map<String, Integer> trainerRuns = new java.util.HashMap<>();
     private Progress progress = Progress.NONE;
@@ -402,14 +403,26 @@ public final class Tracer {
     }
 
     /** Brings the number of extra sleepers to {@code n}: kills the previous ones, starts new ones. */
+    /**
+     * Sets the guest's workload to {@code v}'s (extra sleepers, PID floor) unless it already runs it:
+     * callers that choose a run's inputs from the guest's processes set it first, and {@link #trace}
+     * then leaves it as it is.
+     */
+    public void prepareWorkload(Variation v) {
+        setWorkload(v);
+    }
+
+    /** The file in the guest listing the PIDs of the extra sleepers of the current workload, one per line. */
+    public static String extraSleepersFile() { return EXTRA_SLEEPERS_FILE; }
+
     private void setWorkload(Variation v) {
-        if (v.extraSleepers() == 0 && v.pidFloor() == 0 && currentExtraSleepers == 0) {
+        if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()) {
             return;
         }
+        currentWorkload = v;
         guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", v.workloadScript(EXTRA_SLEEPERS_FILE)))
                 .stdoutOrThrow("setting the guest's workload to " + v.extraSleepers() + " extra sleepers"
                         + (v.pidFloor() > 0 ? " from PID " + v.pidFloor() : ""));
-        currentExtraSleepers = v.extraSleepers();
     }
 
     private void say(String format, Object... args) {

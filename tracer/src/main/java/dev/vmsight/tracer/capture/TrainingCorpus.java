@@ -23,7 +23,8 @@ import java.util.List;
  * {@code .lab/corpus/<first 12 hex digits of the kernel's .text SHA-256>/<program>/run-<i>.{trace,snapshot}}.
  * {@link #ensure} returns at once when the files exist, open as the current formats and are of
  * the pinned kernel with fidelity; otherwise it boots a lab guest and traces the missing runs
- * (run i with {@link Variation#cycle(int) variation i}), {@link #RUNS_PER_BOOT} runs per boot. A
+ * (run i with {@link Variation#cycle(int) variation i} and, for a program that takes an input,
+ * {@link TrainingInputs#args input i}), {@link #RUNS_PER_BOOT} runs per boot. A
  * boot's first run (0, 4, ...) is the trainer's first run since its guest booted (see
  * {@link #COLD_BOOTS}); later runs find what earlier ones left in the kernel's caches. A run traced
  * again alone (damaged) is its boot's first. A file lock in the program's directory keeps two
@@ -64,6 +65,11 @@ public final class TrainingCorpus {
 
     /** Runs 0..runs-1 of {@code program}, traced now (booting a guest) only if missing, damaged or of another format. */
     public static List<Entry> ensure(LabLayout lab, TrainingProgram program, int runs) {
+        return ensure(lab, program, runs, line -> { });
+    }
+
+    /** As above; {@code progress} hears one line per boot and per run traced. */
+    public static List<Entry> ensure(LabLayout lab, TrainingProgram program, int runs, java.util.function.Consumer<String> progress) {
         if (runs < 1) {
             throw new IllegalArgumentException("runs must be at least 1, not " + runs);
         }
@@ -83,7 +89,7 @@ public final class TrainingCorpus {
                  FileLock lock = lockFile.lock()) {
                 List<Integer> todo = missing(entries, kernelSha);   // another JVM may have made them meanwhile
                 if (!todo.isEmpty() || !Files.isRegularFile(kallsyms)) {
-                    produce(lab, program, entries, todo);
+                    produce(lab, program, entries, todo, progress);
                 }
             }
         } catch (IOException e) {
@@ -102,7 +108,8 @@ public final class TrainingCorpus {
                 .resolve(KALLSYMS);
     }
 
-    private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo) {
+    private static void produce(LabLayout lab, TrainingProgram program, List<Entry> entries, List<Integer> todo,
+                                java.util.function.Consumer<String> progress) {
         Path symbols = entries.get(0).trace().getParent().resolveSibling(KALLSYMS);
         if (todo.isEmpty()) {
             try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
@@ -118,6 +125,7 @@ public final class TrainingCorpus {
         for (List<Integer> group : byBoot.values()) {
             List<Integer> left = new ArrayList<>(group);
             for (int boot = 1; !left.isEmpty(); boot++) {
+                progress.accept("booting a guest for runs " + left);
                 try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
                     if (!symbolsSaved) {
                         saveSymbols(guest, symbols);
@@ -126,7 +134,13 @@ public final class TrainingCorpus {
                     Tracer tracer = new Tracer(guest, lab, TraceOptions.DEFAULTS.withSaveSnapshot(true).withLockstepOnReject(false), null);
                     while (!left.isEmpty()) {
                         int i = left.get(0);
-                        TracedRun r = traceRun(tracer, program, entries.get(i), i);
+                        tracer.prepareWorkload(Variation.cycle(i));   // inputs are chosen among the run's processes
+                        List<String> args = TrainingInputs.args(program, i, guest);
+                        TracedRun r = traceRun(tracer, program, args, entries.get(i), i);
+                        progress.accept(String.format(java.util.Locale.ROOT, "run %d%s: %,d instructions, %.1f s (%s extra sleepers%s)",
+                                i, args.isEmpty() ? "" : " " + String.join(" ", args), r.summary().instructions(), r.totalSeconds(),
+                                r.context().get("variation.extraSleepers"), "0".equals(r.context().get(Variation.PID_FLOOR_KEY)) ? ""
+                                        : " from PID " + r.context().get(Variation.PID_FLOOR_KEY)));
                         if (i % RUNS_PER_BOOT == 0 && !firstRunSinceBoot(r) && boot < COLD_BOOTS) {
                             deleteQuietly(r.trace());
                             deleteQuietly(r.snapshot());
@@ -142,11 +156,11 @@ public final class TrainingCorpus {
     }
 
     /** Run {@code i} into a temporary trace, with {@link #ATTEMPTS} tries at fidelity. */
-    private static TracedRun traceRun(Tracer tracer, TrainingProgram program, Entry e, int i) {
+    private static TracedRun traceRun(Tracer tracer, TrainingProgram program, List<String> args, Entry e, int i) {
         Path tmp = e.trace().resolveSibling("new-run-" + i + ".trace");
         TracedRun r = null;
         for (int attempt = 0; attempt < ATTEMPTS && (r == null || !r.fidelity()); attempt++) {
-            r = tracer.trace(program, List.of(), Variation.cycle(i), i, tmp);
+            r = tracer.trace(program, args, Variation.cycle(i), i, tmp);
         }
         if (!r.fidelity()) {
             throw new IllegalStateException("training corpus: " + program.fileName() + " run " + i + " was rejected "

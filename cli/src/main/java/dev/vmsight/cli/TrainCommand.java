@@ -1,0 +1,116 @@
+package dev.vmsight.cli;
+
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.QemuLauncher;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.train.GuestView;
+import dev.vmsight.jit.train.Training;
+import dev.vmsight.slicer.GuardPolicy;
+import dev.vmsight.tracer.capture.TrainingInputs;
+import dev.vmsight.vmi.Budget;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmsight train PROGRAM}: from a built lab to a checked program file, unattended. Traces
+ * the runs (the corpus, reused when present; inputs chosen from the guest for getpsfile and
+ * getdrvfile), slices, merges, calibrates, compiles, checks the program on its own training
+ * snapshots, then on a live guest of a new boot against the guest's own view. One line per stage
+ * with its time, as it ends. Exit code 0 when both checks agree, 1 otherwise.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a program (trace, slice, merge, calibrate, compile) and check it on its training snapshots and a live guest.")
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PROGRAM", description = "getpid, gettime, pslist, getpsfile, lsmod or getdrvfile")
+    String programName;
+
+    @Option(names = "--runs", defaultValue = "4", description = "training runs (one boot's: 4; default ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--policy", description = "guard policy: data, virtuoso, relaxed or strict (default: ${DEFAULT-VALUE})")
+    String policy = Training.DEFAULT_POLICY.name().toLowerCase(Locale.ROOT);
+
+    @Option(names = "--no-live", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "check the program on a live guest of a new boot (default: on; --no-live skips it)")
+    boolean live;
+
+    @Option(names = "--procs", defaultValue = "100", description = "sleepers of the live check's guest (default: ${DEFAULT-VALUE})")
+    int procs;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        TrainingProgram which = program(programName);
+        GuardPolicy guards = GuardPolicy.parse(policy);
+        if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
+        LabLayout lab = Labs.layout();
+        long t0 = System.nanoTime();
+        out.printf("vmsight train %s: %s, %d runs, policy %s%n", which.fileName(), lab.pinnedKernel(), runs,
+                guards.name().toLowerCase(Locale.ROOT));
+        out.flush();
+        lab.build(lab.pinnedKernel());
+        Training.Trained t = Training.train(lab, which, runs, guards, new Training.Progress() {
+            @Override public void stageDone(Training.Stage s) {
+                out.printf(Locale.ROOT, "  %-11s %7.1f s  %s%n", s.name(), s.nanos() / 1e9, s.detail());
+                out.flush();
+            }
+
+            @Override public void note(String line) {
+                out.println("              " + line);
+                out.flush();
+            }
+        });
+        boolean ok = t.selfCheck().passed();
+        if (live) {
+            long l0 = System.nanoTime();
+            GuestView.Verdict v = liveCheck(lab, which, t);
+            out.printf(Locale.ROOT, "  %-11s %7.1f s  a guest of a new boot, %d sleepers: %s (%s)%n", "live check",
+                    (System.nanoTime() - l0) / 1e9, procs, v.agrees() ? "AGREE" : "DISAGREE", v.detail());
+            ok &= v.agrees();
+        }
+        out.printf(Locale.ROOT, "-> %s in %.1f s: %s%n", lab.root().relativize(t.file()), (System.nanoTime() - t0) / 1e9,
+                ok ? "checked" : "NOT usable as trained (see the failed check above)");
+        out.flush();
+        return ok ? 0 : 1;
+    }
+
+    private GuestView.Verdict liveCheck(LabLayout lab, TrainingProgram which, Training.Trained t) {
+        try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig("train-check", lab.pinnedKernel()).withProcs(procs))) {
+            List<String> args = TrainingInputs.args(which, runs, guest);    // an input of the kind that follows training's
+            String input = args.isEmpty() ? null : args.get(0);
+            GuestView view = GuestView.before(guest, which, input);
+            RunOutcome o;
+            try (GuestSource s = GuestSources.of(guest, 0)) {
+                o = ProgramRuns.runChecked(t.program(), t.monitor(), s, ProgramRuns.inputBytes(t.program(), input),
+                        Budget.of(50_000_000, Duration.ofSeconds(10)));
+            }
+            if (!(o instanceof RunOutcome.Answered a)) {
+                return new GuestView.Verdict(false, "monitor: " + o.toText());
+            }
+            return view.after(guest, a.answer());
+        }
+    }
+
+    static TrainingProgram program(String name) {
+        for (TrainingProgram p : TrainingProgram.values()) {
+            if (p.fileName().equals(name)) return p;
+        }
+        throw new IllegalArgumentException("no training program '" + name + "' (getpid, gettime, pslist, getpsfile, lsmod, getdrvfile)");
+    }
+}
