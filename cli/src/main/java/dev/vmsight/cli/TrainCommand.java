@@ -40,13 +40,13 @@ final class TrainCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "getpid, gettime, pslist, getpsfile, lsmod or getdrvfile")
     String programName;
 
-    @Option(names = "--runs", defaultValue = "4", description = "training runs (one boot's: 4; default ${DEFAULT-VALUE})")
-    int runs;
+    @Option(names = "--runs", description = "training runs (default: 4, one boot's; getpsfile 6, one per kind of PID)")
+    Integer runs;
 
     @Option(names = "--policy", description = "guard policy: data, virtuoso, relaxed or strict (default: ${DEFAULT-VALUE})")
     String policy = Training.DEFAULT_POLICY.name().toLowerCase(Locale.ROOT);
 
-    @Option(names = "--no-live", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--live", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "check the program on a live guest of a new boot (default: on; --no-live skips it)")
     boolean live;
 
@@ -58,6 +58,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         TrainingProgram which = program(programName);
         GuardPolicy guards = GuardPolicy.parse(policy);
+        if (runs == null) runs = which == TrainingProgram.GETPSFILE ? 6 : 4;
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
         LabLayout lab = Labs.layout();
         long t0 = System.nanoTime();
@@ -92,7 +93,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private GuestView.Verdict liveCheck(LabLayout lab, TrainingProgram which, Training.Trained t) {
         try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig("train-check", lab.pinnedKernel()).withProcs(procs))) {
-            List<String> args = TrainingInputs.args(which, runs, guest);    // an input of the kind that follows training's
+            List<String> args = TrainingInputs.args(which, 1, guest);    // the second kind of input (a sleeper, the last module)
             String input = args.isEmpty() ? null : args.get(0);
             GuestView view = GuestView.before(guest, which, input);
             RunOutcome o;

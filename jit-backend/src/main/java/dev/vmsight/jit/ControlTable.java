@@ -16,12 +16,14 @@ import java.util.List;
  * address the generated code does not jump to directly).
  */
 record ControlTable(Site[] sites, List<JitProgram.Control> controls, LiftedInstruction[] delegated,
-                    JitProgram.FramePush[] pushes, int[][] pushLocs, long end, long[] sortedAddresses, int[] numberOfSorted) {
+                    JitProgram.FramePush[] pushes, int[][] pushLocs, long end, long[] sortedAddresses, int[] numberOfSorted,
+                    JitProgram.Summary[] summaries) {
 
     static ControlTable of(JitProgram program) {
         List<JitProgram.Instruction> insns = program.instructions();
         Site[] sites = new Site[insns.size()];
         JitProgram.FramePush[] pushes = new JitProgram.FramePush[insns.size()];
+        JitProgram.Summary[] summaries = new JitProgram.Summary[insns.size()];
         int[][] pushLocs = new int[insns.size()][];
         List<JitProgram.Control> controls = new ArrayList<>();
         List<LiftedInstruction> delegated = new ArrayList<>();
@@ -29,6 +31,7 @@ record ControlTable(Site[] sites, List<JitProgram.Control> controls, LiftedInstr
             JitProgram.Instruction in = insns.get(i);
             sites[i] = in.controlSite();
             pushes[i] = in.push();
+            summaries[i] = in.summary();
             pushLocs[i] = in.push() == null ? null : in.push().restoredLocs();   // one copy, not one per call
             controls.add(in.control());
             for (var e : in.keptUops()) {
@@ -49,7 +52,7 @@ record ControlTable(Site[] sites, List<JitProgram.Control> controls, LiftedInstr
             numbers[k] = order[k];
         }
         return new ControlTable(sites, List.copyOf(controls), delegated.toArray(new LiftedInstruction[0]), pushes,
-                pushLocs, program.end(), sorted, numbers);
+                pushLocs, program.end(), sorted, numbers, summaries);
     }
 
     /** The number of the instruction at {@code address}, -1 for the program's end, -2 for any other address. */

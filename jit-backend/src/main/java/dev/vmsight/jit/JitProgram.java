@@ -157,6 +157,7 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
                 if (i.summary() != null) {
                     out.writeUTF(i.summary().kind().name());
                     out.writeLong(i.summary().value());
+                    out.writeUTF(i.summary().image().toString());
                 }
             }
             out.flush();
@@ -288,13 +289,25 @@ public record JitProgram(long entry, long end, List<Instruction> instructions) {
      * A call the run does not enter (merger's {@code MergedProgram.CallSummary}): {@code RANDOM} sets
      * rax to {@code value} (what training saw returned), {@code ALLOCATE} sets rax to the run's next
      * arena slot ({@code MergedProgram.ARENA_BASE + i * ARENA_SLOT}, i counting this run's
-     * allocations from 0; {@code value} is unused), {@code RELEASE} does nothing.
+     * allocations from 0), its first {@code value} bytes zero and {@code image}'s bytes stored,
+     * {@code RELEASE} does nothing.
      */
-    public record Summary(SummaryKind kind, long value) {
+    public record Summary(SummaryKind kind, long value, List<InitialValue> image) {
         public Summary {
             java.util.Objects.requireNonNull(kind, "kind");
+            image = List.copyOf(image);
+        }
+
+        public Summary(SummaryKind kind, long value) {
+            this(kind, value, List.of());
         }
     }
+
+    /**
+     * {@code size} bytes at {@code offset} from a fresh arena object hold {@code value}, or the
+     * object's address plus {@code value} when {@code relative} (merger's {@code InitialValue}).
+     */
+    public record InitialValue(int offset, int size, long value, boolean relative) { }
 
     /** How control leaves an instruction. */
     public sealed interface Control {

@@ -115,7 +115,7 @@ final class RunSupport {
     /**
      * An ALLOCATE call summary at instruction {@code instruction}: the run's next arena slot (the
      * first allocation of every run gets {@link Arena#BASE}), its first {@code zeroed} bytes
-     * stored as zero.
+     * stored as zero, then the summary's initial image.
      *
      * @throws MonitorFault ARENA when the run has used every slot of the arena
      */
@@ -127,6 +127,12 @@ final class RunSupport {
         }
         long object = Arena.slot(allocations++);
         memory.zero(object, Math.min(zeroed, Arena.SLOT));   // what the allocator zeroed
+        JitProgram.Summary summary = table.summaries()[instruction];
+        if (summary != null) {
+            for (JitProgram.InitialValue v : summary.image()) {     // what its constructor left there
+                memory.write(object + v.offset(), v.size(), v.relative() ? object + v.value() : v.value());
+            }
+        }
         return object;
     }
 

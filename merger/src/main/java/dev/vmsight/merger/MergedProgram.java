@@ -113,9 +113,32 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
 
     /**
      * The outputs of the environment µop {@code uop} of the instruction at {@code address} in the
-     * first trace that ran it (cpuid: eax, ebx, ecx, edx; the others one value).
+     * first trace that ran it (cpuid: eax, ebx, ecx, edx; the others one value). When that µop is a
+     * LOAD, the load is replayed, not made: it read a summarised allocation's metadata or
+     * constructor-initialised bytes through the object's address, the same value in every traced
+     * instance, and a run's object (an arena address) has no such memory (see {@link #replayLoads}).
      */
     public record EnvValue(long address, int uop, long[] values) { }
+
+    /**
+     * {@code lifted} (the instruction at {@code value.address()}) with its LOAD µop {@code
+     * value.uop()} replaced by a constant of the recorded value (zero-extended like the load), or
+     * {@code lifted} itself when that µop is no load (an environment µop: its executor asks the
+     * environment). Both executors run instructions through this.
+     */
+    public static dev.vmsight.ir.uop.LiftedInstruction replayLoads(dev.vmsight.ir.uop.LiftedInstruction lifted, EnvValue value) {
+        if (value == null || value.uop() >= lifted.uops().size()) {
+            return lifted;
+        }
+        dev.vmsight.ir.uop.Uop u = lifted.uops().get(value.uop());
+        if (u.kind() != dev.vmsight.ir.uop.UopKind.LOAD) {
+            return lifted;
+        }
+        long v = u.size() == 8 ? value.values()[0] : value.values()[0] & ((1L << (8 * u.size())) - 1);
+        List<dev.vmsight.ir.uop.Uop> uops = new java.util.ArrayList<>(lifted.uops());
+        uops.set(value.uop(), new dev.vmsight.ir.uop.Uop(dev.vmsight.ir.uop.UopKind.CONST, 8, null, u.out(), new int[0], new long[] {v}));
+        return new dev.vmsight.ir.uop.LiftedInstruction(lifted.instruction(), uops);
+    }
 
     /** Instructions by address (built on each call: callers keep the map). */
     public Map<Long, ProgramInstruction> instructionMap() {
@@ -150,11 +173,36 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
      *   <li>{@code ALLOCATE}: rax = the run's next arena address ({@link #ARENA_BASE}): fresh memory
      *       whose identity, not its guest address, is what the slice depends on; its first
      *       {@code value} bytes read as zero (the allocator zeroed them in every traced instance:
-     *       kzalloc, __GFP_ZERO), the others only once the run stores them;</li>
+     *       kzalloc, __GFP_ZERO), those of its {@code image} as the image says, the others only
+     *       once the run stores them;</li>
      *   <li>{@code RELEASE}: nothing (freeing an arena object).</li>
      * </ul>
      */
-    public record CallSummary(long callAddress, long returnAddress, SummaryKind kind, long value) { }
+    public record CallSummary(long callAddress, long returnAddress, SummaryKind kind, long value, List<InitialValue> image) {
+        public CallSummary {
+            image = List.copyOf(image);
+        }
+
+        /** A summary without an initial image. */
+        public CallSummary(long callAddress, long returnAddress, SummaryKind kind, long value) {
+            this(callAddress, returnAddress, kind, value, List.of());
+        }
+    }
+
+    /**
+     * Part of a summarised allocation's initial image: {@code size} bytes at {@code offset} from
+     * the object hold {@code value} when the run gets it (little-endian), or, when {@code relative},
+     * the object's own address plus {@code value} (a list head pointing at itself). What the slab
+     * constructor or the allocator left there in every traced instance, read before the window
+     * stored it (an inode's i_readcount, set by inode_init_once when its slab was created).
+     */
+    public record InitialValue(int offset, int size, long value, boolean relative) {
+        public InitialValue {
+            if (size != 1 && size != 2 && size != 4 && size != 8 || offset < 0) {
+                throw new IllegalArgumentException("initial value of " + size + " bytes at offset " + offset);
+            }
+        }
+    }
 
     /** What a summarised call stands for. */
     public enum SummaryKind { RANDOM, ALLOCATE, RELEASE }

@@ -221,7 +221,9 @@ public final class Merger {
                     if (uop.kind().has(UopKind.Flag.ENV) && !u.faulted()) {
                         environment.putIfAbsent(ie.rip(), new MergedProgram.EnvValue(ie.rip(), u.index(), u.outputs().clone()));
                     }
-                    int[] in = uop.in();
+                    MergedProgram.EnvValue replayedLoad = slice.replayedLoads().get(ie.rip());
+                    // a replayed load reads neither its address nor memory
+                    int[] in = replayedLoad != null && replayedLoad.uop() == u.index() ? new int[0] : uop.in();
                     for (int j = 0; j < in.length; j++) {
                         int loc = in[j];
                         if (loc < Loc.ARCH_COUNT && !written.get(loc) && !live.containsKey(loc)) {
@@ -368,8 +370,16 @@ public final class Merger {
                     entry, header.marks().markOut(), instructions, controls, classify(),
                     in.length() == 0 ? ProgramInput.NONE : new ProgramInput(in.va(), in.length()),
                     ranges(), new OutputSpec(outputKind(header.program())), stats,
-                    List.copyOf(environment.values()), List.copyOf(frames.values()),
+                    environmentValues(), List.copyOf(frames.values()),
                     List.copyOf(slice.summaries().values()), runContext(header)), List.copyOf(notes));
+        }
+
+        /** The environment values of kept environment µops, and the replayed loads of allocation metadata. */
+        List<MergedProgram.EnvValue> environmentValues() {
+            TreeMap<Long, MergedProgram.EnvValue> all = new TreeMap<>(Long::compareUnsigned);
+            all.putAll(environment);
+            slice.replayedLoads().forEach(all::putIfAbsent);
+            return List.copyOf(all.values());
         }
 
         long firstValue(int loc) {
@@ -406,7 +416,10 @@ public final class Merger {
                 }
                 if (alwaysFromVcpu(loc)) {
                     out.add(new LiveIn.FromVcpu(loc, Registers.vcpuName(loc)));
-                } else if (values.size() == 1 && everywhere || userEntry && isUserState(loc)) {
+                } else if (loc == Loc.SFMASK) {
+                    // learned as the RFLAGS bits a syscall cleared, a subset of the mask in each trace: their union
+                    out.add(new LiveIn.Constant(loc, values.stream().reduce(0L, (a, b) -> a | b)));
+                } else if (values.size() == 1 && (everywhere || isMachineConstant(loc)) || userEntry && isUserState(loc)) {
                     // the user half is the training process's own (embedded): so is its user register state
                     out.add(new LiveIn.Constant(loc, firstValue(loc)));
                 } else {
@@ -445,6 +458,17 @@ public final class Merger {
      */
     private static boolean alwaysFromVcpu(int loc) {
         return loc == Loc.CR3 || loc == Loc.GS_BASE || loc == Loc.KERNEL_GS_BASE;
+    }
+
+    /**
+     * Registers that hold the same value for the life of a boot (the syscall MSRs, control and
+     * feature registers), learned in training and equal in every trace that read them: a run takes
+     * them as constants even if some trace's path did not read them (HMP does not print STAR,
+     * LSTAR or SFMASK, and a dump has no EFER).
+     */
+    private static boolean isMachineConstant(int loc) {
+        return loc == Loc.STAR || loc == Loc.LSTAR || loc == Loc.CSTAR || loc == Loc.SFMASK || loc == Loc.EFER
+                || loc == Loc.CR0 || loc == Loc.CR4 || loc == Loc.TSC_AUX;
     }
 
     private static boolean isUserState(int loc) {

@@ -180,6 +180,13 @@ public final class ProgramFiles {
                 o.writeLong(c.returnAddress());
                 o.writeByte(c.kind().ordinal());
                 o.writeLong(c.value());
+                o.writeInt(c.image().size());
+                for (MergedProgram.InitialValue v : c.image()) {
+                    o.writeInt(v.offset());
+                    o.writeByte(v.size());
+                    o.writeLong(v.value());
+                    o.writeBoolean(v.relative());
+                }
             }
             Statistics s = p.stats();
             o.writeInt(s.traces());
@@ -321,7 +328,21 @@ public final class ProgramFiles {
                 long call = b.getLong();
                 long ret = b.getLong();
                 MergedProgram.SummaryKind kind = ordinal(MergedProgram.SummaryKind.values(), "call summary kind");
-                summaries.add(new MergedProgram.CallSummary(call, ret, kind, b.getLong()));
+                long value = b.getLong();
+                int m = count(14);
+                List<MergedProgram.InitialValue> image = new ArrayList<>(m);
+                for (int k = 0; k < m; k++) {
+                    int offset = b.getInt();
+                    int size = b.get();
+                    long v = b.getLong();
+                    boolean relative = bool();
+                    try {
+                        image.add(new MergedProgram.InitialValue(offset, size, v, relative));
+                    } catch (IllegalArgumentException e) {
+                        throw error(14, "call summary at 0x" + Long.toHexString(call) + ": " + e.getMessage());
+                    }
+                }
+                summaries.add(new MergedProgram.CallSummary(call, ret, kind, value, image));
             }
             Statistics stats = new Statistics(b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());

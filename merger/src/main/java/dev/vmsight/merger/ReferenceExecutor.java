@@ -140,7 +140,8 @@ public final class ReferenceExecutor {
 
     private LiftedInstruction sliced(ProgramInstruction pi) {
         return sliced.computeIfAbsent(pi.address(), a -> {
-            LiftedInstruction li = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
+            LiftedInstruction li = MergedProgram.replayLoads(SystemMachine.lift(pi.bytes(), pi.address(), program.features()),
+                    environment.get(pi.address()));
             List<Uop> kept = new ArrayList<>(pi.keptUops().length);
             for (int k : pi.keptUops()) {
                 kept.add(li.uops().get(k));
@@ -255,6 +256,9 @@ public final class ReferenceExecutor {
                     long object = MergedProgram.ARENA_BASE + MergedProgram.ARENA_SLOT * allocations++;
                     for (long k = 0; k < Math.min(c.value(), MergedProgram.ARENA_SLOT); k++) {
                         write(object + k, 1, 0);    // what the allocator zeroed
+                    }
+                    for (MergedProgram.InitialValue v : c.image()) {   // what its constructor left there
+                        write(object + v.offset(), v.size(), v.relative() ? object + v.value() : v.value());
                     }
                     state.set(Loc.GPR0, object);
                 }

@@ -27,6 +27,12 @@ public interface SliceInput {
     /** Calls the program does not enter, by call address (none: every call is entered). */
     default java.util.Map<Long, MergedProgram.CallSummary> summaries() { return java.util.Map.of(); }
 
+    /**
+     * Loads the program replays instead of making (allocation metadata; see the slicer's
+     * ReplayedLoad): per instruction address, the µop index and the value (none: every load reads memory).
+     */
+    default java.util.Map<Long, MergedProgram.EnvValue> replayedLoads() { return java.util.Map.of(); }
+
     /** A role the slice decided: SKIP to {@code target}, or RETURN (target unused). */
     record Decided(MergedProgram.ControlRole role, long target) { }
 
@@ -52,7 +58,14 @@ public interface SliceInput {
                 java.util.Map<Long, MergedProgram.CallSummary> m = new java.util.HashMap<>();
                 slice.summaries().forEach((a, c) -> m.put(a, new MergedProgram.CallSummary(c.callAddress(), c.returnAddress(),
                         MergedProgram.SummaryKind.valueOf(c.kind().name()),
-                        c.kind() == dev.vmsight.slicer.Slicer.SummaryKind.ALLOCATE ? c.zeroed() : c.returned())));
+                        c.kind() == dev.vmsight.slicer.Slicer.SummaryKind.ALLOCATE ? c.zeroed() : c.returned(),
+                        c.image().stream().map(v -> new MergedProgram.InitialValue(v.offset(), v.size(), v.value(), v.relative()))
+                                .toList())));
+                return m;
+            }
+            @Override public java.util.Map<Long, MergedProgram.EnvValue> replayedLoads() {
+                java.util.Map<Long, MergedProgram.EnvValue> m = new java.util.HashMap<>();
+                slice.replayedLoads().forEach((a, r) -> m.put(a, new MergedProgram.EnvValue(a, r.uop(), new long[] {r.value()})));
                 return m;
             }
             @Override public java.util.Map<Long, MergedProgram.CallFrame> frames() {

@@ -81,8 +81,17 @@ final class BackwardPass {
     long inputLoads;
     int outputPhysicalBytes;
 
+    /** loads the program replays instead of making (allocation metadata), by {@code site << 8 | µop}: no uses */
+    private final Map<Integer, Long> replayed;
+
     BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round,
                  CallStructure structure, boolean[] callHasKept, Map<Long, Long> zeroedByCall) {
+        this(table, index, controlSliced, producers, trace, round, structure, callHasKept, zeroedByCall, Map.of());
+    }
+
+    BackwardPass(Sites table, TraceIndex index, boolean[] controlSliced, Producers producers, int trace, int round,
+                 CallStructure structure, boolean[] callHasKept, Map<Long, Long> zeroedByCall, Map<Integer, Long> replayed) {
+        this.replayed = replayed;
         this.zeroedByCall = zeroedByCall;
         this.structure = structure;
         this.callHasKept = callHasKept;
@@ -251,6 +260,12 @@ final class BackwardPass {
 
     private void apply(Uop u, UopExecution x, int who, boolean zeroing) {
         int[] out = u.out();
+        if (replayed.containsKey(who)) {
+            for (int o : out) {
+                kill(o, who);     // a value of training's, replayed: it reads neither its address nor memory
+            }
+            return;
+        }
         int liveOut;
         if (out.length == 1 && out[0] != Loc.RIP && live[out[0]] != 0) {
             liveOut = live[out[0]];

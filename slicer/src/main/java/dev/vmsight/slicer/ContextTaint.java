@@ -71,6 +71,14 @@ final class ContextTaint {
     final BitSet decidedByContext = new BitSet();
     /** sites whose control µop read an untainted value in some instance */
     final BitSet decidedByData = new BitSet();
+    /**
+     * loads through an allocation's address of bytes the window did not store (its metadata, what
+     * a slab constructor set before START), by {@code site << 8 | µop}: the value every instance
+     * read, or {@link #NOT_REPLAYABLE} when instances differed or the value looks like a kernel
+     * pointer (it would point at training's objects, not the monitor's)
+     */
+    final Map<Integer, Long> metadataLoads = new java.util.HashMap<>();
+    static final Long NOT_REPLAYABLE = Long.MIN_VALUE;
 
     private ContextTaint(Sites table, TraceIndex index, TraceHeader header) {
         this.table = table;
@@ -110,7 +118,13 @@ final class ContextTaint {
 
     /** The summarised call being walked: its kind, returned object and zero-filled length. */
     private Slicer.SummaryKind summaryKind;
-    private long summaryObject, summaryZeroed;
+    private long summaryObject, summaryZeroed, summaryCall;
+    /** summarised allocations met so far: object address → the call's address */
+    private final java.util.TreeMap<Long, Long> objects = new java.util.TreeMap<>(Long::compareUnsigned);
+    /** per summarised call: (offset << 4 | size) → {value, relative} read before stored, or null when instances differed */
+    private final Map<Long, Map<Long, long[]>> image = new java.util.HashMap<>();
+    /** the most bytes from an object's address a read is taken to be of that object */
+    static final long OBJECT_SPAN = 64 * 1024;
     private byte[] beforeCall;
     /** the instruction being walked runs inside an allocator whose call is not summarised (its summary leaked) */
     private boolean allocator;
@@ -131,6 +145,7 @@ final class ContextTaint {
                 String entered = index.summaryEntry.get(ordinal);
                 if (entered != null) {
                     summaryKind = Slicer.kindOf(entered);
+                    summaryCall = index.summaryCallAt.getOrDefault(ordinal, 0L);
                     Long object = index.summaryReturned.get(ordinal);
                     summaryObject = object == null ? 0 : object;
                     summaryZeroed = index.summaryZeroed.getOrDefault(ordinal, 0L);
@@ -141,6 +156,9 @@ final class ContextTaint {
                 if (inSummary && !index.inCallSummary.get(ordinal)) {
                     // the monitor never entered the callee: registers as before the call, rax the summary's value
                     System.arraycopy(beforeCall, 0, reg, 0, reg.length);
+                    if (summaryKind == Slicer.SummaryKind.ALLOCATE && summaryObject != 0) {
+                        objects.put(summaryObject, summaryCall);
+                    }
                     reg[Loc.GPR0] = switch (summaryKind) {
                         case ALLOCATE -> ALLOCATION;
                         case RANDOM -> CONTEXT;
@@ -182,6 +200,11 @@ final class ContextTaint {
                 for (MemoryAccess a : x.accesses()) {
                     learnContext(a);
                     out |= loaded(a, (byte) (in & ALLOCATION));
+                    if (!summarised) {
+                        boolean viaAllocation = (in & ALLOCATION) != 0 && unstored(a);
+                        boolean inObject = viaAllocation && initialBytes(a);
+                        metadataLoad(site << 8 | x.index(), a, viaAllocation && !inObject);
+                    }
                 }
             } else {
                 out = u.kind().has(UopKind.Flag.ENV) ? (byte) (in | CONTEXT) : in;
@@ -241,6 +264,94 @@ final class ContextTaint {
         }
         return t;
     }
+
+    private boolean unstored(MemoryAccess a) {
+        for (int b = 0; b < a.size(); b++) {
+            if (stored.contains(a.byteAddress(b))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code a}, a load through an allocation's address of bytes the window never stored,
+     * reads inside a summarised object (within {@link #OBJECT_SPAN} of its address); if so it is
+     * recorded in that call's initial image (a kernel pointer into the object itself as relative).
+     */
+    private boolean initialBytes(MemoryAccess a) {
+        var o = objects.floorEntry(a.va());
+        if (o == null || Long.compareUnsigned(a.va() - o.getKey(), OBJECT_SPAN) >= 0) {
+            return false;
+        }
+        long offset = a.va() - o.getKey();
+        long value = a.value();
+        boolean relative = a.size() == 8 && Long.compareUnsigned(value - o.getKey(), OBJECT_SPAN) < 0;
+        long[] v = {relative ? value - o.getKey() : value, relative ? 1 : 0};
+        Map<Long, long[]> m = image.computeIfAbsent(o.getValue(), k -> new java.util.HashMap<>());
+        long key = offset << 4 | a.size();
+        if (!m.containsKey(key)) {
+            m.put(key, v);
+        } else if (m.get(key) != null && !java.util.Arrays.equals(m.get(key), v)) {
+            m.put(key, null);      // instances differ: not part of the image
+        }
+        return true;
+    }
+
+    /**
+     * The initial images of summarised calls over {@code taints} (one per trace): the values every
+     * instance in every trace agreed on, by call address.
+     */
+    static Map<Long, java.util.List<SliceResult.InitialBytes>> images(java.util.List<ContextTaint> taints) {
+        Map<Long, Map<Long, long[]>> all = new java.util.HashMap<>();
+        for (ContextTaint t : taints) {
+            t.image.forEach((call, m) -> {
+                Map<Long, long[]> into = all.computeIfAbsent(call, k -> new java.util.HashMap<>());
+                m.forEach((key, v) -> {
+                    if (!into.containsKey(key)) {
+                        into.put(key, v);
+                    } else if (into.get(key) != null && (v == null || !java.util.Arrays.equals(into.get(key), v))) {
+                        into.put(key, null);
+                    }
+                });
+            });
+        }
+        Map<Long, java.util.List<SliceResult.InitialBytes>> out = new java.util.HashMap<>();
+        all.forEach((call, m) -> {
+            java.util.List<SliceResult.InitialBytes> list = new java.util.ArrayList<>();
+            new java.util.TreeMap<>(m).forEach((key, v) -> {
+                if (v != null) {
+                    list.add(new SliceResult.InitialBytes((int) (key >>> 4), (int) (key & 0xF), v[0], v[1] != 0));
+                }
+            });
+            out.put(call, list);
+        });
+        return out;
+    }
+
+    /**
+     * Records one execution of a load µop: replayable only if every execution of it (here and in
+     * the other traces) reads allocation metadata, always the same value, and no kernel pointer.
+     */
+    private void metadataLoad(int key, MemoryAccess a, boolean metadata) {
+        long value = a.value();
+        boolean pointer = a.size() == 8 && value < 0;   // the kernel half: an address of training's
+        Long had = metadataLoads.get(key);
+        if (!metadata) {
+            if (had != null) {
+                metadataLoads.put(key, NOT_REPLAYABLE);
+            } else {
+                seenPlain.add(key);
+            }
+        } else if (pointer || seenPlain.contains(key) || had != null && had != value) {
+            metadataLoads.put(key, NOT_REPLAYABLE);
+        } else if (had == null) {
+            metadataLoads.put(key, value);
+        }
+    }
+
+    /** load µops seen reading memory as any load does (not allocation metadata), by {@code site << 8 | µop} */
+    final java.util.Set<Integer> seenPlain = new java.util.HashSet<>();
 
     private void store(MemoryAccess a, byte taint) {
         for (int b = 0; b < a.size(); b++) {

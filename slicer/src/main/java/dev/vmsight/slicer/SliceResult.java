@@ -15,8 +15,10 @@ import java.util.Map;
 public record SliceResult(GuardPolicy policy, Criterion criterion, Map<InstructionKey, SiteSlice> sites,
                           Map<Long, ControlSite> controlSites, Map<Long, CallFrame> frames,
                           Map<Long, SummarisedCall> summaries, Map<Long, String> summaryLeaks,
-                          List<AllocatorCall> allocatorCalls, Statistics statistics, List<Disagreement> disagreements) {
+                          List<AllocatorCall> allocatorCalls, Statistics statistics, List<Disagreement> disagreements,
+                          Map<Long, ReplayedLoad> replayedLoads) {
     public SliceResult {
+        replayedLoads = Map.copyOf(replayedLoads);
         sites = Map.copyOf(sites);
         controlSites = Map.copyOf(controlSites);
         frames = Map.copyOf(frames);
@@ -96,7 +98,18 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
      * zero-fills them).
      */
     public record SummarisedCall(long callAddress, long returnAddress, String function, Slicer.SummaryKind kind,
-                                 long returned, long zeroed) { }
+                                 long returned, long zeroed, List<InitialBytes> image) {
+        public SummarisedCall {
+            image = List.copyOf(image);
+        }
+    }
+
+    /**
+     * Bytes of an allocation a run reads before storing them, the same in every traced instance:
+     * {@code size} bytes at {@code offset} from the object were {@code value}, or (when {@code
+     * relative}) the object's address plus {@code value}. The summary's initial image.
+     */
+    public record InitialBytes(int offset, int size, long value, boolean relative) { }
 
     /**
      * This result with {@code summaryLeaks} set to the summaries dropped on the way (call
@@ -104,8 +117,17 @@ public record SliceResult(GuardPolicy policy, Criterion criterion, Map<Instructi
      */
     public SliceResult withDroppedSummaries(Map<Long, String> dropped) {
         return new SliceResult(policy, criterion, sites, controlSites, frames, summaries, dropped, allocatorCalls,
-                statistics, disagreements);
+                statistics, disagreements, replayedLoads);
     }
+
+    /**
+     * A load the program does not make: µop {@code uop} of the instruction at {@code address} reads
+     * a summarised allocation's metadata or constructor-initialised bytes (through the object's
+     * address, bytes the window never stored: its struct page, its slab, fields the slab's
+     * constructor set before START) and got {@code value} in every traced instance. A monitor's
+     * object is an arena address with no such memory, so the run uses the trained value.
+     */
+    public record ReplayedLoad(long address, int uop, long value) { }
 
     /**
      * A structured call the program keeps a frame for: at the call (before its µops) it pushes the

@@ -158,13 +158,21 @@ public final class Slicer {
         }
         structure.finish();
         BitSet contextDecided = new BitSet();   // DATA: one-direction sites decided by the run's context in every instance
+        Map<Integer, Long> replayed = new HashMap<>();   // DATA: loads of allocation metadata, by site << 8 | µop
+        java.util.Set<Integer> plainLoads = new java.util.HashSet<>();
+        List<ContextTaint> taints = new ArrayList<>();
         if (policy == GuardPolicy.DATA) {
             BitSet byData = new BitSet();
             for (int i = 0; i < traces.size(); i++) {
                 ContextTaint t = ContextTaint.of(traces.get(i), table, indexes.get(i));
+                taints.add(t);
                 contextDecided.or(t.decidedByContext);
                 byData.or(t.decidedByData);
+                t.metadataLoads.forEach((k, v) -> replayed.merge(k, v, (a, b) -> a.equals(b) ? a : ContextTaint.NOT_REPLAYABLE));
+                plainLoads.addAll(t.seenPlain);
             }
+            replayed.keySet().removeAll(plainLoads);     // replayed only if no trace ever read it as a plain load
+            replayed.values().removeIf(v -> v.equals(ContextTaint.NOT_REPLAYABLE));
             contextDecided.andNot(byData);
             for (long address : contextSites) {
                 table.at(address).forEach(contextDecided::set);
@@ -205,7 +213,7 @@ public final class Slicer {
             changed = false;
             for (int i = 0; i < traces.size(); i++) {
                 BackwardPass p = new BackwardPass(table, indexes.get(i), sliced, producers, i, rounds, structure, callHasKept,
-                        zeroedByCall);
+                        zeroedByCall, replayed);
                 p.run(traces.get(i));
                 changed |= p.changed;
                 last.add(p);
@@ -222,7 +230,7 @@ public final class Slicer {
 
         return result(policy, first, table, indexes, last, sliced, guard, runnable,
                 withUnseen == null ? runnable : withUnseen, structure, callHasKept, zeroedByCall, producers,
-                rounds, traces.size(), (System.nanoTime() - t0) / 1e9);
+                rounds, traces.size(), (System.nanoTime() - t0) / 1e9, replayed, ContextTaint.images(taints));
     }
 
     /**
@@ -276,7 +284,8 @@ public final class Slicer {
                                       List<BackwardPass> last, boolean[] sliced, boolean[] guard, ControlDependence cd,
                                       ControlDependence guardCd, CallStructure structure, boolean[] callHasKept,
                                       Map<Long, Long> zeroedByCall, Producers producers, int rounds, int traces,
-                                      double seconds) {
+                                      double seconds, Map<Integer, Long> replayed,
+                                      Map<Long, List<SliceResult.InitialBytes>> images) {
         Map<InstructionKey, SiteSlice> sites = new LinkedHashMap<>();
         Map<Long, ControlSite> controls = new HashMap<>();
         Map<Long, CallFrame> frames = new HashMap<>();
@@ -365,7 +374,8 @@ public final class Slicer {
         for (TraceIndex ix : indexes) {
             for (TraceIndex.SummarisedCall c : ix.summarisedCalls) {
                 summaries.putIfAbsent(c.callAddress(), new SummarisedCall(c.callAddress(), c.returnAddress(), c.function(),
-                        kindOf(c.function()), c.returned(), zeroedByCall.getOrDefault(c.callAddress(), 0L)));
+                        kindOf(c.function()), c.returned(), zeroedByCall.getOrDefault(c.callAddress(), 0L),
+                        images.getOrDefault(c.callAddress(), List.of())));
             }
         }
         Map<Long, String> leaks = new java.util.TreeMap<>(Long::compareUnsigned);
@@ -373,8 +383,16 @@ public final class Slicer {
         Statistics stats = new Statistics(traces, uops, kept, table.size(), keptSites, keptSiteUops, instances,
                 branches, guards, followed, async, inputLoads, allocCalls, userFaults, rounds, deliveries, seconds,
                 skips, returns, frames.size());
+        Map<Long, SliceResult.ReplayedLoad> replayedLoads = new HashMap<>();
+        replayed.forEach((key, value) -> {
+            int site = key >>> 8, uop = key & 0xFF;
+            if (table.kept.get(site).get(uop)) {
+                long address = table.keys.get(site).address();
+                replayedLoads.put(address, new SliceResult.ReplayedLoad(address, uop, value));
+            }
+        });
         return new SliceResult(policy, criterion, sites, controls, frames, summaries, leaks, calls, stats,
-                producers.disagreements());
+                producers.disagreements(), replayedLoads);
     }
 
     private static void check(TraceHeader a, TraceHeader b) {

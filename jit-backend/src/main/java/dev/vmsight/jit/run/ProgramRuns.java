@@ -62,12 +62,18 @@ public final class ProgramRuns {
         Map<Long, MergedProgram.CallFrame> frames = program.frameMap();
         Map<Long, MergedProgram.CallSummary> summaries = program.summaryMap();
         List<JitProgram.Instruction> out = new ArrayList<>();
+        Map<Long, MergedProgram.EnvValue> environment = new HashMap<>();
+        for (MergedProgram.EnvValue e : program.environment()) {
+            environment.put(e.address(), e);
+        }
         for (ProgramInstruction pi : program.instructions()) {
-            var lifted = SystemMachine.lift(pi.bytes(), pi.address(), program.features());
+            var lifted = MergedProgram.replayLoads(SystemMachine.lift(pi.bytes(), pi.address(), program.features()),
+                    environment.get(pi.address()));
             // a summarised call: no µops, no frame (even where the program lists one), on at the return address
             MergedProgram.CallSummary summary = summaries.remove(pi.address());
             if (summary != null) {
-                out.add(JitProgram.Instruction.summarised(lifted, new JitProgram.Summary(summary.kind(), summary.value()),
+                out.add(JitProgram.Instruction.summarised(lifted, new JitProgram.Summary(summary.kind(), summary.value(),
+                        summary.image().stream().map(v -> new JitProgram.InitialValue(v.offset(), v.size(), v.value(), v.relative())).toList()),
                         summary.returnAddress()));
                 continue;
             }

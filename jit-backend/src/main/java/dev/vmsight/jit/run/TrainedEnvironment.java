@@ -30,6 +30,9 @@ public final class TrainedEnvironment implements SiteEnvironment {
             var pi = instructions.get(e.address());
             if (pi == null) continue;
             UopKind kind = SystemMachine.lift(pi.bytes(), pi.address(), program.features()).uops().get(e.uop()).kind();
+            if (kind == UopKind.LOAD) {
+                continue;   // a replayed load (allocation metadata): a constant of the program, no environment value
+            }
             long[] old = values.putIfAbsent(kind, e.values());
             if (old != null && !Arrays.equals(old, e.values())) {
                 conflicts.merge(kind, "0x" + Long.toHexString(e.address()), (a, b) -> a + ", " + b);

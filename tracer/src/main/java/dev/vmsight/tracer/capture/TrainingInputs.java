@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  *   <li>getpsfile PID cycles through init (1), an extra sleeper of the run's workload (its PID
  *       above the run's PID floor, so deeper PID trees and longer names), kthreadd (2, a kernel
  *       thread), a thread that is not its group's leader, the workload's zombie, and a PID no
- *       process has (the answer is empty);</li>
+ *       process has (the answer is empty); the sleeper's and the thread's /proc entries are read
+ *       first, as the guest's own tools do, so both cached and uncached dentries are trained;</li>
  *   <li>getdrvfile BASE cycles through the first, the last and a middle module of /proc/modules,
  *       and an address inside a module that is no module's base (the answer is empty).</li>
  * </ul>
@@ -48,11 +49,16 @@ public final class TrainingInputs {
         }
         String out = sh(guest, "cat /run/vmsight-workload; echo extra $(tail -n 1 " + Tracer.extraSleepersFile() + " 2>/dev/null); "
                 + "t=$(sed -n 's/^threaded \\([0-9]*\\) .*/\\1/p' /run/vmsight-workload); echo task $(ls /proc/$t/task | sort -n | tail -n 1)");
-        return switch (run % 6) {
+        String pid = switch (run % 6) {
             case 1 -> first(out, "extra (\\d+)").orElseGet(() -> first(out, "sleeper (\\d+)").orElseThrow(() -> missing(out, "a sleeper")));
             case 3 -> first(out, "task (\\d+)").orElseThrow(() -> missing(out, "a thread of vmthreads"));
             default -> first(out, "zombie (\\d+)").orElseThrow(() -> missing(out, "the zombie"));
         };
+        if (run % 6 != 4) {
+            // the guest's own tools (ps, top) read /proc/PID/comm all the time: its dentries are then cached
+            sh(guest, "cat /proc/" + pid + "/comm >/dev/null 2>&1; true");
+        }
+        return pid;
     }
 
     /** The i-th of getdrvfile's kinds of base (see the class comment), as 0x-prefixed hex. */
