@@ -223,6 +223,8 @@ public final class Slicer {
             }
             // a µop writing a register some kept µop may read on a merged path (not only a traced one)
             changed |= StaticLiveness.close(table, edgeList, lastSites, structure, summarisedCallSites, callHasKept);
+            // a store after a kept store to the same byte (a lock's release): the run's view of memory stays the kernel's
+            changed |= policy == GuardPolicy.DATA && StoreClosure.close(traces, indexes, table);
             while (decideControl(policy, table, structure, runnable, withUnseen, callHasKept, sliced, guard, contextDecided)) {
                 changed = true;   // a site just sliced that the program runs is an anchor at once: decide again
             }
