@@ -41,7 +41,7 @@ final class LabBootCommand implements Callable<Integer> {
     @Option(names = "--procs", defaultValue = "" + LabLayout.DEFAULT_PROCS, description = "sleeper processes the workload starts (default: ${DEFAULT-VALUE})")
     int procs;
 
-    @Option(names = "--cpus", defaultValue = "1", description = "vCPUs, 1 or 2 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cpus", defaultValue = "1", description = "vCPUs, 1 to 8 (default: ${DEFAULT-VALUE})")
     int cpus;
 
     @Option(names = "--memory", paramLabel = "MiB", defaultValue = "" + LabLayout.DEFAULT_MEMORY_MIB, description = "guest RAM in MiB (default: ${DEFAULT-VALUE})")

@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param kernel    the bzImage (from the Debian package)
  * @param initramfs the lab initramfs built by guests/
  * @param memoryMiB guest RAM
- * @param cpus      vCPUs (1 by default, 2 on request)
+ * @param cpus      vCPUs (1 by default; 2 to 8 on request: QEMU TCG runs them on one host thread each)
  * @param kaslr     false boots with {@code nokaslr}
  * @param procs     number of named sleeper processes the workload launcher starts
  * @param runDir    where sockets, logs and state files of this instance live
@@ -24,7 +24,7 @@ public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMi
         Objects.requireNonNull(initramfs, "initramfs");
         Objects.requireNonNull(runDir, "runDir");
         if (memoryMiB < 64) throw new IllegalArgumentException("memory must be at least 64 MiB, not " + memoryMiB);
-        if (cpus < 1 || cpus > 2) throw new IllegalArgumentException("cpus must be 1 or 2, not " + cpus);
+        if (cpus < 1 || cpus > 8) throw new IllegalArgumentException("cpus must be 1 to 8, not " + cpus);
         if (procs < 0) throw new IllegalArgumentException("procs must be >= 0, not " + procs);
     }
 

@@ -23,6 +23,9 @@ final class HmpRegisters {
             Map.entry("R12", "r12"), Map.entry("R13", "r13"), Map.entry("R14", "r14"), Map.entry("R15", "r15"),
             Map.entry("RIP", "rip"), Map.entry("RFL", "rflags"));
 
+    /** HMP's run state of the vCPU: HLT=1 while it waits in HLT. */
+    private static final Pattern HALTED = Pattern.compile("\\bHLT=([01])\\b");
+
     private HmpRegisters() {
     }
 
@@ -57,6 +60,10 @@ final class HmpRegisters {
                     if (seg.equals("fs") || seg.equals("gs")) regs.put(seg + "_base", base);
                 }
             }
+        }
+        Matcher h = HALTED.matcher(text);
+        if (h.find()) {
+            regs.put("hlt", Long.parseLong(h.group(1)));    // the vCPU waits in HLT (the idle loop)
         }
         Matcher t = TABLE.matcher(text);
         while (t.find()) {

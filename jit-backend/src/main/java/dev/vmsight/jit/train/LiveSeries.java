@@ -1,0 +1,164 @@
+package dev.vmsight.jit.train;
+
+import dev.vmsight.guests.GuestConfig;
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.QemuLauncher;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.KernelCodeCheck;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.tracer.capture.TrainingInputs;
+import dev.vmsight.tracer.capture.Variation;
+import dev.vmsight.vmi.Budget;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Live reliability of trained programs: boot after boot of the lab guest, each with a workload
+ * size, a vCPU count and a PID floor from the series' cycles, and in each boot every program at
+ * each pause point (the guest idle; busy in user mode; busy in the kernel), against the guest's
+ * own view ({@link GuestView}). Every run is classified: correct, wrong (an answer the guest
+ * contradicts), unseen path, budget, or another structured error; what the vCPU was doing when
+ * paused (idle, user, kernel, by its CPL and whether it halted) is recorded beside what was asked.
+ */
+public final class LiveSeries {
+
+    /** What a guest was made to do while monitors paused it. */
+    public enum Pause {
+        /** nothing but the workload's sleepers: the vCPUs idle in HLT */
+        IDLE,
+        /** one busy loop in user mode per vCPU */
+        USER,
+        /** one process per vCPU spending its time in the kernel (dd from /dev/zero: clear_user) */
+        KERNEL
+    }
+
+    /** How a run ended against the guest's view. */
+    public enum Result { CORRECT, WRONG, UNSEEN_PATH, BUDGET, ERROR }
+
+    /** The series' shape: boots, and the cycles each boot takes its parameters from. */
+    public record Plan(int boots, List<Integer> sizes, List<Integer> cpus, List<Integer> pidFloors, List<Pause> pauses,
+                       List<TrainingProgram> programs, Budget budget) {
+        public Plan {
+            sizes = List.copyOf(sizes);
+            cpus = List.copyOf(cpus);
+            pidFloors = List.copyOf(pidFloors);
+            pauses = List.copyOf(pauses);
+            programs = List.copyOf(programs);
+        }
+    }
+
+    /** One run of one program. */
+    public record Run(int boot, int size, int cpus, int pidFloor, Pause pause, String observed, TrainingProgram program,
+                      String input, Result result, String detail, long micros) {
+
+        /** CSV of this run (see {@link #CSV_HEADER}). */
+        public String csv() {
+            return String.join(",", String.valueOf(boot), String.valueOf(size), String.valueOf(cpus), String.valueOf(pidFloor),
+                    pause.name().toLowerCase(Locale.ROOT), observed, program.fileName(), input == null ? "" : input,
+                    result.name().toLowerCase(Locale.ROOT), String.valueOf(micros), '"' + detail.replace("\"", "'") + '"');
+        }
+    }
+
+    public static final String CSV_HEADER = "boot,processes,vcpus,pid_floor,pause,vcpu_observed,program,input,result,micros,detail";
+
+    /** Told of each run as it ends, and of each boot. */
+    public interface Listener {
+        void boot(int boot, GuestConfig config, int pidFloor);
+
+        void run(Run run);
+    }
+
+    private static final Duration EXEC = Duration.ofSeconds(120);
+
+    private LiveSeries() { }
+
+    /** Runs {@code plan} with the trained programs {@code trained} (one per program of the plan). */
+    public static List<Run> run(LabLayout lab, Plan plan, List<Training.Trained> trained, Listener listener) {
+        List<Run> out = new ArrayList<>();
+        for (int b = 0; b < plan.boots(); b++) {
+            int size = plan.sizes().get(b % plan.sizes().size());
+            int cpus = plan.cpus().get(b % plan.cpus().size());
+            int floor = plan.pidFloors().get(b % plan.pidFloors().size());
+            GuestConfig config = lab.defaultConfig("series", lab.pinnedKernel()).withProcs(size).withCpus(cpus)
+                    .withMemoryMiB(size > 1500 || cpus > 2 ? 1024 : lab.defaultConfig("x", lab.pinnedKernel()).memoryMiB());
+            listener.boot(b, config, floor);
+            try (QemuGuest guest = QemuLauncher.start(config, Duration.ofSeconds(300))) {
+                if (floor > 0) {
+                    // a few processes above the floor: deeper PID trees, longer names (Variation's own script)
+                    guest.exec(EXEC, List.of("/bin/sh", "-c", new Variation(20, floor, Variation.Launcher.EXEC, List.of(), 0)
+                            .workloadScript(dev.vmsight.tracer.capture.Tracer.extraSleepersFile()))).stdoutOrThrow("moving PIDs to " + floor);
+                }
+                for (Pause pause : plan.pauses()) {
+                    load(guest, pause, cpus);
+                    for (int k = 0; k < plan.programs().size(); k++) {
+                        Run r = once(guest, b, size, cpus, floor, pause, trained.get(k), b, plan.budget());
+                        out.add(r);
+                        listener.run(r);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One program on the paused guest against the guest's view. */
+    private static Run once(QemuGuest guest, int boot, int size, int cpus, int floor, Pause pause, Training.Trained t, int k,
+                            Budget budget) {
+        TrainingProgram p = TrainingProgram.valueOf(t.program().name().toUpperCase(Locale.ROOT));
+        String input = null;
+        String observed = "?";
+        try {
+            List<String> args = TrainingInputs.args(p, k, guest);
+            input = args.isEmpty() ? null : args.get(0);
+            GuestView view = GuestView.before(guest, p, input);
+            RunOutcome o;
+            try (GuestSource s = GuestSources.of(guest, 0)) {
+                observed = observed(s);
+                o = ProgramRuns.runChecked(t.program(), t.monitor(), s, ProgramRuns.inputBytes(t.program(), input), budget);
+            }
+            long micros = o instanceof RunOutcome.Answered a ? a.micros() : 0;
+            if (o instanceof RunOutcome.Answered a) {
+                GuestView.Verdict v = view.after(guest, a.answer());
+                return new Run(boot, size, cpus, floor, pause, observed, p, input, v.agrees() ? Result.CORRECT : Result.WRONG,
+                        v.detail(), micros);
+            }
+            Result r = o instanceof RunOutcome.UnseenPath ? Result.UNSEEN_PATH : o instanceof RunOutcome.OverBudget ? Result.BUDGET
+                    : Result.ERROR;
+            return new Run(boot, size, cpus, floor, pause, observed, p, input, r, o.toText().lines().findFirst().orElse(""), 0);
+        } catch (KernelCodeCheck.KernelMismatchException | dev.vmsight.guests.GuestException e) {
+            return new Run(boot, size, cpus, floor, pause, observed, p, input, Result.ERROR, e.getMessage(), 0);
+        }
+    }
+
+    /** What vCPU 0 was doing when the source paused the guest: idle (halted in the kernel), kernel or user. */
+    static String observed(GuestSource s) {
+        long cs = s.vcpu().find("cs").orElse(0);
+        if ((cs & 3) == 3) {
+            return "user";
+        }
+        String halted = s.vcpu().find("hlt").isPresent() && s.vcpu().find("hlt").getAsLong() != 0 ? "idle" : "kernel";
+        return halted;
+    }
+
+    /** Starts (or stops) the pause point's load: one busy process per vCPU. */
+    private static void load(QemuGuest guest, Pause pause, int cpus) {
+        String kill = "[ -f /run/vmsight-series-load ] && kill $(cat /run/vmsight-series-load) 2>/dev/null; rm -f /run/vmsight-series-load; ";
+        String body = switch (pause) {
+            case IDLE -> "";
+            case USER -> "while :; do :; done";
+            case KERNEL -> "exec dd if=/dev/zero of=/dev/null bs=1M";
+        };
+        StringBuilder script = new StringBuilder(kill);
+        for (int i = 0; i < cpus && pause != Pause.IDLE; i++) {
+            script.append("setsid /bin/sh -c '").append(body).append("' </dev/null >/dev/null 2>&1 & echo $! >> /run/vmsight-series-load; ");
+        }
+        script.append("sleep 1; true");
+        guest.exec(EXEC, List.of("/bin/sh", "-c", script.toString())).stdoutOrThrow("setting the " + pause + " load");
+    }
+}
