@@ -90,6 +90,9 @@ final class FrameTracker {
     /** A general register's value now (0 rax ... 15 r15). */
     long register(int n) { return gpr[n]; }
 
+    /** The return address of the innermost open call, or 0 when none is open. */
+    long innermostReturnAddress() { return open.isEmpty() ? 0 : open.get(open.size() - 1).returnAddress(); }
+
     /** The instruction just entered is a summarised allocator: its call is not a frame the program keeps. */
     void allocatorEntered() {
         if (!open.isEmpty()) {

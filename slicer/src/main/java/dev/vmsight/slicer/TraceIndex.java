@@ -177,8 +177,9 @@ final class TraceIndex {
                     allocatorCalls++;
                 }
                 // the dynamic extent of every call into an allocator or random-number entry point, summarised or not
-                if (allocatorReturn == 0 && !inHandler && prevCall && ins.rip() != prevNext && allocators.containsKey(ins.rip())) {
-                    allocatorReturn = prevNext;
+                if (allocatorReturn == 0 && !inHandler && prev != null && ins.rip() != prevNext && allocators.containsKey(ins.rip())) {
+                    // entered by a call, or by a tail jump (kvmalloc_node's jmp to __kmalloc_node): it returns where the jumper's caller resumes
+                    allocatorReturn = prevCall ? prevNext : frames.innermostReturnAddress();
                     allocatorRsp = frames.register(4);
                 }
                 if (allocatorReturn != 0) {

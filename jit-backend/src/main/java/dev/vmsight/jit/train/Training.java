@@ -90,10 +90,23 @@ public final class Training {
 
     /** Trains {@code which} on corpus runs 0..runs-1 under {@code policy}; {@code progress} hears of each stage. */
     public static Trained train(LabLayout lab, TrainingProgram which, int runs, GuardPolicy policy, Progress progress) {
+        return train(lab, which, java.util.stream.IntStream.range(0, runs).boxed().toList(), policy, progress);
+    }
+
+    /**
+     * Trains {@code which} on the corpus runs {@code runs} (indices, e.g. all but the one that took
+     * some path, to see what a program does outside its training); the file is named by the runs
+     * when they are not 0..n-1.
+     */
+    public static Trained train(LabLayout lab, TrainingProgram which, List<Integer> runs, GuardPolicy policy, Progress progress) {
         List<Stage> stages = new ArrayList<>();
         Timer timer = new Timer(stages, progress);
-        List<TrainingCorpus.Entry> corpus = TrainingCorpus.ensure(lab, which, runs, progress::note);
-        timer.done("trace", runs + " runs in " + lab.root().relativize(TrainingCorpus.directory(lab, which)));
+        int count = runs.stream().mapToInt(Integer::intValue).max().orElseThrow(() -> new IllegalArgumentException("no runs")) + 1;
+        List<TrainingCorpus.Entry> all = TrainingCorpus.ensure(lab, which, count, progress::note);
+        List<TrainingCorpus.Entry> corpus = runs.stream().map(all::get).toList();
+        boolean prefix = runs.equals(java.util.stream.IntStream.range(0, runs.size()).boxed().toList());
+        String label = prefix ? String.valueOf(runs.size()) : "runs" + String.join("+", runs.stream().map(String::valueOf).toList());
+        timer.done("trace", runs.size() + " runs in " + lab.root().relativize(TrainingCorpus.directory(lab, which)));
         List<TraceReader> traces = new ArrayList<>();
         try {
             for (TrainingCorpus.Entry e : corpus) traces.add(TraceFiles.open(e.trace()));
@@ -121,7 +134,7 @@ public final class Training {
                 context.addAll(found);
             }
             Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(Locale.ROOT)
-                    + "-" + runs + ".vmprog");
+                    + "-" + label + ".vmprog");
             try {
                 Files.createDirectories(file.getParent());
             } catch (IOException e) {
