@@ -7,7 +7,8 @@
 #include <unistd.h>
 #include "vmsight_marks.h"
 
-#define MAX_PIDS 4096
+/* pid_max can reach 4,194,304 (PID_MAX_LIMIT): room for 262,144 processes, a 1 MiB answer */
+#define MAX_PIDS (1 << 18)
 
 struct dirent64_raw {
     unsigned long long d_ino;

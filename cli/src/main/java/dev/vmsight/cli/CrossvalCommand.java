@@ -43,7 +43,7 @@ final class CrossvalCommand implements Callable<Integer> {
     @Option(names = "--subsets", defaultValue = "3", description = "random subsets per size; default ${DEFAULT-VALUE}")
     int subsets;
 
-    @Option(names = "--policies", defaultValue = "strict,relaxed,virtuoso", split = ",",
+    @Option(names = "--policies", defaultValue = "strict,relaxed,virtuoso,data", split = ",",
             description = "guard policies; default ${DEFAULT-VALUE}")
     List<String> policies;
 

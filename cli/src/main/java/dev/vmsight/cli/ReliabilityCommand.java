@@ -74,7 +74,7 @@ final class ReliabilityCommand implements Callable<Integer> {
         List<TrainingProgram> which = programs.stream().map(TrainCommand::program).toList();
         List<Training.Trained> trained = new ArrayList<>();
         for (TrainingProgram p : which) {
-            Training.Trained t = Training.train(lab, p, p == TrainingProgram.GETPSFILE ? 6 : 4, guards);
+            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), guards);
             w.printf("trained %s: %s%n", p.fileName(), t.selfCheck().summary());
             w.flush();
             trained.add(t);

@@ -40,7 +40,7 @@ final class TrainCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "getpid, gettime, pslist, getpsfile, lsmod or getdrvfile")
     String programName;
 
-    @Option(names = "--runs", description = "training runs (default: 4, one boot's; getpsfile 6, one per kind of PID)")
+    @Option(names = "--runs", description = "training runs (default: 4, one boot's; getpsfile 12, two per kind of PID)")
     Integer runs;
 
     @Option(names = "--policy", description = "guard policy: data, virtuoso, relaxed or strict (default: ${DEFAULT-VALUE})")
@@ -58,7 +58,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         TrainingProgram which = program(programName);
         GuardPolicy guards = GuardPolicy.parse(policy);
-        if (runs == null) runs = which == TrainingProgram.GETPSFILE ? 6 : 4;
+        if (runs == null) runs = Training.defaultRuns(which);
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
         LabLayout lab = Labs.layout();
         long t0 = System.nanoTime();

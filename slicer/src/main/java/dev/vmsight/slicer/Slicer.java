@@ -48,7 +48,13 @@ public final class Slicer {
             Map.entry("kmem_cache_alloc_node", SummaryKind.ALLOCATE), Map.entry("__kmalloc", SummaryKind.ALLOCATE),
             Map.entry("__kmalloc_node", SummaryKind.ALLOCATE), Map.entry("kmalloc_trace", SummaryKind.ALLOCATE),
             Map.entry("kmalloc_node_trace", SummaryKind.ALLOCATE), Map.entry("kmalloc_large", SummaryKind.ALLOCATE),
-            Map.entry("kfree", SummaryKind.RELEASE), Map.entry("kmem_cache_free", SummaryKind.RELEASE));
+            Map.entry("kfree", SummaryKind.RELEASE), Map.entry("kmem_cache_free", SummaryKind.RELEASE),
+            // kvmalloc (seq_file's buffer), vmalloc and whole pages: memory by virtual address, as kmalloc's
+            Map.entry("kvmalloc_node", SummaryKind.ALLOCATE), Map.entry("vmalloc", SummaryKind.ALLOCATE),
+            Map.entry("vzalloc", SummaryKind.ALLOCATE), Map.entry("__vmalloc", SummaryKind.ALLOCATE),
+            Map.entry("__get_free_pages", SummaryKind.ALLOCATE), Map.entry("get_zeroed_page", SummaryKind.ALLOCATE),
+            Map.entry("kvfree", SummaryKind.RELEASE), Map.entry("vfree", SummaryKind.RELEASE),
+            Map.entry("free_pages", SummaryKind.RELEASE));
 
     /** The most bytes of a fresh allocation a summary zero-fills (the arena slot's size). */
     static final long MAX_ZEROED = 1L << 20;

@@ -88,7 +88,7 @@ class LiveMonitorsLabTest {
         policy = named == null || named.isBlank() ? Training.DEFAULT_POLICY : GuardPolicy.valueOf(named.toUpperCase(Locale.ROOT));
         System.out.println("guard policy: " + policy);
         for (TrainingProgram p : TrainingProgram.values()) {
-            Training.Trained t = Training.train(lab, p, p == TrainingProgram.GETPSFILE ? 6 : 4, policy);
+            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), policy);
             MergedProgram.Statistics s = t.program().stats();
             System.out.printf("%s: trace %.1f s, slice %.1f s, merge %.1f s; %d instructions, kept %d of %d µop executions, %d guards; %s%n",
                     p.fileName(), t.traceNanos() / 1e9, t.sliceNanos() / 1e9, t.mergeNanos() / 1e9, s.instructions(),

@@ -43,6 +43,15 @@ public final class Training {
      */
     public static final GuardPolicy DEFAULT_POLICY = GuardPolicy.DATA;
 
+    /**
+     * Training runs of a program unless told otherwise: one boot's four (a cold listing, one over
+     * two getdents64 buffers, 7- and 6-digit PIDs: tracer's Variation), and for getpsfile two
+     * cycles of its six kinds of PID (a PID no process has, looked up in PID trees of 3 and 4 levels).
+     */
+    public static int defaultRuns(TrainingProgram program) {
+        return program == TrainingProgram.GETPSFILE ? 12 : 4;
+    }
+
     /** Rounds of slicing after calibration found context guards, before the result is kept as it is. */
     static final int CALIBRATION_ROUNDS = 4;
 

@@ -50,7 +50,7 @@ class TrainingEnvelopeLabTest {
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         lab = LabLayout.at(Path.of(root));
         for (TrainingProgram p : TrainingProgram.values()) {
-            Training.Trained t = Training.train(lab, p, p == TrainingProgram.GETPSFILE ? 6 : 4, Training.DEFAULT_POLICY);
+            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
             assertTrue(t.selfCheck().passed(), p + ": " + t.selfCheck().summary());
             trained.add(t);
         }

@@ -27,7 +27,9 @@ public final class KernelSymbols {
     /** The functions whose addresses are recorded. */
     public static final List<String> FUNCTIONS = List.of("get_random_u8", "get_random_u16", "get_random_u32",
             "get_random_u64", "kmem_cache_alloc", "kmem_cache_alloc_lru", "kmem_cache_alloc_node", "__kmalloc",
-            "__kmalloc_node", "kmalloc_trace", "kmalloc_node_trace", "kmalloc_large", "kfree", "kmem_cache_free");
+            "__kmalloc_node", "kmalloc_trace", "kmalloc_node_trace", "kmalloc_large", "kfree", "kmem_cache_free",
+            "kvmalloc_node", "kvfree", "vmalloc", "vzalloc", "__vmalloc", "vfree", "__get_free_pages", "get_zeroed_page",
+            "free_pages");
     /**
      * The data symbols recorded: {@code __per_cpu_offset} (u64 per CPU: the base of its per-CPU
      * area), the per-CPU offsets of {@code current_task}, {@code cpu_current_top_of_stack} and

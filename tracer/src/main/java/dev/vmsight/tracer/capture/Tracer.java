@@ -189,6 +189,7 @@ public final class Tracer {
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
             context.put(EARLIER_RUNS, String.valueOf(trainerRuns.getOrDefault(program.fileName(), 0) - 1));
             context.putAll(kernelSymbols);
+            context.put(TRAINER_SHA256, sha256(lab.trainingBinary(program)));
             TraceHeader header = header(program, args, capture, context);
             try {
                 return finish(program, argv, variation, traceFile, capture, header, retries, t0);
@@ -210,6 +211,19 @@ public final class Tracer {
                 say("%s run %d: %s; re-running with a prefix of at least %,d steps (retry %d)", program.fileName(), runIndex,
                         e.getMessage(), requiredPrefix, retries);
             }
+        }
+    }
+
+    /** Header context key: SHA-256 of the training binary the run traced (the host copy of the guest's /training file). */
+    public static final String TRAINER_SHA256 = "trainer.sha256";
+
+    /** Hex SHA-256 of a file. */
+    static String sha256(Path file) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            return java.util.HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot hash " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -212,6 +212,13 @@ public final class TrainingCorpus {
         return out;
     }
 
+    /** Whether the trace was made with the training binary the lab has now (a rebuilt trainer has other user code and data). */
+    private static boolean trainerUnchanged(dev.vmsight.tracer.trace.TraceHeader header, Path programDir) {
+        String recorded = header.context().get(Tracer.TRAINER_SHA256);
+        Path binary = programDir.getParent().getParent().getParent().resolve("training/bin").resolve(programDir.getFileName());
+        return recorded != null && Files.isRegularFile(binary) && recorded.equals(Tracer.sha256(binary));
+    }
+
     private static boolean usable(Entry e, String kernelSha) {
         if (!Files.isRegularFile(e.trace()) || !Files.isRegularFile(e.snapshot())) {
             return false;
@@ -219,7 +226,8 @@ public final class TrainingCorpus {
         try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
             return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
                     && r.summary().reachedEnd() && s.storedPages() > 0
-                    && r.header().context().containsKey(KernelSymbols.KEY + "current_task")  // traced before data symbols were recorded
+                    && r.header().context().containsKey(KernelSymbols.KEY + "kvmalloc_node")  // traced before these symbols were recorded
+                    && trainerUnchanged(r.header(), e.trace().getParent())
                     && r.header().context().containsKey(Tracer.EARLIER_RUNS)     // traced before earlier runs were counted
                     && r.header().context().containsKey(Variation.PID_FLOOR_KEY); // traced before workloads moved PIDs
 
