@@ -279,6 +279,18 @@ public final class Merger {
                 // the replay stops when RIP reaches END: that is the last instruction's successor
                 previous.successors.add(trace.header().marks().markOut());
             }
+            {
+                // the output buffer's bytes a trace's window never stored (past a string's NUL; all of it when
+                // the answer is empty) are the training process's as they were at START, which is what END shows
+                // of them: embedded like its memory (the first trace that shows a byte so wins)
+                TraceHeader.BufferSpec out = trace.header().expectedOutput();
+                for (int i = 0; i < out.length(); i++) {
+                    long va = out.va() + i;
+                    if (Long.compareUnsigned(va, MergedProgram.USER_HALF_END) < 0 && !storedUser.contains(va)) {
+                        userBytes.putIfAbsent(va, out.bytes()[i]);
+                    }
+                }
+            }
             liveIns.add(live);
         }
 

@@ -49,6 +49,13 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
     /** No symbols recorded (a program trained before): CR3 and the per-CPU base come from the vCPU's registers. */
     public static final RunContext NONE = new RunContext(0, 0, 0, 0, 0, Task.VCPU_CURRENT);
 
+    /** The run context cannot be found in this guest's memory: a structured failure of the run, naming what was read. */
+    public static final class ContextException extends GuestException {
+        ContextException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** Where the kernel image's virtual addresses start (x86-64 __START_KERNEL_map). */
     static final long START_KERNEL_MAP = 0xffffffff80000000L;
 
@@ -67,7 +74,7 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
             return new Attached(memory, vcpu, 0, 0, vcpu.source());
         }
         if (cpu < 0 || cpu > 8191) {
-            throw new GuestException("CPU " + cpu + " is not a CPU number (0..8191)");
+            throw new ContextException("CPU " + cpu + " is not a CPU number (0..8191)", null);
         }
         Map<String, Long> regs = new LinkedHashMap<>(vcpu.registers());
         String tables;
@@ -79,7 +86,7 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
         } else {
             OptionalLong vcr3 = vcpu.find("cr3");
             if (vcpu.find("cr3").isEmpty()) {
-                throw new GuestException(vcpu.source() + " gives no CR3, and the kernel's own page tables were not found in memory");
+                throw new ContextException(vcpu.source() + " gives no CR3, and the kernel's own page tables were not found in memory", null);
             }
             cr3 = vcr3.getAsLong();
             tables = "the vCPU's CR3";
@@ -93,18 +100,23 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
             base = space.readLong(perCpuOffsets + 8L * cpu);
             running = base == 0 ? 0 : space.readLong(base + currentTaskSlot);
         } catch (GuestMemoryException e) {
-            throw new GuestException("the per-CPU area of CPU " + cpu + " cannot be read through " + tables + ": " + e.getMessage(), e);
+            throw new ContextException("the per-CPU area of CPU " + cpu + " cannot be read through " + tables + ": " + e.getMessage(), e);
         }
         if (base == 0 || running >= 0) {
-            throw new GuestException("CPU " + cpu + " has no per-CPU area in this guest (__per_cpu_offset[" + cpu + "] = 0x"
-                    + Long.toHexString(base) + ", its current task 0x" + Long.toHexString(running) + ")");
+            throw new ContextException("CPU " + cpu + " has no per-CPU area in this guest (__per_cpu_offset[" + cpu + "] = 0x"
+                    + Long.toHexString(base) + ", its current task 0x" + Long.toHexString(running) + ")", null);
         }
         regs.put("kernel_gs_base", base);
         regs.put("gs_base", 0L);     // the user's GS base; training's processes had none (a user-entry program keeps its own)
         PhysicalMemory view = memory;
         long task = running;
         if (task() == Task.INIT_TASK && running != initTask) {
-            long slot = space.translate(base + currentTaskSlot).physical();
+            long slot;
+            try {
+                slot = space.translate(base + currentTaskSlot).physical();
+            } catch (GuestMemoryException e) {
+                throw new ContextException("current_task of CPU " + cpu + " does not translate: " + e.getMessage(), e);
+            }
             view = PatchedMemory.of(memory, slot, initTask, "current_task of CPU " + cpu + " set to init_task");
             task = initTask;
         }

@@ -137,7 +137,11 @@ class QemuSystemOracleLabTest {
                             "#GP error code of int $0x80 through a DPL-0 gate: the SDM's 0x80*8+2 against QEMU's 0x80*16+2");
                     assertEquals(sym.get("syscall_entry"), state.get(Loc.LSTAR));
                 }
-                gdb.command("k");
+                try {
+                    gdb.command("k");
+                } catch (java.io.IOException gone) {
+                    // QEMU already closed the stub (under load it may exit first): what 'k' asks for is done
+                }
             }
         } finally {
             if (qemu != null) {

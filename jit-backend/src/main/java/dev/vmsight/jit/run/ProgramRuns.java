@@ -262,7 +262,12 @@ public final class ProgramRuns {
      * mismatch is thrown, not run); {@code monitor} null runs the reference executor.
      */
     public static RunOutcome runChecked(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
-        dev.vmsight.merger.RunContext.Attached attached = attach(program, source);
+        dev.vmsight.merger.RunContext.Attached attached;
+        try {
+            attached = attach(program, source);
+        } catch (dev.vmsight.merger.RunContext.ContextException e) {
+            return contextFailure(e);
+        }
         KernelCodeCheck.verify(kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(),
                 program.features());
         return monitor == null ? runReference(program, source, input, budget) : runJit(program, monitor, attached, input, budget);
@@ -270,7 +275,16 @@ public final class ProgramRuns {
 
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */
     public static RunOutcome runJit(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
-        return runJit(program, monitor, attach(program, source), input, budget);
+        try {
+            return runJit(program, monitor, attach(program, source), input, budget);
+        } catch (dev.vmsight.merger.RunContext.ContextException e) {
+            return contextFailure(e);
+        }
+    }
+
+    /** The guest's memory holds no usable run context (a damaged per-CPU table, a hostile guest): a structured failure. */
+    private static RunOutcome contextFailure(dev.vmsight.merger.RunContext.ContextException e) {
+        return new RunOutcome.Failed("CONTEXT", 0, e.getMessage());
     }
 
     /** Runs {@code program} once over a guest already attached ({@link #attach}: done once for many runs of a paused guest). */
@@ -319,7 +333,12 @@ public final class ProgramRuns {
 
     /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */
     public static RunOutcome runReference(MergedProgram program, GuestSource source, byte[] input, Budget budget) {
-        dev.vmsight.merger.RunContext.Attached attached = attach(program, source);
+        dev.vmsight.merger.RunContext.Attached attached;
+        try {
+            attached = attach(program, source);
+        } catch (dev.vmsight.merger.RunContext.ContextException e) {
+            return contextFailure(e);
+        }
         long t0 = System.nanoTime();
         RunResult r = new ReferenceExecutor(program).run(attached.memory(), attached.vcpu(),
                 input == null ? new byte[0] : input, budget);

@@ -430,7 +430,8 @@ public final class Tracer {
     public static String extraSleepersFile() { return EXTRA_SLEEPERS_FILE; }
 
     private void setWorkload(Variation v) {
-        if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()) {
+        if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()
+                && v.crowd() == currentWorkload.crowd()) {
             return;
         }
         currentWorkload = v;

@@ -21,11 +21,14 @@ import java.util.stream.Collectors;
  * @param pidFloor      when above 0, the extra sleepers (and what starts after them) get PIDs from
  *                      here on: {@code ns_last_pid} is moved to {@code pidFloor - 1} first, and
  *                      {@code pid_max} raised to its limit when needed; 0 leaves PIDs where they are
+ * @param crowd         names looked up in {@code /} that do not exist before the run: negative dentries
+ *                      that crowd the dentry hash table, so lookups walk past entries of other names
+ *                      and directories in their bucket, as on a busy guest (0: none)
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
  */
-public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
+public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu) {
 
     /** Which process runs (or starts) the trainer. */
     public enum Launcher {
@@ -40,7 +43,7 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
     }
 
     /** The plain run: no extra processes, exec'd by qemu-ga's shell, no extra descriptors, CPU 0. */
-    public static final Variation BASELINE = new Variation(0, 0, Launcher.EXEC, List.of(), 0);
+    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0);
 
     /** The kernel's largest pid_max on 64-bit (PID_MAX_LIMIT): PIDs are below it. */
     public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
@@ -50,9 +53,17 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
     /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
-    /** A variation with PIDs left where they are. */
+    /** Negative dentries made before runs 2 and 3 of every four (cycled): a bucket of /proc or its files rarely stays alone. */
+    private static final int[] CROWDS = {0, 0, 30_000, 0};
+
+    /** A variation with PIDs left where they are and the dcache as it is. */
     public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, 0, launcher, openFiles, cpu);
+        this(extraSleepers, 0, 0, launcher, openFiles, cpu);
+    }
+
+    /** A variation with the dcache as it is. */
+    public Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
+        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu);
     }
 
     private static final List<List<String>> FD_SETS = List.of(
@@ -83,8 +94,8 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
             throw new IllegalArgumentException("run index " + i);
         }
         Launcher[] launchers = Launcher.values();
-        return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], launchers[i % launchers.length],
-                FD_SETS.get(i % FD_SETS.size()), 0);
+        return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], CROWDS[i % CROWDS.length],
+                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0);
     }
 
     /** The /bin/sh command that runs {@code argv} this way (it must not print anything of its own). */
@@ -105,6 +116,7 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
         Map<String, String> m = new LinkedHashMap<>();
         m.put("variation.extraSleepers", String.valueOf(extraSleepers));
         m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
+        m.put(CROWD_KEY, String.valueOf(crowd));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
         m.put("variation.cpu", String.valueOf(cpu));
@@ -113,6 +125,8 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
 
     /** The header context key of {@link #pidFloor()} (a corpus traced before it existed is traced again). */
     public static final String PID_FLOOR_KEY = "variation.pidFloor";
+    /** The header context key of {@link #crowd()}. */
+    public static final String CROWD_KEY = "variation.dcacheCrowd";
 
     /**
      * The guest shell script that sets this variation's workload: kills the extra sleepers of an
@@ -129,7 +143,11 @@ public record Variation(int extraSleepers, int pidFloor, Launcher launcher, List
                     .append(" > /proc/sys/kernel/ns_last_pid || exit 1; ");
         }
         s.append("i=0; while [ $i -lt ").append(extraSleepers).append(" ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & ")
-                .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; true");
+                .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; ");
+        if (crowd > 0) {
+            s.append("i=0; while [ $i -lt ").append(crowd).append(" ]; do [ -e /.vmsight-absent-$i ]; i=$((i+1)); done; ");
+        }
+        s.append("true");
         return s.toString();
     }
 

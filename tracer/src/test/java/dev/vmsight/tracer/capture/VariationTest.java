@@ -22,6 +22,7 @@ class VariationTest {
             Variation a = Variation.cycle(i), b = Variation.cycle(i + 1);
             assertTrue(a.launcher() != b.launcher(), "launcher of runs " + i + " and " + (i + 1));
             assertTrue(a.extraSleepers() != b.extraSleepers() || a.pidFloor() != b.pidFloor(), "workload of runs " + i + " and " + (i + 1));
+            assertTrue(Variation.cycle(i).crowd() > 0 || i % 4 != 2, "run " + i + " crowds the dcache");
             assertTrue(!a.openFiles().equals(b.openFiles()), "open files of runs " + i + " and " + (i + 1));
             contexts.add(a.context().toString());
         }
@@ -89,6 +90,12 @@ class VariationTest {
             }
             assertTrue(new Variation(1, 5000, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile)
                     .contains("echo 4999 > /proc/sys/kernel/ns_last_pid"));
+            // crowding the dcache: names that do not exist, looked up in /, leave nothing behind but negative dentries
+            run(new Variation(0, 0, 50, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile).replace(" /.vmsight-absent-", " "
+                    + dir.resolve("absent-")));
+            try (var files = java.nio.file.Files.list(dir)) {
+                assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("absent-")), "the crowd created files");
+            }
         } finally {
             run("[ -f " + pidFile + " ] && kill $(cat " + pidFile + "); true");
             java.nio.file.Files.walk(dir).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
