@@ -120,17 +120,17 @@ public final class GuestView {
 
     /** qemu-ga's PID: it serves these very readings, so a pause may well find it on the vCPU, between them. */
     private static Set<Long> agent(String text) {
-        Set<Long> out = new TreeSet<>();
-        Matcher m = Pattern.compile("(?m)^agent (\\d+)").matcher(text);
-        while (m.find()) {
-            out.add(Long.parseLong(m.group(1)));
-        }
-        return out;
+        return matches(text, "(?m)^agent (\\d+)");
     }
 
     private static Set<Long> numbers(String text) {
+        return matches(text, "(?m)^(\\d+)$");
+    }
+
+    /** The decimal numbers of {@code regex}'s first group in {@code text}. */
+    private static Set<Long> matches(String text, String regex) {
         Set<Long> out = new TreeSet<>();
-        Matcher m = Pattern.compile("(?m)^(\\d+)$").matcher(text);
+        Matcher m = Pattern.compile(regex).matcher(text);
         while (m.find()) {
             out.add(Long.parseLong(m.group(1)));
         }

@@ -229,7 +229,7 @@ public final class TrainingCorpus {
                     && r.header().context().containsKey(KernelSymbols.KEY + "kvmalloc_node")  // traced before these symbols were recorded
                     && trainerUnchanged(r.header(), e.trace().getParent())
                     && r.header().context().containsKey(Tracer.EARLIER_RUNS)     // traced before earlier runs were counted
-                    && r.header().context().containsKey(Variation.CROWD_KEY); // traced before workloads moved PIDs and crowded the dcache
+                    && String.valueOf(Variation.CYCLE_VERSION).equals(r.header().context().get(Variation.CYCLE_VERSION_KEY));
 
         } catch (RuntimeException damagedOrOld) {
             return false;   // wrong version, truncated, corrupt: traced again

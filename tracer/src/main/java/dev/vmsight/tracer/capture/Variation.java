@@ -21,9 +21,9 @@ import java.util.stream.Collectors;
  * @param pidFloor      when above 0, the extra sleepers (and what starts after them) get PIDs from
  *                      here on: {@code ns_last_pid} is moved to {@code pidFloor - 1} first, and
  *                      {@code pid_max} raised to its limit when needed; 0 leaves PIDs where they are
- * @param crowd         names looked up in {@code /} that do not exist before the run: negative dentries
- *                      that crowd the dentry hash table, so lookups walk past entries of other names
- *                      and directories in their bucket, as on a busy guest (0: none)
+ * @param crowd         names looked up in {@code /sys} and {@code /sys/kernel} that do not exist, before the run:
+ *                      negative dentries that crowd the dentry hash table, so lookups walk past
+ *                      entries of other names and directories in their bucket, as on a busy guest (0: none)
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
@@ -53,8 +53,21 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
-    /** Negative dentries made before runs 2 and 3 of every four (cycled): a bucket of /proc or its files rarely stays alone. */
-    private static final int[] CROWDS = {0, 0, 30_000, 0};
+    /**
+     * Negative dentries made before run 2 of every four (cycled; they stay for run 3), half under
+     * /sys and half under /sys/kernel (sysfs keeps negative dentries; the lab's tmpfs root and /proc
+     * keep none): a lookup walks past entries of other names and other parents, in chains of
+     * several, as on a busy guest.
+     */
+    private static final int[] CROWDS = {0, 0, 120_000, 0};
+
+    /**
+     * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
+     * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories).
+     */
+    public static final int CYCLE_VERSION = 4;
+    /** The header context key of {@link #CYCLE_VERSION}. */
+    public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
     /** A variation with PIDs left where they are and the dcache as it is. */
     public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
@@ -117,6 +130,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         m.put("variation.extraSleepers", String.valueOf(extraSleepers));
         m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
         m.put(CROWD_KEY, String.valueOf(crowd));
+        m.put(CYCLE_VERSION_KEY, String.valueOf(CYCLE_VERSION));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
         m.put("variation.cpu", String.valueOf(cpu));
@@ -145,7 +159,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         s.append("i=0; while [ $i -lt ").append(extraSleepers).append(" ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & ")
                 .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; ");
         if (crowd > 0) {
-            s.append("i=0; while [ $i -lt ").append(crowd).append(" ]; do [ -e /.vmsight-absent-$i ]; i=$((i+1)); done; ");
+            s.append("i=0; while [ $i -lt ").append(crowd / 2).append(" ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; ")
+                    .append("i=$((i+1)); done; ");
         }
         s.append("true");
         return s.toString();
