@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  *   <li>gettime: {@code date +%s}; the answer must lie between the two readings;</li>
  *   <li>getpid: the PID running on the monitored vCPU, which the guest cannot tell about a moment
  *       it did not see; the answer must be 0 (the vCPU idled), a process that was running (state
- *       R) before or after, or qemu-ga, which serves these readings and so runs around them;</li>
+ *       R) before or after, qemu-ga (it serves these readings, so it runs around them), or a kernel
+ *       thread (children of kthreadd: softirqs, RCU, workqueues wake on timers and interrupts);</li>
  *   <li>getpsfile PID: {@code /proc/PID/comm} (empty when there is no such process);</li>
  *   <li>lsmod: the bases of {@code /proc/modules}, in its order;</li>
  *   <li>getdrvfile BASE: the name of the module at that base in {@code /proc/modules} (empty if none).</li>
@@ -63,10 +64,13 @@ public final class GuestView {
                 long pid = answer.numbers().get(0);
                 Set<Long> running = numbers(before);
                 running.addAll(numbers(after));
-                Set<Long> agent = agent(before);
-                agent.addAll(agent(after));
-                yield new Verdict(pid == 0 || running.contains(pid) || agent.contains(pid), "monitor " + pid
-                        + "; running in the guest before or after: " + running + ", the guest agent " + agent + " (0: the vCPU idled)");
+                Set<Long> agent = matches(before, "(?m)^agent (\\d+)");
+                agent.addAll(matches(after, "(?m)^agent (\\d+)"));
+                Set<Long> kthreads = matches(before, "(?m)^kthread (\\d+)");
+                kthreads.retainAll(matches(after, "(?m)^kthread (\\d+)"));
+                yield new Verdict(pid == 0 || running.contains(pid) || agent.contains(pid) || kthreads.contains(pid), "monitor " + pid
+                        + "; running in the guest before or after: " + running + ", the guest agent " + agent + ", "
+                        + kthreads.size() + " kernel threads" + (kthreads.contains(pid) ? " (one of them)" : "") + " (0: the vCPU idled)");
             }
             case GETPSFILE, GETDRVFILE -> {
                 String b = before.strip(), a = after.strip();
@@ -99,8 +103,8 @@ public final class GuestView {
         String script = switch (program) {
             case PSLIST -> "ls /proc";
             case GETTIME -> "date +%s";
-            case GETPID -> "for s in /proc/[0-9]*/stat; do read -r pid rest < $s 2>/dev/null && case \"$rest\" in *') R '*) echo $pid;; esac; done; "
-                    + "echo agent $(pidof qemu-ga)";
+            case GETPID -> "for s in /proc/[0-9]*/stat; do read -r pid rest < $s 2>/dev/null && case \"$rest\" in *') R '*) echo $pid;; esac; "
+                    + "case \"$rest\" in *') '?' 2 '*) echo kthread $pid;; esac; done; echo agent $(pidof qemu-ga)";
             case GETPSFILE -> "cat /proc/" + Long.parseLong(input.strip()) + "/comm 2>/dev/null; true";
             case LSMOD, GETDRVFILE -> "cat /proc/modules";
         };
@@ -116,11 +120,6 @@ public final class GuestView {
             return "";
         }
         return out;
-    }
-
-    /** qemu-ga's PID: it serves these very readings, so a pause may well find it on the vCPU, between them. */
-    private static Set<Long> agent(String text) {
-        return matches(text, "(?m)^agent (\\d+)");
     }
 
     private static Set<Long> numbers(String text) {
