@@ -64,6 +64,9 @@ final class ReliabilityCommand implements Callable<Integer> {
     @Option(names = "--out", description = "directory for runs.csv and table.md (default: .lab/reliability/<policy>-<boots>)")
     Path out;
 
+    @Option(names = "--resume", description = "keep the complete boots of --out's runs.csv and go on from the next one")
+    boolean resume;
+
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
@@ -87,8 +90,15 @@ final class ReliabilityCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + dir, e);
         }
+        List<LiveSeries.Run> earlier = resume ? completeBoots(dir.resolve("runs.csv"), plan) : List.of();
+        earlier.forEach(r -> csv.add(r.csv()));
+        int firstBoot = earlier.isEmpty() ? 0 : earlier.get(earlier.size() - 1).boot() + 1;
+        if (resume) {
+            w.printf("resuming at boot %d/%d: %d runs of %s kept%n", firstBoot + 1, boots, earlier.size(), dir.resolve("runs.csv"));
+        }
         long t0 = System.nanoTime();
-        List<LiveSeries.Run> runs = LiveSeries.run(lab, plan, trained, new LiveSeries.Listener() {
+        List<LiveSeries.Run> runs = new ArrayList<>(earlier);
+        runs.addAll(LiveSeries.run(lab, plan, trained, new LiveSeries.Listener() {
             @Override public void boot(int boot, GuestConfig config, int pidFloor) {
                 w.printf(Locale.ROOT, "boot %d/%d: %d sleepers, %d vCPU(s), %d MiB, PID floor %d (%.0f s so far)%n", boot + 1, boots,
                         config.procs(), config.cpus(), config.memoryMiB(), pidFloor, (System.nanoTime() - t0) / 1e9);
@@ -104,13 +114,63 @@ final class ReliabilityCommand implements Callable<Integer> {
                 }
                 write(dir.resolve("runs.csv"), String.join("\n", csv) + "\n");
             }
-        });
+        }, firstBoot));
         String table = table(runs, plan);
         write(dir.resolve("table.md"), table);
         w.println(table);
         w.printf(Locale.ROOT, "%d runs in %.0f s; %s%n", runs.size(), (System.nanoTime() - t0) / 1e9, dir);
         w.flush();
         return runs.stream().anyMatch(r -> r.result() == LiveSeries.Result.WRONG) ? 1 : 0;
+    }
+
+    /**
+     * The runs of {@code file}'s boots that ended (every pause point ran every program), in order; a boot the
+     * series was interrupted in is run again. Boots must follow each other from 0: a file of another plan is refused.
+     */
+    static List<LiveSeries.Run> completeBoots(Path file, LiveSeries.Plan plan) {
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        if (lines.isEmpty() || !lines.get(0).equals(LiveSeries.CSV_HEADER)) {
+            throw new IllegalArgumentException(file + ": not a runs.csv of this version (header " + (lines.isEmpty() ? "missing" : lines.get(0)) + ")");
+        }
+        Map<Integer, List<LiveSeries.Run>> byBoot = new TreeMap<>();
+        for (int i = 1; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) continue;
+            try {
+                LiveSeries.Run r = LiveSeries.Run.parse(lines.get(i));
+                byBoot.computeIfAbsent(r.boot(), b -> new ArrayList<>()).add(r);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + " line " + (i + 1) + ": " + e.getMessage(), e);
+            }
+        }
+        int perBoot = plan.pauses().size() * plan.programs().size();
+        List<LiveSeries.Run> kept = new ArrayList<>();
+        int expected = 0;
+        for (Map.Entry<Integer, List<LiveSeries.Run>> e : byBoot.entrySet()) {
+            if (e.getKey() != expected) {
+                throw new IllegalArgumentException(file + ": boot " + e.getKey() + " follows boot " + (expected - 1) + "; not one series");
+            }
+            LiveSeries.Run first = e.getValue().get(0);
+            int b = e.getKey();
+            if (first.size() != plan.sizes().get(b % plan.sizes().size()) || first.cpus() != plan.cpus().get(b % plan.cpus().size())
+                    || first.pidFloor() != plan.pidFloors().get(b % plan.pidFloors().size())) {
+                throw new IllegalArgumentException(file + ": boot " + b + " ran " + first.size() + " sleepers on " + first.cpus()
+                        + " vCPU(s), PID floor " + first.pidFloor() + "; this plan's boot " + b + " differs (same --sizes, --cpus, --pid-floors?)");
+            }
+            if (e.getValue().size() < perBoot) {
+                break;
+            }
+            kept.addAll(e.getValue());
+            expected++;
+        }
+        return kept;
     }
 
     /** Per program: correct of runs in each (size, pause) cell, and the failures by kind. */

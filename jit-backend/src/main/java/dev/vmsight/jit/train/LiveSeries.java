@@ -63,6 +63,22 @@ public final class LiveSeries {
                     pause.name().toLowerCase(Locale.ROOT), observed, program.fileName(), input == null ? "" : input,
                     result.name().toLowerCase(Locale.ROOT), String.valueOf(micros), '"' + detail.replace("\"", "'") + '"');
         }
+
+        /** The run a line of {@link #csv()} describes (a series resumed from its runs.csv). */
+        public static Run parse(String line) {
+            int quote = line.indexOf('"');
+            if (quote < 0 || !line.endsWith("\"")) {
+                throw new IllegalArgumentException("not a run line (no quoted detail): " + line);
+            }
+            String[] f = line.substring(0, quote).split(",", -1);
+            if (f.length != 11) {
+                throw new IllegalArgumentException("not a run line (" + (f.length - 1) + " fields before the detail, 10 expected): " + line);
+            }
+            return new Run(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]),
+                    Pause.valueOf(f[4].toUpperCase(Locale.ROOT)), f[5], TrainingProgram.valueOf(f[6].toUpperCase(Locale.ROOT)),
+                    f[7].isEmpty() ? null : f[7], Result.valueOf(f[8].toUpperCase(Locale.ROOT)),
+                    line.substring(quote + 1, line.length() - 1), Long.parseLong(f[9]));
+        }
     }
 
     public static final String CSV_HEADER = "boot,processes,vcpus,pid_floor,pause,vcpu_observed,program,input,result,micros,detail";
@@ -80,8 +96,16 @@ public final class LiveSeries {
 
     /** Runs {@code plan} with the trained programs {@code trained} (one per program of the plan). */
     public static List<Run> run(LabLayout lab, Plan plan, List<Training.Trained> trained, Listener listener) {
+        return run(lab, plan, trained, listener, 0);
+    }
+
+    /**
+     * Runs boots {@code firstBoot} and later of {@code plan} (an interrupted series resumed: each boot takes
+     * the same size, vCPUs and PID floor as it would have in one go).
+     */
+    public static List<Run> run(LabLayout lab, Plan plan, List<Training.Trained> trained, Listener listener, int firstBoot) {
         List<Run> out = new ArrayList<>();
-        for (int b = 0; b < plan.boots(); b++) {
+        for (int b = firstBoot; b < plan.boots(); b++) {
             int size = plan.sizes().get(b % plan.sizes().size());
             int cpus = plan.cpus().get(b % plan.cpus().size());
             int floor = plan.pidFloors().get(b % plan.pidFloors().size());
