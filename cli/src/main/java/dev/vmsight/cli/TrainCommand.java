@@ -53,10 +53,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--procs", defaultValue = "100", description = "sleepers of the live check's guest (default: ${DEFAULT-VALUE})")
     int procs;
 
+    @Option(names = "--input", split = ",", paramLabel = "INPUT",
+            description = "inputs the live check asks (getpsfile: PIDs; getdrvfile: module bases, 0x...); default: a sleeper's PID, "
+                    + "the last module's base. Training itself takes every kind of input (tracer/README.md)")
+    List<String> inputs;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         TrainingProgram which = program(programName);
+        if (inputs != null && !inputs.isEmpty() && which != TrainingProgram.GETPSFILE && which != TrainingProgram.GETDRVFILE) {
+            throw new IllegalArgumentException(which.fileName() + " takes no input (--input is for getpsfile and getdrvfile)");
+        }
         GuardPolicy guards = GuardPolicy.parse(policy);
         if (runs == null) runs = Training.defaultRuns(which);
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
@@ -79,11 +87,7 @@ final class TrainCommand implements Callable<Integer> {
         });
         boolean ok = t.selfCheck().passed();
         if (live) {
-            long l0 = System.nanoTime();
-            GuestView.Verdict v = liveCheck(lab, which, t);
-            out.printf(Locale.ROOT, "  %-11s %7.1f s  a guest of a new boot, %d sleepers: %s (%s)%n", "live check",
-                    (System.nanoTime() - l0) / 1e9, procs, v.agrees() ? "AGREE" : "DISAGREE", v.detail());
-            ok &= v.agrees();
+            ok &= liveCheck(lab, which, t, out);
         }
         out.printf(Locale.ROOT, "-> %s in %.1f s: %s%n", lab.root().relativize(t.file()), (System.nanoTime() - t0) / 1e9,
                 ok ? "checked" : "NOT usable as trained (see the failed check above)");
@@ -91,21 +95,36 @@ final class TrainCommand implements Callable<Integer> {
         return ok ? 0 : 1;
     }
 
-    private GuestView.Verdict liveCheck(LabLayout lab, TrainingProgram which, Training.Trained t) {
+    /** The program on a guest of a new boot, once per input, against the guest's own view; true when all agree. */
+    private boolean liveCheck(LabLayout lab, TrainingProgram which, Training.Trained t, PrintWriter out) {
+        long l0 = System.nanoTime();
+        boolean all = true;
         try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig("train-check", lab.pinnedKernel()).withProcs(procs))) {
-            List<String> args = TrainingInputs.args(which, 1, guest);    // the second kind of input (a sleeper, the last module)
-            String input = args.isEmpty() ? null : args.get(0);
-            GuestView view = GuestView.before(guest, which, input);
-            RunOutcome o;
-            try (GuestSource s = GuestSources.of(guest, 0)) {
-                o = ProgramRuns.runChecked(t.program(), t.monitor(), s, ProgramRuns.inputBytes(t.program(), input),
-                        Budget.of(50_000_000, Duration.ofSeconds(10)));
+            List<String> asked = inputs != null && !inputs.isEmpty() ? inputs
+                    : TrainingInputs.args(which, 1, guest);    // the second kind of input (a sleeper, the last module)
+            for (String input : asked.isEmpty() ? java.util.Collections.<String>singletonList(null) : asked) {
+                GuestView.Verdict v = liveCheckOnce(guest, which, t, input);
+                out.printf(Locale.ROOT, "  %-11s %7.1f s  a guest of a new boot, %d sleepers%s: %s (%s)%n", "live check",
+                        (System.nanoTime() - l0) / 1e9, procs, input == null ? "" : ", input " + input,
+                        v.agrees() ? "AGREE" : "DISAGREE", v.detail());
+                out.flush();
+                all &= v.agrees();
             }
-            if (!(o instanceof RunOutcome.Answered a)) {
-                return new GuestView.Verdict(false, "monitor: " + o.toText());
-            }
-            return view.after(guest, a.answer());
         }
+        return all;
+    }
+
+    private static GuestView.Verdict liveCheckOnce(QemuGuest guest, TrainingProgram which, Training.Trained t, String input) {
+        GuestView view = GuestView.before(guest, which, input);
+        RunOutcome o;
+        try (GuestSource s = GuestSources.of(guest, 0)) {
+            o = ProgramRuns.runChecked(t.program(), t.monitor(), s, ProgramRuns.inputBytes(t.program(), input),
+                    Budget.of(50_000_000, Duration.ofSeconds(10)));
+        }
+        if (!(o instanceof RunOutcome.Answered a)) {
+            return new GuestView.Verdict(false, "monitor: " + o.toText());
+        }
+        return view.after(guest, a.answer());
     }
 
     static TrainingProgram program(String name) {
