@@ -2,6 +2,8 @@ package dev.vmsight.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmsight.merger.Symbols;
+import dev.vmsight.tracer.capture.TrainingCorpus;
 import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceReader;
@@ -10,6 +12,7 @@ import dev.vmsight.tracer.trace.file.TraceCounts;
 import dev.vmsight.tracer.trace.file.TraceFileFormat;
 import dev.vmsight.tracer.trace.file.TraceFileLayout;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -47,22 +50,37 @@ final class TraceInfoCommand implements Callable<Integer> {
     @Option(names = "--verify", description = "read every event and check the summary's counts against them")
     boolean verify;
 
+    @Option(names = "--calls", description = "also list the kernel functions the trace enters, with their callers (names from --symbols)")
+    boolean calls;
+
+    @Option(names = "--symbols", paramLabel = "FILE",
+            description = "System.map or /proc/kallsyms text for --calls (default: the guest's kallsyms saved beside the training corpus)")
+    Path symbols;
+
     @Override
     public Integer call() {
         TraceFileLayout layout = TraceFileFormat.layout(file);
         TraceHeader h;
         TraceSummary s;
         TraceCounts counted = null;
+        FunctionEntries entries = null;
         try (TraceReader r = TraceFiles.open(file)) {
             h = r.header();
             s = r.summary();
             if (verify) {
                 counted = TraceCounts.of(r.forward());
             }
+            if (calls) {
+                entries = FunctionEntries.of(r.forward(), kernelSymbols(h));
+            }
         }
         List<String> differences = counted == null ? List.of() : counted.differences(s);
         PrintWriter out = spec.commandLine().getOut();
-        out.print(json ? json(layout, h, s, counted, differences) : text(layout, h, s, counted, differences));
+        out.print(json ? json(layout, h, s, counted, differences, entries) : text(layout, h, s, counted, differences));
+        if (!json && entries != null) {
+            out.println("calls (entries, kernel function, callers):");
+            out.print(entries.text());
+        }
         out.flush();
         return differences.isEmpty() ? 0 : 1;
     }
@@ -126,8 +144,20 @@ final class TraceInfoCommand implements Callable<Integer> {
                 + (pages.isEmpty() ? "" : " (physical pages " + String.join(", ", pages) + ")");
     }
 
+    private Symbols kernelSymbols(TraceHeader h) {
+        if (symbols != null) {
+            return Symbols.readSystemMap(symbols);
+        }
+        Path saved = h.guest() == null ? null : TrainingCorpus.kernelSymbolsFile(Labs.layout(), h.guest().kernelTextSha256());
+        if (saved == null || !Files.isRegularFile(saved)) {
+            throw new IllegalArgumentException("--calls needs the guest's kernel symbols: no kallsyms saved beside the training corpus"
+                    + (saved == null ? "" : " (" + saved + ")") + "; give --symbols FILE");
+        }
+        return Symbols.readSystemMap(saved);
+    }
+
     private String json(TraceFileLayout layout, TraceHeader h, TraceSummary s, TraceCounts counted,
-                        List<String> differences) {
+                        List<String> differences, FunctionEntries entries) {
         Map<String, Object> o = new java.util.LinkedHashMap<>();
         o.put("file", file.toString());
         o.put("formatVersion", layout.version());
@@ -179,6 +209,9 @@ final class TraceInfoCommand implements Callable<Integer> {
             v.put("ok", differences.isEmpty());
             v.put("mismatches", differences);
             o.put("verify", v);
+        }
+        if (entries != null) {
+            o.put("calls", entries.callers());
         }
         try {
             return JSON.writeValueAsString(o) + System.lineSeparator();

@@ -70,6 +70,18 @@ class TraceInfoCommandTest {
     }
 
     @Test
+    void listsTheKernelFunctionsEnteredWithTheirCallers() throws IOException {
+        Path f = trace("calls.trace", 6);
+        Path syms = dir.resolve("kallsyms");
+        Files.writeString(syms, "ffffffff81001000 T entry_SYSCALL_64\nffffffff81001002 t helper\nffffffff81002000 T other\n");
+        Run r = vmsight("trace-info", f.toString(), "--calls", "--symbols", syms.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("       2  entry_SYSCALL_64  (from (trace start) 1, helper 1)"), r.out());
+        assertTrue(r.out().contains("       1  helper  (from entry_SYSCALL_64 1)"), r.out());
+        assertTrue(!r.out().contains("other"), r.out());
+    }
+
+    @Test
     void printsHeaderAndSummaryAndVerifiesTheCounts() {
         Path f = trace("ok.trace", 6);
         Run r = vmsight("trace-info", f.toString(), "--verify");
