@@ -53,9 +53,11 @@ public final class CrossValidation {
                     + training.size() + " and " + heldOut.size() + ")");
         }
         List<byte[]> expected = new ArrayList<>();
+        List<byte[]> inputs = new ArrayList<>();
         for (Run r : heldOut) {
             try (TraceReader t = TraceFiles.open(r.trace())) {
                 expected.add(t.header().expectedOutput().bytes());
+                inputs.add(heldOutInput(t.header()));
             }
         }
         Random random = new Random(seed);
@@ -71,7 +73,7 @@ public final class CrossValidation {
                     for (int h = 0; h < heldOut.size(); h++) {
                         RunResult r;
                         try (Snapshot snap = Snapshot.open(heldOut.get(h).snapshot())) {
-                            r = executor.run(snap, snap.registers(), new byte[0], Budget.of(100_000_000, runBudget));
+                            r = executor.run(snap, snap.registers(), inputs.get(h), Budget.of(100_000_000, runBudget));
                         }
                         rows.add(new Row(policy, k, s, h, classify(r, expected.get(h)), r instanceof RunResult.Answer a
                                 ? a.text().strip().replace('\n', ' ') : r.toString()));
@@ -80,6 +82,14 @@ public final class CrossValidation {
             }
         }
         return rows;
+    }
+
+    /**
+     * The input the held-out run was asked (getpsfile's PID, getdrvfile's base): without it the program would read
+     * the input its training embedded and answer another question than the held-out guest's.
+     */
+    static byte[] heldOutInput(dev.vmsight.tracer.trace.TraceHeader header) {
+        return header.input() == null || header.input().bytes() == null ? new byte[0] : header.input().bytes();
     }
 
     private static MergedProgram train(List<Run> subset, GuardPolicy policy, Optional<Path> binary) {
