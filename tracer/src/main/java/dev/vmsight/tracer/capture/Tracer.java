@@ -68,7 +68,6 @@ public final class Tracer {
     /** How long the trainer may take to reach START, or to finish once released. */
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration EXEC_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration COLD_DCACHE_TIMEOUT = Duration.ofSeconds(180);
     /** The largest mark buffer read from the guest. */
     private static final int MAX_BUFFER = 16 << 20;
     private static final String EXTRA_SLEEPERS_FILE = "/run/vmsight-extra-sleepers";
@@ -159,11 +158,6 @@ public final class Tracer {
         java.util.Set<Long> extraSites = new java.util.HashSet<>();
         int retries = 0;
         while (true) {
-            if (variation.coldDcache()) {
-                // every attempt: an earlier one looked the names up
-                guest.exec(COLD_DCACHE_TIMEOUT, List.of("/bin/sh", "-c", variation.coldDcacheScript()))
-                        .stdoutOrThrow("dropping and crowding the guest's dentry cache");
-            }
             say("%s run %d: starting (%s)", program.fileName(), runIndex, variation.shellCommand(argv));
             StartCapture capture;
             try {
@@ -437,7 +431,7 @@ public final class Tracer {
 
     private void setWorkload(Variation v) {
         if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()
-                && v.crowd() == currentWorkload.crowd() && v.coldDcache() == currentWorkload.coldDcache()) {
+                && v.crowd() == currentWorkload.crowd()) {
             return;
         }
         currentWorkload = v;

@@ -24,16 +24,11 @@ import java.util.stream.Collectors;
  * @param crowd         names looked up in {@code /sys} and {@code /sys/kernel} that do not exist, before the run:
  *                      negative dentries that crowd the dentry hash table, so lookups walk past
  *                      entries of other names and directories in their bucket, as on a busy guest (0: none)
- * @param coldDcache    the dentry cache is dropped ({@code drop_caches} 2) right before the trainer starts, and
- *                      then crowded with {@code crowd} names: the trainer's own lookups miss the cache, in a
- *                      bucket most likely empty (no crowd) or walking past other entries to its end (a crowd),
- *                      as a monitor's first look at a file nobody opened lately does
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
  */
-public record Variation(int extraSleepers, int pidFloor, int crowd, boolean coldDcache, Launcher launcher, List<String> openFiles,
-                        int cpu) {
+public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu) {
 
     /** Which process runs (or starts) the trainer. */
     public enum Launcher {
@@ -48,7 +43,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, boolean cold
     }
 
     /** The plain run: no extra processes, exec'd by qemu-ga's shell, no extra descriptors, CPU 0. */
-    public static final Variation BASELINE = new Variation(0, 0, 0, false, Launcher.EXEC, List.of(), 0);
+    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0);
 
     /** The kernel's largest pid_max on 64-bit (PID_MAX_LIMIT): PIDs are below it. */
     public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
@@ -59,37 +54,29 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, boolean cold
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
     /**
-     * Negative dentries made before runs 2 and 3 of every four (cycled), half under /sys and half
-     * under /sys/kernel (sysfs keeps negative dentries; the lab's tmpfs root and /proc keep none): a
-     * lookup walks past entries of other names and other parents, in chains of several, as on a
-     * busy guest (120,000 names in a 256 MiB guest's 32,768 buckets: few buckets stay empty). Run
-     * 2's own lookups find their names behind them; run 3's ({@link #COLD}) miss the cache.
+     * Negative dentries made before run 2 of every four (cycled; they stay for run 3), half under
+     * /sys and half under /sys/kernel (sysfs keeps negative dentries; the lab's tmpfs root and /proc
+     * keep none): a lookup walks past entries of other names and other parents, in chains of
+     * several, as on a busy guest.
      */
-    private static final int[] CROWDS = {0, 0, 120_000, 120_000};
-    /**
-     * Runs whose lookups miss the dentry cache (see {@link #coldDcache()}): run 0 in a dropped cache
-     * (its buckets mostly empty), run 3 in a dropped and crowded one (mostly not). Which way a
-     * lookup goes depends on the boot's hash salts, so this makes both likely, not certain.
-     */
-    private static final boolean[] COLD = {true, false, false, true};
+    private static final int[] CROWDS = {0, 0, 120_000, 0};
 
     /**
      * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
-     * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
-     * 5: runs 0 and 3 of four look names up cold, in a dropped and in a dropped and crowded dcache).
+     * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories).
      */
-    public static final int CYCLE_VERSION = 5;
+    public static final int CYCLE_VERSION = 4;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
     /** A variation with PIDs left where they are and the dcache as it is. */
     public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, 0, 0, false, launcher, openFiles, cpu);
+        this(extraSleepers, 0, 0, launcher, openFiles, cpu);
     }
 
     /** A variation with the dcache as it is. */
     public Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, pidFloor, 0, false, launcher, openFiles, cpu);
+        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu);
     }
 
     private static final List<List<String>> FD_SETS = List.of(
@@ -121,7 +108,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, boolean cold
         }
         Launcher[] launchers = Launcher.values();
         return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], CROWDS[i % CROWDS.length],
-                COLD[i % COLD.length], launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0);
+                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0);
     }
 
     /** The /bin/sh command that runs {@code argv} this way (it must not print anything of its own). */
@@ -143,7 +130,6 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, boolean cold
         m.put("variation.extraSleepers", String.valueOf(extraSleepers));
         m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
         m.put(CROWD_KEY, String.valueOf(crowd));
-        m.put("variation.coldDcache", String.valueOf(coldDcache));
         m.put(CYCLE_VERSION_KEY, String.valueOf(CYCLE_VERSION));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
@@ -172,27 +158,12 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, boolean cold
         }
         s.append("i=0; while [ $i -lt ").append(extraSleepers).append(" ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & ")
                 .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; ");
-        if (crowd > 0 && !coldDcache) {
-            s.append(crowdLoop());
+        if (crowd > 0) {
+            s.append("i=0; while [ $i -lt ").append(crowd / 2).append(" ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; ")
+                    .append("i=$((i+1)); done; ");
         }
         s.append("true");
         return s.toString();
-    }
-
-    /**
-     * The guest shell script run right before the trainer of a {@link #coldDcache()} run (after its
-     * inputs are chosen, which may read the files it looks up): drop the dentry and inode caches, crowd again.
-     */
-    public String coldDcacheScript() {
-        if (!coldDcache) {
-            throw new IllegalStateException("not a cold-dcache variation");
-        }
-        return "sync; echo 2 > /proc/sys/vm/drop_caches || exit 1; " + (crowd > 0 ? crowdLoop() : "") + "true";
-    }
-
-    private String crowdLoop() {
-        return "i=0; while [ $i -lt " + crowd / 2 + " ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; "
-                + "i=$((i+1)); done; ";
     }
 
     private static String quote(String s) {
