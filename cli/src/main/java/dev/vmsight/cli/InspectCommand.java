@@ -5,9 +5,7 @@ import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.ProgramFiles;
 import dev.vmsight.merger.Symbols;
 import dev.vmsight.slicer.Slicer;
-import dev.vmsight.tracer.capture.TrainingCorpus;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -49,11 +47,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private Symbols kernelSymbols(MergedProgram p) {
-        if (symbols != null) {
-            return Symbols.readSystemMap(symbols);
-        }
-        Path saved = TrainingCorpus.kernelSymbolsFile(Labs.layout(), p.kernelTextSha256());
-        return Files.isRegularFile(saved) ? Symbols.readSystemMap(saved) : Symbols.none();
+        return Labs.kernelSymbols(symbols, p.kernelTextSha256()).orElse(Symbols.none());
     }
 
     private Symbols userSymbols(MergedProgram p) {

@@ -30,6 +30,22 @@ public final class Labs {
         return LabLayout.locate();
     }
 
+    /**
+     * Kernel function names: from {@code given} (System.map or kallsyms text) when set, else the guest's
+     * kallsyms saved beside the training corpus of the kernel {@code kernelTextSha256}, when there.
+     */
+    static java.util.Optional<dev.vmsight.merger.Symbols> kernelSymbols(Path given, String kernelTextSha256) {
+        if (given != null) {
+            return java.util.Optional.of(dev.vmsight.merger.Symbols.readSystemMap(given));
+        }
+        if (kernelTextSha256 == null) {
+            return java.util.Optional.empty();
+        }
+        Path saved = dev.vmsight.tracer.capture.TrainingCorpus.kernelSymbolsFile(layout(), kernelTextSha256);
+        return Files.isRegularFile(saved) ? java.util.Optional.of(dev.vmsight.merger.Symbols.readSystemMap(saved))
+                : java.util.Optional.empty();
+    }
+
     /** The running lab guest {@code name}, as {@code vmsight lab boot} recorded it. */
     public static Guest attach(LabLayout lab, String name) {
         return dev.vmsight.guests.LabInstance.attach(lab, name);

@@ -3,7 +3,6 @@ package dev.vmsight.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmsight.merger.Symbols;
-import dev.vmsight.tracer.capture.TrainingCorpus;
 import dev.vmsight.tracer.trace.TraceFiles;
 import dev.vmsight.tracer.trace.TraceHeader;
 import dev.vmsight.tracer.trace.TraceReader;
@@ -12,7 +11,6 @@ import dev.vmsight.tracer.trace.file.TraceCounts;
 import dev.vmsight.tracer.trace.file.TraceFileFormat;
 import dev.vmsight.tracer.trace.file.TraceFileLayout;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -145,15 +143,9 @@ final class TraceInfoCommand implements Callable<Integer> {
     }
 
     private Symbols kernelSymbols(TraceHeader h) {
-        if (symbols != null) {
-            return Symbols.readSystemMap(symbols);
-        }
-        Path saved = h.guest() == null ? null : TrainingCorpus.kernelSymbolsFile(Labs.layout(), h.guest().kernelTextSha256());
-        if (saved == null || !Files.isRegularFile(saved)) {
-            throw new IllegalArgumentException("--calls needs the guest's kernel symbols: no kallsyms saved beside the training corpus"
-                    + (saved == null ? "" : " (" + saved + ")") + "; give --symbols FILE");
-        }
-        return Symbols.readSystemMap(saved);
+        return Labs.kernelSymbols(symbols, h.guest() == null ? null : h.guest().kernelTextSha256()).orElseThrow(() ->
+                new IllegalArgumentException("--calls needs the guest's kernel symbols: no kallsyms saved beside the training corpus "
+                        + "of this trace's kernel; give --symbols FILE"));
     }
 
     private String json(TraceFileLayout layout, TraceHeader h, TraceSummary s, TraceCounts counted,

@@ -56,13 +56,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--input", split = ",", paramLabel = "INPUT",
             description = "inputs the live check asks (getpsfile: PIDs; getdrvfile: module bases, 0x...); default: a sleeper's PID, "
                     + "the last module's base. Training itself takes every kind of input (tracer/README.md)")
-    List<String> inputs;
+    List<String> inputs = List.of();
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         TrainingProgram which = program(programName);
-        if (inputs != null && !inputs.isEmpty() && which != TrainingProgram.GETPSFILE && which != TrainingProgram.GETDRVFILE) {
+        if (!inputs.isEmpty() && which != TrainingProgram.GETPSFILE && which != TrainingProgram.GETDRVFILE) {
             throw new IllegalArgumentException(which.fileName() + " takes no input (--input is for getpsfile and getdrvfile)");
         }
         GuardPolicy guards = GuardPolicy.parse(policy);
@@ -100,7 +100,7 @@ final class TrainCommand implements Callable<Integer> {
         long l0 = System.nanoTime();
         boolean all = true;
         try (QemuGuest guest = QemuLauncher.start(lab.defaultConfig("train-check", lab.pinnedKernel()).withProcs(procs))) {
-            List<String> asked = inputs != null && !inputs.isEmpty() ? inputs
+            List<String> asked = !inputs.isEmpty() ? inputs
                     : TrainingInputs.args(which, 1, guest);    // the second kind of input (a sleeper, the last module)
             for (String input : asked.isEmpty() ? java.util.Collections.<String>singletonList(null) : asked) {
                 GuestView.Verdict v = liveCheckOnce(guest, which, t, input);

@@ -270,7 +270,7 @@ public final class ProgramRuns {
         }
         KernelCodeCheck.verify(kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(),
                 program.features());
-        return monitor == null ? runReference(program, source, input, budget) : runJit(program, monitor, attached, input, budget);
+        return monitor == null ? runReference(program, attached, input, budget) : runJit(program, monitor, attached, input, budget);
     }
 
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */
@@ -333,12 +333,16 @@ public final class ProgramRuns {
 
     /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */
     public static RunOutcome runReference(MergedProgram program, GuestSource source, byte[] input, Budget budget) {
-        dev.vmsight.merger.RunContext.Attached attached;
         try {
-            attached = attach(program, source);
+            return runReference(program, attach(program, source), input, budget);
         } catch (dev.vmsight.merger.RunContext.ContextException e) {
             return contextFailure(e);
         }
+    }
+
+    /** As {@link #runReference(MergedProgram, GuestSource, byte[], Budget)} over a guest already attached. */
+    public static RunOutcome runReference(MergedProgram program, dev.vmsight.merger.RunContext.Attached attached, byte[] input,
+                                          Budget budget) {
         long t0 = System.nanoTime();
         RunResult r = new ReferenceExecutor(program).run(attached.memory(), attached.vcpu(),
                 input == null ? new byte[0] : input, budget);
