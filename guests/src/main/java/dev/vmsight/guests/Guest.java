@@ -20,6 +20,9 @@ public interface Guest extends AutoCloseable {
     /** Runs {@code argv} in the guest through qemu-guest-agent and waits for it to exit. */
     ExecResult exec(Duration timeout, List<String> argv);
 
+    /** Writes {@code content} to the file {@code guestPath} in the guest through qemu-guest-agent (guest-file-*). */
+    void writeFile(String guestPath, byte[] content);
+
     /** Stops the guest's vCPUs (QMP {@code stop}). */
     void pause();
 

@@ -80,6 +80,11 @@ final class GuestAgentClient implements AutoCloseable {
         return GuestExec.run(this::execute, timeout, argv, "the guest behind " + socket);
     }
 
+    /** Writes a file in the guest (guest-file-open/write/close). */
+    void writeFile(String guestPath, byte[] content) {
+        GuestExec.writeFile(this::execute, guestPath, content, "the guest behind " + socket);
+    }
+
     /** guest-exec with captured output, without waiting: the guest PID of the started process. */
     long spawn(List<String> argv) {
         return GuestExec.spawn(this::execute, argv);

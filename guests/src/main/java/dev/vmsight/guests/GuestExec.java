@@ -46,6 +46,33 @@ public final class GuestExec {
         return new ExecResult(code, decode(status, "out-data"), decode(status, "err-data"));
     }
 
+    /** qemu-guest-agent moves at most this much per guest-file-write (its default message limit is 1 MiB of JSON). */
+    static final int WRITE_CHUNK = 48 * 1024;
+
+    /**
+     * Writes {@code content} to {@code guestPath} in the guest (created or truncated) with
+     * guest-file-open / guest-file-write / guest-file-close, in chunks; the handle is closed even
+     * when a write fails.
+     */
+    public static void writeFile(Agent agent, String guestPath, byte[] content, String where) {
+        long handle = agent.call("guest-file-open", JSON.createObjectNode().put("path", guestPath).put("mode", "w")).asLong(-1);
+        if (handle < 0) throw new GuestException("qemu-guest-agent of " + where + " did not open " + guestPath + " for writing");
+        try {
+            for (int off = 0; off < content.length; off += WRITE_CHUNK) {
+                int n = Math.min(WRITE_CHUNK, content.length - off);
+                String chunk = Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(content, off, off + n));
+                long written = agent.call("guest-file-write", JSON.createObjectNode().put("handle", handle).put("buf-b64", chunk))
+                        .path("count").asLong(-1);
+                if (written != n) {
+                    throw new GuestException("writing " + guestPath + " in " + where + ": " + written + " of " + n
+                            + " bytes at offset " + off + " written");
+                }
+            }
+        } finally {
+            agent.call("guest-file-close", JSON.createObjectNode().put("handle", handle));
+        }
+    }
+
     /** Runs {@code argv} and waits up to {@code timeout} for it to exit; {@code where} names the guest in errors. */
     public static ExecResult run(Agent agent, Duration timeout, List<String> argv, String where) {
         long pid = spawn(agent, argv);

@@ -132,6 +132,19 @@ public final class LabLayout {
         return initramfs(kernel);
     }
 
+    /**
+     * Builds the lab rootkit (guests/rootkit/build.sh: vmsight_hide.ko against {@code kernel}'s
+     * linux-headers package, installed when missing) and returns the module file.
+     */
+    public Path buildRootkit(KernelPackage kernel) {
+        runScript(List.of(root.resolve("guests/rootkit/build.sh").toString(), String.valueOf(kernel.abi()), kernel.flavor()));
+        Path module = root.resolve(".lab/rootkit").resolve(kernel.packageName()).resolve("vmsight_hide.ko");
+        if (!Files.isRegularFile(module)) {
+            throw new GuestException("guests/rootkit/build.sh succeeded but left no module at " + module);
+        }
+        return module;
+    }
+
     private void runScript(List<String> command) {
         Path log;
         try {
@@ -150,7 +163,7 @@ public final class LabLayout {
             if (p.exitValue() != 0) {
                 List<String> lines = Files.readAllLines(log);
                 String last = lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1);
-                throw new GuestException(last.startsWith("build-image:") || last.startsWith("fetch-kernel:") ? last
+                throw new GuestException(last.startsWith("build-image:") || last.startsWith("fetch-kernel:") || last.startsWith("rootkit-build:") ? last
                         : Paths.get(command.get(0)).getFileName() + " failed (exit " + p.exitValue() + "): " + last);
             }
         } catch (IOException e) {

@@ -108,6 +108,11 @@ final class QemuProcessGuest implements QemuGuest {
     }
 
     @Override
+    public void writeFile(String guestPath, byte[] content) {
+        qga().writeFile(guestPath, content);
+    }
+
+    @Override
     public long spawn(List<String> argv) {
         return qga().spawn(argv);
     }

@@ -258,6 +258,11 @@ public final class LibvirtGuest implements Guest {
         return GuestExec.run(this::agentCall, timeout, argv, "guest " + name());
     }
 
+    @Override
+    public void writeFile(String guestPath, byte[] content) {
+        GuestExec.writeFile(this::agentCall, guestPath, content, "guest " + name());
+    }
+
     /** One agent command through qemuAgentCommand: its "return" member, or an exception with the agent's error. */
     private JsonNode agentCall(String command, ObjectNode arguments) {
         ObjectNode request = JSON.createObjectNode().put("execute", command);
