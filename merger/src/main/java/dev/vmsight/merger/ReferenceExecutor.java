@@ -72,6 +72,31 @@ public final class ReferenceExecutor {
 
     private StepObserver observer = (a, s) -> { };
 
+    /**
+     * Where a run goes when a BRANCH or GUARD site takes a successor training never saw: one of
+     * the site's trained successors, or -1 to end the run with {@link RunResult.UnseenPath} (what a
+     * run without a redirect does). Used to run past a hooked dispatch (a function pointer a
+     * rootkit replaced) on the trained target; see jit-backend's HookedDispatch.
+     */
+    @FunctionalInterface
+    public interface Redirect {
+        /**
+         * @param frameReturn the return address of the innermost open call frame (where the call
+         *                    that led here returns), or -1 when no frame is open
+         * @param stackTop    the 8 bytes at rsp after the site's instruction ran, or -1 when they
+         *                    cannot be read (only what the slice kept was written to the stack)
+         */
+        long target(ControlSite site, long observed, long frameReturn, long stackTop);
+    }
+
+    private Redirect redirect;
+
+    /** Sends unseen successors where {@code redirect} says (a successor it names must be a trained one). */
+    public ReferenceExecutor redirect(Redirect redirect) {
+        this.redirect = java.util.Objects.requireNonNull(redirect);
+        return this;
+    }
+
     /** Calls {@code observer} with the address and state of every instruction before it runs. */
     public ReferenceExecutor observe(StepObserver observer) {
         this.observer = java.util.Objects.requireNonNull(observer);
@@ -234,7 +259,12 @@ public final class ReferenceExecutor {
                         case RETURN -> next = popFrame();
                         case BRANCH, GUARD -> {
                             if (!c.expects(next)) {
-                                return new RunResult.UnseenPath(rip, next, c.successors().clone(), steps);
+                                long to = redirect == null ? -1 : redirect.target(c, next,
+                                        openFrames.isEmpty() ? -1 : openFrames.get(openFrames.size() - 1).call().returnAddress(), stackTop());
+                                if (to == -1 || !c.expects(to)) {
+                                    return new RunResult.UnseenPath(rip, next, c.successors().clone(), steps);
+                                }
+                                next = to;
                             }
                         }
                     }
@@ -295,6 +325,15 @@ public final class ReferenceExecutor {
                 state.set(top.locs()[i], top.values()[i]);
             }
             return top.call().returnAddress();
+        }
+
+        /** The 8 bytes at rsp, or -1 when the stack is unreadable. */
+        long stackTop() {
+            try {
+                return read(state.gpr(4), 8);
+            } catch (RuntimeException e) {
+                return -1;
+            }
         }
 
         RunResult answer() {

@@ -3,6 +3,7 @@ package dev.vmsight.jit.run;
 import dev.vmsight.vmi.GuestMemoryException;
 import dev.vmsight.vmi.paging.LinearMemory;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -49,6 +50,97 @@ public final class KernelCodeCheck {
     }
 
     private KernelCodeCheck() {}
+
+    /** One trained kernel instruction whose live bytes differ in meaning ({@code live} null: unreadable there). */
+    public record Difference(long address, byte[] trained, byte[] live) {
+        public Difference {
+            trained = trained.clone();
+            live = live == null ? null : live.clone();
+        }
+
+        @Override public byte[] trained() { return trained.clone(); }
+
+        @Override public byte[] live() { return live == null ? null : live.clone(); }
+    }
+
+    /**
+     * Every comparison of one check: what matched, each instruction that did not, and how many
+     * differed only as a static key toggled at run time ({@link #staticKeyToggle}).
+     */
+    public record Report(Match match, List<Difference> differences, int staticKeyToggles) {
+        public Report {
+            differences = List.copyOf(differences);
+        }
+    }
+
+    private static final byte[] NOP2 = {0x66, (byte) 0x90};
+    private static final byte[] NOP5 = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+    /**
+     * Whether two encodings at {@code va} are the two states of a jump label (static key): the
+     * kernel flips such a site at run time between a 2- or 5-byte NOP and a {@code jmp} of the
+     * same length into the kernel image (crng_is_ready turns on minutes after boot; tracepoints
+     * turn on with tracing). A jump into module space is not one: that is a hook.
+     */
+    public static boolean staticKeyToggle(byte[] trained, byte[] live, long va) {
+        if (trained.length != live.length) return false;
+        byte[] jmp = java.util.Arrays.equals(trained, NOP2) || java.util.Arrays.equals(trained, NOP5) ? live
+                : java.util.Arrays.equals(live, NOP2) || java.util.Arrays.equals(live, NOP5) ? trained : null;
+        if (jmp == null) return false;
+        long target;
+        if (jmp.length == 2 && (jmp[0] & 0xff) == 0xeb) {
+            target = va + 2 + jmp[1];
+        } else if (jmp.length == 5 && (jmp[0] & 0xff) == 0xe9) {
+            target = va + 5 + java.nio.ByteBuffer.wrap(jmp, 1, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        } else {
+            return false;
+        }
+        return Long.compareUnsigned(target, KERNEL_IMAGE_START) >= 0 && Long.compareUnsigned(target, HookedDispatch.MODULES_START) < 0;
+    }
+
+    /** The start of the kernel image mapping (__START_KERNEL_map); the image ends below module space. */
+    static final long KERNEL_IMAGE_START = 0xffffffff80000000L;
+
+    /**
+     * Compares every trained kernel instruction with {@code memory}, as {@link #verify} does, but
+     * reports all differences instead of stopping at the first: a few patched instructions on a
+     * kernel that otherwise matches are hooks (an agent's alert), not another build. Stops after
+     * {@code limit} differences.
+     */
+    public static Report compare(Map<Long, byte[]> code, LinearMemory memory, dev.vmsight.ir.sys.CpuFeatures features, int limit) {
+        SortedMap<Long, byte[]> sorted = new TreeMap<>(Long::compareUnsigned);
+        sorted.putAll(code);
+        List<Difference> differences = new java.util.ArrayList<>();
+        int instructions = 0;
+        int equivalent = 0;
+        int toggles = 0;
+        long bytes = 0;
+        for (Map.Entry<Long, byte[]> e : sorted.entrySet()) {
+            long va = e.getKey();
+            if (va >= 0) continue;
+            byte[] want = e.getValue();
+            byte[] got = new byte[want.length];
+            try {
+                memory.read(va, got, 0, got.length);
+            } catch (GuestMemoryException ex) {
+                got = null;
+            }
+            instructions++;
+            bytes += want.length;
+            if (got != null && java.util.Arrays.equals(want, got)) continue;
+            if (got != null && sameMeaning(want, got, va, features)) {
+                equivalent++;
+                continue;
+            }
+            if (got != null && staticKeyToggle(want, got, va)) {
+                toggles++;
+                continue;
+            }
+            differences.add(new Difference(va, want, got));
+            if (differences.size() >= limit) break;
+        }
+        return new Report(new Match(instructions, bytes, equivalent), differences, toggles);
+    }
 
     /**
      * Compares {@code code} (instruction address → its bytes; user-half entries are skipped: the

@@ -346,10 +346,14 @@ public final class ProgramRuns {
         long t0 = System.nanoTime();
         RunResult r = new ReferenceExecutor(program).run(attached.memory(), attached.vcpu(),
                 input == null ? new byte[0] : input, budget);
-        long micros = (System.nanoTime() - t0) / 1000;
+        return outcomeOf(program, r, "reference", (System.nanoTime() - t0) / 1000, budget);
+    }
+
+    /** A reference executor's result as a run outcome. */
+    static RunOutcome outcomeOf(MergedProgram program, RunResult r, String backend, long micros, Budget budget) {
         if (r instanceof RunResult.Answer a) {
             try {
-                return new RunOutcome.Answered(Answer.decode(program.name(), a.kind(), a.bytes()), "reference", a.steps(), micros);
+                return new RunOutcome.Answered(Answer.decode(program.name(), a.kind(), a.bytes()), backend, a.steps(), micros);
             } catch (IllegalArgumentException e) {
                 return new RunOutcome.Failed("OUTPUT", program.end(), e.getMessage());
             }
