@@ -1,0 +1,116 @@
+package dev.vmsight.agent;
+
+import dev.vmsight.jit.CompiledMonitor;
+import dev.vmsight.jit.run.HookedDispatch;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.ProgramFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The monitor bundles of a directory ({@code vmsight train} writes {@code PROGRAM-POLICY-RUNS.vmprog}),
+ * by program: several kernels' bundles can sit side by side, and a guest uses the first whose
+ * trained kernel code matches its own. A bundle is read, compiled and analysed once, on first use.
+ */
+final class Bundles {
+    private static final Pattern NAME = Pattern.compile("([a-z]+)-([a-z]+)-(\\d+)\\.vmprog");
+
+    /** One bundle file, loaded lazily. */
+    static final class Bundle {
+        final Path file;
+        private volatile MergedProgram program;
+        private volatile CompiledMonitor monitor;
+        private volatile HookedDispatch hooks;
+        private volatile Map<Long, byte[]> code;
+
+        Bundle(Path file) {
+            this.file = file;
+        }
+
+        synchronized MergedProgram program() {
+            if (program == null) program = ProgramFiles.read(file);
+            return program;
+        }
+
+        synchronized CompiledMonitor monitor() {
+            if (monitor == null) monitor = ProgramRuns.compile(program());
+            return monitor;
+        }
+
+        synchronized HookedDispatch hooks() {
+            if (hooks == null) hooks = new HookedDispatch(program());
+            return hooks;
+        }
+
+        synchronized Map<Long, byte[]> code() {
+            if (code == null) code = ProgramRuns.kernelCode(program());
+            return code;
+        }
+
+        @Override
+        public String toString() { return file.getFileName().toString(); }
+    }
+
+    private final Path dir;
+    private final Map<Path, Bundle> loaded = new ConcurrentHashMap<>();
+
+    Bundles(Path dir) {
+        this.dir = dir;
+    }
+
+    Path dir() { return dir; }
+
+    /**
+     * The bundles of {@code program} now in the directory, best first: the DATA policy before the
+     * others, then more training runs. A file that appeared since the last call is picked up; one
+     * that changed is read again (a retrained bundle).
+     */
+    List<Bundle> candidates(String program) {
+        List<Path> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> {
+                Matcher m = NAME.matcher(p.getFileName().toString());
+                return m.matches() && m.group(1).equals(program);
+            }).forEach(files::add);
+        } catch (IOException e) {
+            throw new dev.vmsight.guests.GuestException("cannot list the bundle directory " + dir + ": " + e.getMessage(), e);
+        }
+        files.sort(Comparator.comparing((Path p) -> !group(p, 2).equals("data"))
+                .thenComparing(p -> -Integer.parseInt(group(p, 3)))
+                .thenComparing(Path::toString));
+        List<Bundle> out = new ArrayList<>();
+        for (Path f : files) {
+            out.add(loaded.compute(f, (k, old) -> old != null && !changed(old) ? old : new Bundle(f)));
+        }
+        return out;
+    }
+
+    private final Map<Path, Long> stamps = new ConcurrentHashMap<>();
+
+    private boolean changed(Bundle b) {
+        long now;
+        try {
+            now = Files.getLastModifiedTime(b.file).toMillis() ^ Files.size(b.file);
+        } catch (IOException e) {
+            return true;
+        }
+        Long before = stamps.put(b.file, now);
+        return before != null && before != now;
+    }
+
+    private static String group(Path p, int g) {
+        Matcher m = NAME.matcher(p.getFileName().toString());
+        if (!m.matches()) throw new IllegalStateException(p.toString());
+        return m.group(g);
+    }
+}

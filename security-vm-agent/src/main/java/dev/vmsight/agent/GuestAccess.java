@@ -1,0 +1,104 @@
+package dev.vmsight.agent;
+
+import dev.vmsight.guests.Guest;
+import dev.vmsight.guests.LabInstance;
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.libvirt.LibvirtGuest;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.GuestSources;
+import dev.vmsight.jit.run.GuestSpec;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How the agent reaches one guest: its memory and vCPU (a {@link GuestSource}, the guest paused
+ * while it is open) and its own view of its processes (qemu-guest-agent, the guest running). The
+ * guest-agent connection is kept between cycles and dropped on any failure, so a guest that
+ * rebooted or was re-created is reconnected on the next cycle.
+ */
+final class GuestAccess implements AutoCloseable {
+    private static final Duration VIEW_TIMEOUT = Duration.ofSeconds(10);
+    private static final Pattern PID = Pattern.compile("(?m)^(\\d+)$");
+
+    private final AgentConfig.Access access;
+    private Guest view;
+
+    GuestAccess(AgentConfig.Access access) {
+        this.access = access;
+    }
+
+    String describe() {
+        if (access instanceof AgentConfig.Access.Lab l) return "lab guest '" + l.instance() + "'";
+        AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
+        return "libvirt domain " + v.domain() + " at " + v.uri();
+    }
+
+    /** Pauses the guest and opens its memory and vCPU 0; closing the source resumes it. */
+    GuestSource open() {
+        if (access instanceof AgentConfig.Access.Lab l) {
+            return GuestSources.open(new GuestSpec.Lab(layout(l), l.instance()), 0);
+        }
+        AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
+        return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0);
+    }
+
+    /** The PIDs of the guest's own {@code ls /proc}, through qemu-guest-agent; a GuestException when it cannot answer. */
+    synchronized Set<Long> ownPids() {
+        try {
+            String out = guest().exec(VIEW_TIMEOUT, List.of("/bin/ls", "/proc")).stdoutOrThrow("the guest's own view (ls /proc)");
+            Set<Long> pids = new TreeSet<>();
+            Matcher m = PID.matcher(out);
+            while (m.find()) pids.add(Long.parseLong(m.group(1)));
+            if (pids.isEmpty()) throw new dev.vmsight.guests.GuestException("the guest's own ls /proc listed no PID");
+            return pids;
+        } catch (RuntimeException e) {
+            dropView();
+            throw e;
+        }
+    }
+
+    private Guest guest() {
+        if (view == null) {
+            if (access instanceof AgentConfig.Access.Lab l) {
+                view = LabInstance.attach(layout(l), l.instance());
+            } else {
+                AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
+                view = LibvirtGuest.attach(v.uri(), v.domain());
+            }
+        }
+        return view;
+    }
+
+    private static LabLayout layout(AgentConfig.Access.Lab l) {
+        return l.root() == null ? LabLayout.locate() : LabLayout.at(l.root());
+    }
+
+    private void dropView() {
+        Guest g = view;
+        view = null;
+        if (g == null) return;
+        try {
+            if (g instanceof LibvirtGuest l) l.disconnect(); else LabInstance.release(g);
+        } catch (RuntimeException ignored) {
+            // the connection is being dropped because it failed
+        }
+    }
+
+    /**
+     * Ends a cycle's use of the guest agent. A lab guest's qemu-guest-agent socket takes one
+     * client at a time, so the agent lets go of it between cycles (vmsight lab exec can then
+     * reach the guest); libvirt multiplexes its agent channel, so that connection stays.
+     */
+    synchronized void endCycle() {
+        if (access instanceof AgentConfig.Access.Lab) dropView();
+    }
+
+    @Override
+    public synchronized void close() {
+        dropView();
+    }
+}

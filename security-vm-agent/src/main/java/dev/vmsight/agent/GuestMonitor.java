@@ -1,0 +1,284 @@
+package dev.vmsight.agent;
+
+import dev.vmsight.jit.run.Answer;
+import dev.vmsight.jit.run.GuestSource;
+import dev.vmsight.jit.run.HookedDispatch;
+import dev.vmsight.jit.run.KernelCodeCheck;
+import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.merger.RunContext;
+import dev.vmsight.merger.Symbols;
+import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.paging.AddressSpace;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One guest's cycle: read the guest's own {@code /proc} (qemu-guest-agent), pause it, check the
+ * trained kernel code against its live code (hooks), run the monitors (pslist; getpsfile for the
+ * name of each PID only the monitor sees), resume, read {@code /proc} again, and update the
+ * cross-view and the hook findings. Cycles of one guest never overlap (the agent runs them on one
+ * thread per guest); nothing here writes to the guest.
+ */
+final class GuestMonitor {
+    private static final Logger LOG = LoggerFactory.getLogger(GuestMonitor.class);
+
+    /**
+     * More differing instructions than this is another kernel (a reboot into another build or
+     * KASLR slide), not hooks: the bundle does not apply and the next candidate is tried.
+     */
+    static final int MAX_HOOKED_INSTRUCTIONS = 32;
+    /** At most this many suspects get their name read per cycle (a hostile guest cannot make a cycle long). */
+    static final int MAX_NAMES = 16;
+
+
+    private final AgentConfig.GuestEntry entry;
+    private final AgentConfig config;
+    private final Bundles bundles;
+    private final GuestAccess access;
+    private final CrossView crossView;
+    private final HookWatch hookWatch;
+    private final AlertSink sink;
+    private final AgentMetrics metrics;
+    private final Clock clock;
+    private final Map<String, Bundles.Bundle> chosen = new LinkedHashMap<>();
+    private volatile GuestStatus status;
+    private long cycles;
+
+    GuestMonitor(AgentConfig.GuestEntry entry, AgentConfig config, Bundles bundles, AlertSink sink, AgentMetrics metrics, Clock clock) {
+        this.entry = entry;
+        this.config = config;
+        this.bundles = bundles;
+        this.access = new GuestAccess(entry.access());
+        this.crossView = new CrossView(entry.name(), config.hiddenAfter());
+        this.hookWatch = new HookWatch(entry.name());
+        this.sink = sink;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.status = new GuestStatus("starting", "no cycle yet", null, 0, 0, 0);
+    }
+
+    String name() { return entry.name(); }
+
+    AgentConfig.GuestEntry entry() { return entry; }
+
+    GuestStatus status() { return status; }
+
+    /** One cycle; never throws for the guest's sake (an unreachable guest is a status, not a crash). */
+    synchronized CycleReport cycle() {
+        long t0 = System.nanoTime();
+        Instant now = clock.instant();
+        cycles++;
+        List<Alert> alerts = new ArrayList<>();
+        Map<String, RunOutcome> outcomes = new LinkedHashMap<>();
+        long pause = 0;
+        String gaProblem = null;
+        Set<Long> before = null, after = null;
+        try {
+            before = access.ownPids();
+        } catch (RuntimeException e) {
+            gaProblem = e.getMessage();
+        }
+        Looked looked;
+        long p0 = System.nanoTime();
+        try (GuestSource source = access.open()) {
+            looked = look(source, before, outcomes);
+        } catch (RuntimeException e) {
+            pause = System.nanoTime() - p0;
+            access.endCycle();
+            return finish(t0, pause, false, outcomes, alerts, "waiting for the guest", describe(e), now);
+        } finally {
+            pause = System.nanoTime() - p0;
+        }
+        metrics.pause(entry.name(), pause);
+        if (gaProblem == null) {
+            try {
+                after = access.ownPids();
+            } catch (RuntimeException e) {
+                gaProblem = e.getMessage();
+            }
+        }
+        access.endCycle();
+        if (looked.codeChecked()) {
+            alerts.addAll(hookWatch.update(now, looked.codeFindings(), EnumSet.of(Alert.Kind.CODE_HOOK)));
+        }
+        if (looked.pslistRan()) {
+            alerts.addAll(hookWatch.update(now, looked.dispatchFindings(), EnumSet.of(Alert.Kind.DISPATCH_HOOK)));
+        }
+        String state = "watching", detail;
+        if (looked.problem() != null) {
+            state = looked.problem().startsWith("no bundle") ? "waiting for a bundle" : "monitor refused";
+            detail = looked.problem();
+        } else if (gaProblem != null) {
+            state = "cross-view paused: guest agent unreachable";
+            detail = gaProblem;
+        } else {
+            alerts.addAll(crossView.update(now, looked.pids(), before, after, looked.names()));
+            detail = looked.pids().size() + " processes out of the guest, " + after.size() + " in its /proc";
+        }
+        metrics.guestAgentUp(entry.name(), gaProblem == null);
+        return finish(t0, pause, looked.problem() == null, outcomes, alerts, state, detail, now);
+    }
+
+    private CycleReport finish(long t0, long pause, boolean ok, Map<String, RunOutcome> outcomes, List<Alert> alerts, String state,
+                         String detail, Instant now) {
+        for (Alert a : alerts) {
+            sink.emit(a);
+            metrics.alert(entry.name(), a);
+        }
+        long nanos = System.nanoTime() - t0;
+        metrics.cycle(entry.name(), ok, nanos);
+        status = new GuestStatus(state, detail, now, cycles, crossView.hidden().size(), hookWatch.active());
+        metrics.active(entry.name(), crossView.hidden().size() + hookWatch.active());
+        if (!ok) LOG.warn("guest {}: {}: {}", entry.name(), state, detail);
+        return new CycleReport(ok, nanos, pause, outcomes, alerts);
+    }
+
+    /** What one paused look at the guest found. */
+    private record Looked(Set<Long> pids, Map<Long, String> names, boolean codeChecked, List<HookWatch.Finding> codeFindings,
+                          boolean pslistRan, List<HookWatch.Finding> dispatchFindings, String problem) { }
+
+    private Looked look(GuestSource source, Set<Long> before, Map<String, RunOutcome> outcomes) {
+        List<HookWatch.Finding> code = new ArrayList<>();
+        List<HookWatch.Finding> dispatch = new ArrayList<>();
+        Selected pslist = select("pslist", source, code);
+        if (pslist == null) {
+            return new Looked(Set.of(), Map.of(), false, List.of(), false, List.of(),
+                    "no bundle for this guest's kernel: none of " + bundles.candidates("pslist") + " in " + bundles.dir()
+                            + " matches its code (retrain with vmsight train pslist on this kernel)");
+        }
+        RunOutcome ps = run(pslist, null, dispatch);
+        outcomes.put("pslist", ps);
+        if (!(ps instanceof RunOutcome.Answered a)) {
+            return new Looked(Set.of(), Map.of(), true, code, true, dispatch, "pslist: " + ps.toText());
+        }
+        Set<Long> pids = new TreeSet<>(a.answer().numbers());
+        Map<Long, String> names = new LinkedHashMap<>();
+        if (before != null && entry.monitors().contains("getpsfile")) {
+            Set<Long> unseen = new TreeSet<>(pids);
+            unseen.removeAll(before);
+            Selected getpsfile = unseen.isEmpty() ? null : select("getpsfile", source, code);
+            int n = 0;
+            for (long pid : unseen) {
+                if (getpsfile == null || n++ >= MAX_NAMES) break;
+                RunOutcome o = run(getpsfile, Long.toString(pid), dispatch);
+                outcomes.put("getpsfile " + pid, o);
+                if (o instanceof RunOutcome.Answered named && !named.answer().text().isEmpty()) {
+                    names.put(pid, named.answer().text());
+                }
+            }
+        }
+        for (String other : entry.monitors()) {
+            if (other.equals("pslist") || other.equals("getpsfile")) continue;
+            Selected s = select(other, source, code);
+            if (s != null) outcomes.put(other, run(s, null, dispatch));
+        }
+        return new Looked(pids, names, true, code, true, dispatch, null);
+    }
+
+    /** A bundle that applies to the paused guest, attached. */
+    private record Selected(Bundles.Bundle bundle, RunContext.Attached attached) { }
+
+    /**
+     * The bundle of {@code program} whose trained kernel code matches the guest up to a few patched
+     * instructions (hooks, added to {@code code}); the one chosen last time first. Null when none applies.
+     */
+    private Selected select(String program, GuestSource source, List<HookWatch.Finding> code) {
+        List<Bundles.Bundle> candidates = new ArrayList<>(bundles.candidates(program));
+        Bundles.Bundle last = chosen.get(program);
+        if (last != null && candidates.remove(last)) candidates.add(0, last);
+        for (Bundles.Bundle b : candidates) {
+            RunContext.Attached attached;
+            try {
+                attached = ProgramRuns.attach(b.program(), source);
+            } catch (RunContext.ContextException e) {
+                continue;
+            }
+            KernelCodeCheck.Report report = KernelCodeCheck.compare(b.code(), AddressSpace.of(attached.memory(), attached.vcpu()),
+                    b.program().features(), MAX_HOOKED_INSTRUCTIONS + 1);
+            if (report.differences().size() > MAX_HOOKED_INSTRUCTIONS) continue;
+            if (report.differences().stream().anyMatch(d -> d.live() == null)) continue;   // unmapped trained code: another kernel
+            for (KernelCodeCheck.Difference d : report.differences()) code.add(codeFinding(b, d));
+            if (last != b) LOG.info("guest {}: {} uses bundle {}", entry.name(), program, b);
+            chosen.put(program, b);
+            return new Selected(b, attached);
+        }
+        chosen.remove(program);
+        return null;
+    }
+
+    /** Runs a selected bundle: the JIT, and past hooked dispatches with the reference executor when the JIT meets one. */
+    private RunOutcome run(Selected s, String input, List<HookWatch.Finding> dispatch) {
+        byte[] in = input == null ? null : ProgramRuns.inputBytes(s.bundle().program(), input);
+        String program = s.bundle().program().name();
+        RunOutcome o = ProgramRuns.runJit(s.bundle().program(), s.bundle().monitor(), s.attached(), in, budget());
+        if (o instanceof RunOutcome.UnseenPath u && s.bundle().hooks().isHook(u.site(), u.observed())) {
+            HookedDispatch.Bypassed past = s.bundle().hooks().runPast(s.attached(), in, budget());
+            for (HookedDispatch.Hook h : past.hooks()) dispatch.add(dispatchFinding(h));
+            o = past.outcome();
+        }
+        metrics.run(entry.name(), program, o);
+        return o;
+    }
+
+    private Budget budget() {
+        return Budget.of(config.budgetSteps(), config.budget());
+    }
+
+    private Symbols symbols(Bundles.Bundle b) {
+        return AgentSymbols.forKernel(config.symbols(), b.program().kernelTextSha256());
+    }
+
+    private HookWatch.Finding codeFinding(Bundles.Bundle b, KernelCodeCheck.Difference d) {
+        String where = name(symbols(b), d.address());
+        HexFormat hex = HexFormat.of();
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("address", "0x" + Long.toHexString(d.address()));
+        details.put("function", where);
+        details.put("trained", hex.formatHex(d.trained()));
+        details.put("live", hex.formatHex(d.live()));
+        details.put("bundle", b.toString());
+        return new HookWatch.Finding(Alert.Kind.CODE_HOOK, "code:0x" + Long.toHexString(d.address()),
+                "kernel code patched at " + where + ": " + hex.formatHex(d.live()) + ", trained " + hex.formatHex(d.trained()), details);
+    }
+
+    private HookWatch.Finding dispatchFinding(HookedDispatch.Hook h) {
+        Bundles.Bundle any = chosen.get("pslist");
+        Symbols sym = any == null ? Symbols.none() : symbols(any);
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("site", "0x" + Long.toHexString(h.site()));
+        details.put("site_function", name(sym, h.site()));
+        details.put("target", "0x" + Long.toHexString(h.observed()));
+        details.put("returns_to", h.returnAddress() == -1 ? "" : name(sym, h.returnAddress()));
+        details.put("trained_target", h.resolved() ? name(sym, h.trainedTarget()) : "");
+        return new HookWatch.Finding(Alert.Kind.DISPATCH_HOOK, "dispatch:0x" + Long.toHexString(h.site()) + "->0x" + Long.toHexString(h.observed()),
+                "hooked dispatch: the call returning to " + details.get("returns_to") + " went to module code 0x"
+                        + Long.toHexString(h.observed()) + (h.resolved() ? " instead of " + details.get("trained_target") : ""), details);
+    }
+
+    /** "function+0xoff (0xaddress)" for kernel-image addresses with symbols, the hex address otherwise. */
+    static String name(Symbols symbols, long address) {
+        String hex = "0x" + Long.toHexString(address);
+        String f = HookedDispatch.inModules(address) ? null : symbols.describe(address);
+        return f == null ? hex : f + " (" + hex + ")";
+    }
+
+    private static String describe(RuntimeException e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    void close() {
+        access.close();
+    }
+}
