@@ -20,6 +20,8 @@ packages=(
   binutils                                # objdump, nm
   cpio gzip zstd xz-utils lz4             # initramfs, kernel payloads (xz: amd64, lz4: cloud-amd64)
   procps                                  # pgrep (scripts/libvirtd-up.sh)
+  "linux-headers-6.1.0-$abi-$flavor"      # the lab rootkit module (guests/rootkit)
+  prometheus                              # scrapes the agent's /metrics in its lab test
   ca-certificates
 )
 

@@ -2,6 +2,11 @@ package dev.vmsight.cli;
 
 import dev.vmsight.agent.Agent;
 import dev.vmsight.agent.AgentConfig;
+import dev.vmsight.agent.CycleReport;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -34,16 +39,21 @@ final class AgentCommand implements Callable<Integer> {
         PrintStream out = System.out;
         Agent agent = new Agent(c, out);
         if (cycles != null) {
+            Map<String, List<CycleReport>> reports = new LinkedHashMap<>();
             try (agent) {
                 for (int i = 0; i < cycles; i++) {
-                    for (AgentConfig.GuestEntry g : c.guests()) agent.cycle(g.name());
+                    for (AgentConfig.GuestEntry g : c.guests()) {
+                        reports.computeIfAbsent(g.name(), k -> new ArrayList<>()).add(agent.cycle(g.name()));
+                    }
                 }
                 agent.status().forEach((g, s) -> spec.commandLine().getErr().println(
-                        "vmsight agent: " + g + ": " + s.state() + " (" + s.detail() + "), " + s.hiddenProcesses() + " hidden, " + s.hooks() + " hooks"));
+                        "vmsight agent: " + g + ": " + s.state() + " (" + s.detail() + "), " + s.hiddenProcesses() + " hidden, " + s.hooks()
+                                + " hooks; " + cost(reports.get(g))));
             }
             return 0;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM and SIGINT run the shutdown hooks: the agent stops gracefully
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.close();
             stopped.countDown();
@@ -51,5 +61,15 @@ final class AgentCommand implements Callable<Integer> {
         agent.start();
         stopped.await();
         return 0;
+    }
+
+    /** Median cycle and pause time of a guest's cycles, the first (it compiles the monitors) left out when there are more. */
+    private static String cost(List<CycleReport> reports) {
+        List<CycleReport> warm = reports.size() > 1 ? reports.subList(1, reports.size()) : reports;
+        long[] cycle = warm.stream().mapToLong(CycleReport::cycleNanos).sorted().toArray();
+        long[] pause = warm.stream().mapToLong(CycleReport::pauseNanos).sorted().toArray();
+        return String.format("median cycle %.1f ms, guest paused %.1f ms over %d cycles (the first: %.1f / %.1f ms)",
+                cycle[cycle.length / 2] / 1e6, pause[pause.length / 2] / 1e6, warm.size(), reports.get(0).cycleNanos() / 1e6,
+                reports.get(0).pauseNanos() / 1e6);
     }
 }

@@ -40,8 +40,9 @@ public final class Agent implements AutoCloseable {
         this.server = new StatusServer(config.metricsHost(), config.metricsPort(), metrics, this::status);
     }
 
-    /** Schedules every guest's cycles. */
+    /** Schedules every guest's cycles (once: a second call does nothing). */
     public synchronized void start() {
+        if (!schedulers.isEmpty()) return;
         for (GuestMonitor m : monitors.values()) {
             ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "vmsight-agent-" + m.name());

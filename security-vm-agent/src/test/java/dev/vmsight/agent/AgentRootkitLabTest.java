@@ -43,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * file_operations pointer) an alert for exactly the hidden sleeper's PID within 2 cycles of
  * loading, and a hook alert naming the patched function or the hooked dispatch; after unloading,
  * both clear. Then 5 minutes of process churn on the scheduled agent: no alert. /metrics and
- * /health answer over HTTP throughout.
+ * /health answer over HTTP, and a real Prometheus server (Debian's package) scrapes /metrics.
  */
 @Tag("lab")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -217,6 +217,51 @@ class AgentRootkitLabTest {
         System.out.println(metrics.lines().filter(l -> l.startsWith("vmsight_refusals") || l.startsWith("vmsight_cycles_total")).toList());
         String health = get("/health", -1);
         assertTrue(health.contains("\"lab\""), health);
+    }
+
+    @Test
+    @Order(5)
+    void aPrometheusServerScrapesTheAgent() throws Exception {
+        Path prometheus = Path.of("/usr/bin/prometheus");
+        assertTrue(Files.isExecutable(prometheus), "Debian's prometheus package is installed (scripts/setup.sh)");
+        agent.start();
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Path config = dir.resolve("prometheus.yml");
+        Files.writeString(config, """
+                global:
+                  scrape_interval: 1s
+                scrape_configs:
+                  - job_name: vmsight
+                    static_configs:
+                      - targets: ['127.0.0.1:%d']
+                """.formatted(agent.port()));
+        Process p = new ProcessBuilder(prometheus.toString(), "--config.file=" + config, "--storage.tsdb.path=" + dir.resolve("tsdb"),
+                "--web.listen-address=127.0.0.1:" + port).redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+        try {
+            String query = "http://127.0.0.1:" + port + "/api/v1/query?query=" + java.net.URLEncoder.encode(
+                    "vmsight_cycles_total{job=\"vmsight\",guest=\"lab\",result=\"ok\"}", java.nio.charset.StandardCharsets.UTF_8);
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            String body = "";
+            while (System.nanoTime() < deadline) {
+                try {
+                    body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(query)).timeout(Duration.ofSeconds(5)).build(),
+                            HttpResponse.BodyHandlers.ofString()).body();
+                    if (body.contains("\"guest\":\"lab\"")) break;
+                } catch (java.io.IOException notYet) {
+                    // Prometheus is still starting
+                }
+                Thread.sleep(1000);
+            }
+            System.out.println("prometheus: " + body);
+            assertTrue(body.contains("\"status\":\"success\"") && body.contains("\"guest\":\"lab\""),
+                    "Prometheus scraped vmsight_cycles_total from the agent: " + body + "\n" + Files.readString(dir.resolve("prometheus.log")));
+        } finally {
+            p.destroy();
+            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+        }
     }
 
     private String get(String path, int status) throws Exception {

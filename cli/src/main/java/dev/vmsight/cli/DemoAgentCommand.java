@@ -1,0 +1,163 @@
+package dev.vmsight.cli;
+
+import dev.vmsight.agent.Agent;
+import dev.vmsight.agent.AgentConfig;
+import dev.vmsight.agent.Alert;
+import dev.vmsight.agent.CycleReport;
+import dev.vmsight.guests.Guest;
+import dev.vmsight.guests.GuestConfig;
+import dev.vmsight.guests.KernelPackage;
+import dev.vmsight.guests.LabInstance;
+import dev.vmsight.guests.LabLayout;
+import dev.vmsight.guests.LabRootkit;
+import dev.vmsight.guests.QemuGuest;
+import dev.vmsight.guests.QemuLauncher;
+import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.jit.train.Training;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmsight demo-agent}: the agent catching the lab rootkit. Trains pslist and getpsfile
+ * (reusing .lab/corpus), boots a lab guest with a workload, starts the agent on it, then for each
+ * rootkit mode hides one sleeper from the guest's /proc, runs agent cycles until the alerts come,
+ * unloads the rootkit and shows them clear. Alerts are printed as the agent writes them (JSON lines).
+ */
+@Command(name = "demo-agent", mixinStandardHelpOptions = true,
+        description = "Boot a lab guest, start the agent, load the lab rootkit hiding a sleeper (ftrace, then fops): the agent's alerts, then their clearing.")
+final class DemoAgentCommand implements Callable<Integer> {
+    private static final String NAME = "vmsight-agent-demo";
+    private static final Duration EXEC = Duration.ofSeconds(60);
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--procs", defaultValue = "50", description = "sleepers in the workload (default: ${DEFAULT-VALUE})")
+    int procs;
+
+    @Option(names = "--modes", split = ",", defaultValue = "ftrace,fops", description = "rootkit modes to show, in order (default: ${DEFAULT-VALUE})")
+    List<String> modes;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        LabLayout lab = Labs.layout();
+        KernelPackage kernel = lab.pinnedKernel();
+        out.println("vmsight demo-agent: " + kernel + ", QEMU TCG, workload " + procs + " sleepers");
+        long t = System.nanoTime();
+        lab.build(kernel);
+        Path home = Files.createDirectories(lab.root().resolve(".lab/agent-demo"));
+        Path bundles = Files.createDirectories(home.resolve("bundles"));
+        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
+            long tp = System.nanoTime();
+            Training.Trained trained = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
+            Files.copy(trained.file(), bundles.resolve(trained.file().getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            out.printf("  %-58s %s%n", "train " + p.fileName() + " (" + trained.file().getFileName() + ")", Labs.seconds(System.nanoTime() - tp));
+        }
+        Path rootkit = lab.buildRootkit(kernel);
+        out.printf("  %-58s %s%n", "lab rootkit " + lab.root().relativize(rootkit), "");
+        if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stop(lab);
+        GuestConfig config = lab.defaultConfig(NAME, kernel).withProcs(procs);
+        long tb = System.nanoTime();
+        QemuGuest guest = QemuLauncher.start(config);
+        new LabInstance(LabInstance.Kind.QEMU, config, null).save();
+        List<Long> sleepers = new ArrayList<>();
+        try {
+            Matcher m = Pattern.compile("(?m)^sleeper (\\d+) ").matcher(
+                    guest.exec(EXEC, List.of("/bin/cat", "/run/vmsight-workload")).stdoutOrThrow("cat /run/vmsight-workload"));
+            while (m.find()) sleepers.add(Long.parseLong(m.group(1)));
+            guest.detach();
+            out.printf("  %-58s %s%n", "boot lab guest '" + NAME + "'", Labs.seconds(System.nanoTime() - tb));
+            Path toml = home.resolve("agent.toml");
+            Files.writeString(toml, """
+                    # written by vmsight demo-agent
+                    bundles = "bundles"
+                    symbols = "%s"
+                    [alerts]
+                    file = "alerts.jsonl"
+                    stdout = true
+                    [metrics]
+                    listen = "127.0.0.1:0"
+                    [[guest]]
+                    name = "lab"
+                    lab = "%s"
+                    lab_root = "%s"
+                    """.formatted(lab.root().resolve(".lab/corpus"), NAME, lab.root()));
+            try (Agent agent = new Agent(AgentConfig.load(toml), System.out)) {
+                out.println("agent: config " + toml + ", metrics http://127.0.0.1:" + agent.port() + "/metrics");
+                out.flush();
+                cycles(out, agent, 2, "clean guest");
+                int k = 0;
+                for (String mode : modes) {
+                    LabRootkit.Mode rootkitMode = LabRootkit.Mode.parse(mode);
+                    long pid = sleepers.get((7 + 5 * k++) % sleepers.size());
+                    withGuest(lab, g -> LabRootkit.load(g, rootkit, (int) pid, rootkitMode));
+                    String ls = withGuestValue(lab, g -> g.exec(EXEC, List.of("/bin/ls", "/proc")).stdoutOrThrow("ls /proc"));
+                    out.println("rootkit (" + rootkitMode.parameter() + ") hides PID " + pid + ": the guest's own ls /proc "
+                            + (ls.lines().anyMatch(l -> l.equals(Long.toString(pid))) ? "still lists it (the rootkit failed)" : "no longer lists it"));
+                    out.flush();
+                    cycles(out, agent, 2, "rootkit loaded");
+                    withGuest(lab, LabRootkit::unload);
+                    out.println("rootkit unloaded");
+                    out.flush();
+                    cycles(out, agent, 1, "rootkit unloaded");
+                }
+                long raised = agent.alerts().stream().filter(a -> a.state() == Alert.State.RAISED).count();
+                long cleared = agent.alerts().stream().filter(a -> a.state() == Alert.State.CLEARED).count();
+                out.println("agent: " + raised + " alerts raised, " + cleared + " cleared; alerts in " + home.resolve("alerts.jsonl"));
+            }
+        } finally {
+            stop(lab);
+        }
+        out.println("total " + Labs.seconds(System.nanoTime() - t));
+        return 0;
+    }
+
+    private static void cycles(PrintWriter out, Agent agent, int n, String what) {
+        for (int i = 0; i < n; i++) {
+            CycleReport r = agent.cycle("lab");
+            var s = agent.status().get("lab");
+            out.printf("  cycle (%s): %.0f ms, guest paused %.0f ms; %s: %s%n", what, r.cycleNanos() / 1e6, r.pauseNanos() / 1e6,
+                    s.state(), s.detail());
+            out.flush();
+        }
+    }
+
+    private static void withGuest(LabLayout lab, java.util.function.Consumer<Guest> f) {
+        withGuestValue(lab, g -> {
+            f.accept(g);
+            return null;
+        });
+    }
+
+    private static <T> T withGuestValue(LabLayout lab, java.util.function.Function<Guest, T> f) {
+        Guest g = LabInstance.attach(lab, NAME);
+        try {
+            return f.apply(g);
+        } finally {
+            LabInstance.release(g);
+        }
+    }
+
+    private static void stop(LabLayout lab) {
+        try {
+            LabInstance.attach(lab, NAME).close();
+        } catch (RuntimeException e) {
+            // already gone
+        } finally {
+            LabInstance.delete(lab.runDir(NAME));
+        }
+    }
+}
