@@ -23,6 +23,9 @@ public interface Guest extends AutoCloseable {
     /** Writes {@code content} to the file {@code guestPath} in the guest through qemu-guest-agent (guest-file-*). */
     void writeFile(String guestPath, byte[] content);
 
+    /** True while the guest's vCPUs run; false when it is paused (by anyone) or stopped. */
+    boolean running();
+
     /** Stops the guest's vCPUs (QMP {@code stop}). */
     void pause();
 

@@ -133,6 +133,11 @@ final class QemuProcessGuest implements QemuGuest {
     }
 
     @Override
+    public boolean running() {
+        return runState().equals("running");
+    }
+
+    @Override
     public String hmp(String command) {
         return qmp().execute("human-monitor-command", QmpClient.args().put("command-line", command), QMP_TIMEOUT).asText();
     }

@@ -26,6 +26,8 @@ final class GuestAccess implements AutoCloseable {
 
     private final AgentConfig.Access access;
     private Guest view;
+    /** A cycle paused the guest and could not resume it (libvirtd or QEMU went away meanwhile). */
+    private boolean owesResume;
 
     GuestAccess(AgentConfig.Access access) {
         this.access = access;
@@ -46,6 +48,37 @@ final class GuestAccess implements AutoCloseable {
         return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0);
     }
 
+    /** Remembers that the last cycle paused the guest and failed to resume it. */
+    synchronized void owesResume() {
+        owesResume = true;
+    }
+
+    /**
+     * Resumes the guest a failed cycle left paused, before anything else: the next cycle would see
+     * a paused guest and, rightly, leave a guest it did not pause paused. A GuestException while
+     * the guest is still unreachable; the debt stays until it is paid.
+     */
+    synchronized void settleResume() {
+        if (!owesResume) return;
+        Guest g = attach();
+        try {
+            if (!g.running()) g.resume();
+            owesResume = false;
+        } finally {
+            release(g);
+        }
+    }
+
+    /** Whether the guest's vCPUs run now (a GuestException when it cannot be reached). */
+    synchronized boolean running() {
+        try {
+            return guest().running();
+        } catch (RuntimeException e) {
+            dropView();
+            throw e;
+        }
+    }
+
     /** The PIDs of the guest's own {@code ls /proc}, through qemu-guest-agent; a GuestException when it cannot answer. */
     synchronized Set<Long> ownPids() {
         try {
@@ -62,15 +95,24 @@ final class GuestAccess implements AutoCloseable {
     }
 
     private Guest guest() {
-        if (view == null) {
-            if (access instanceof AgentConfig.Access.Lab l) {
-                view = LabInstance.attach(layout(l), l.instance());
-            } else {
-                AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
-                view = LibvirtGuest.attach(v.uri(), v.domain());
-            }
-        }
+        if (view == null) view = attach();
         return view;
+    }
+
+    private Guest attach() {
+        if (access instanceof AgentConfig.Access.Lab l) {
+            return LabInstance.attach(layout(l), l.instance());
+        }
+        AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
+        return LibvirtGuest.attach(v.uri(), v.domain());
+    }
+
+    private static void release(Guest g) {
+        try {
+            if (g instanceof LibvirtGuest l) l.disconnect(); else LabInstance.release(g);
+        } catch (RuntimeException ignored) {
+            // dropping a connection that failed
+        }
     }
 
     private static LabLayout layout(AgentConfig.Access.Lab l) {
@@ -80,12 +122,7 @@ final class GuestAccess implements AutoCloseable {
     private void dropView() {
         Guest g = view;
         view = null;
-        if (g == null) return;
-        try {
-            if (g instanceof LibvirtGuest l) l.disconnect(); else LabInstance.release(g);
-        } catch (RuntimeException ignored) {
-            // the connection is being dropped because it failed
-        }
+        if (g != null) release(g);
     }
 
     /**

@@ -86,19 +86,39 @@ final class GuestMonitor {
         String gaProblem = null;
         Set<Long> before = null, after = null;
         try {
+            access.settleResume();
+            if (!access.running()) {
+                access.endCycle();
+                return finish(t0, 0, false, outcomes, alerts, "guest not running",
+                        "paused or stopped by someone else; the agent leaves it so and looks again next cycle", now);
+            }
+        } catch (RuntimeException e) {
+            access.endCycle();
+            return finish(t0, 0, false, outcomes, alerts, "waiting for the guest", describe(e), now);
+        }
+        try {
             before = access.ownPids();
         } catch (RuntimeException e) {
             gaProblem = e.getMessage();
         }
-        Looked looked;
+        GuestSource source;
         long p0 = System.nanoTime();
-        try (GuestSource source = access.open()) {
-            looked = look(source, before, outcomes);
+        try {
+            source = access.open();
         } catch (RuntimeException e) {
-            pause = System.nanoTime() - p0;
             access.endCycle();
-            return finish(t0, pause, false, outcomes, alerts, "waiting for the guest", describe(e), now);
+            return finish(t0, System.nanoTime() - p0, false, outcomes, alerts, "waiting for the guest", describe(e), now);
+        }
+        Looked looked;
+        try {
+            looked = look(source, before, outcomes);
         } finally {
+            try {
+                source.close();
+            } catch (RuntimeException e) {
+                access.owesResume();   // paid at the start of the next cycle
+                LOG.warn("guest {}: could not resume it after the cycle: {}", entry.name(), describe(e));
+            }
             pause = System.nanoTime() - p0;
         }
         metrics.pause(entry.name(), pause);

@@ -293,6 +293,15 @@ public final class LibvirtGuest implements Guest {
     }
 
     @Override
+    public boolean running() {
+        try {
+            return domain.getInfo().state == DomainInfo.DomainState.VIR_DOMAIN_RUNNING;
+        } catch (LibvirtException e) {
+            throw new GuestException("cannot read the state of " + name() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void resume() {
         try {
             domain.resume();

@@ -23,7 +23,8 @@ import java.util.List;
  * Opens the guest that {@link SourceOptions} name. Live guests are paused first (QMP {@code stop}
  * or virDomainSuspend), then their registers are read from HMP {@code info registers -a} — not
  * through the gdbstub, whose detach would let the guest run again — and they resume when the
- * source is closed. Every failure a user can act on is a {@link GuestException} naming the file,
+ * source is closed, unless they were already paused when opened (someone else paused them: they
+ * stay paused). Every failure a user can act on is a {@link GuestException} naming the file,
  * socket, URI or domain.
  */
 public final class GuestSources {
@@ -54,21 +55,38 @@ public final class GuestSources {
     private static GuestSource lab(dev.vmsight.guests.LabLayout layout, String name, int cpu) {
         Guest guest = LabInstance.attach(layout, name);
         if (guest instanceof QemuGuest q) {
-            return of(q, cpu, () -> resumeAndRelease(guest));  // of() releases on its own failures
+            return of(q, cpu, () -> LabInstance.release(guest));  // of() releases on its own failures
         }
+        Runnable release = () -> LabInstance.release(guest);
         try {
             if (guest instanceof LibvirtGuest l) {
-                l.pause();
+                release = pause(l, release);
                 VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
                 PhysicalMemory memory = l.ramFileMemory();
                 return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
-                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, () -> resumeAndRelease(guest));
+                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, release);
             }
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
-            resumeAndRelease(guest);
+            release.run();
             throw e;
         }
+    }
+
+    /**
+     * Pauses {@code guest} and returns what closing the source must do: resume it if it was running
+     * (a guest someone else paused stays paused), then {@code afterwards}, even if resuming fails.
+     */
+    private static Runnable pause(Guest guest, Runnable afterwards) {
+        boolean wasRunning = guest.running();
+        guest.pause();
+        return () -> {
+            try {
+                if (wasRunning) guest.resume();
+            } finally {
+                afterwards.run();
+            }
+        };
     }
 
     /**
@@ -76,11 +94,17 @@ public final class GuestSources {
      * file with HMP registers, resumed on close (the guest itself stays the caller's).
      */
     public static GuestSource of(QemuGuest guest, int cpu) {
-        return of(guest, cpu, guest::resume);
+        return of(guest, cpu, () -> { });
     }
 
-    private static GuestSource of(QemuGuest q, int cpu, Runnable release) {
-        q.pause();
+    private static GuestSource of(QemuGuest q, int cpu, Runnable afterwards) {
+        Runnable release;
+        try {
+            release = pause(q, afterwards);
+        } catch (RuntimeException e) {
+            afterwards.run();
+            throw e;
+        }
         try {
             VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + q.name() + "'");
             PhysicalMemory memory = ramFile(q.ramFile());
@@ -89,14 +113,6 @@ public final class GuestSources {
         } catch (RuntimeException e) {
             release.run();
             throw e;
-        }
-    }
-
-    private static void resumeAndRelease(Guest guest) {
-        try {
-            guest.resume();
-        } finally {
-            LabInstance.release(guest);
         }
     }
 
@@ -125,6 +141,14 @@ public final class GuestSources {
             memory.close();
             throw new GuestException("cannot reach QMP at " + shm.qmp() + ": " + e.getMessage(), e);
         }
+        boolean wasRunning;
+        try {
+            wasRunning = qmp.execute("query-status", null, QMP_TIMEOUT).path("status").asText().equals("running");
+        } catch (RuntimeException e) {
+            qmp.close();
+            memory.close();
+            throw e;
+        }
         try {
             qmp.execute("stop", null, QMP_TIMEOUT);
             String text = qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"), QMP_TIMEOUT).asText();
@@ -132,14 +156,14 @@ public final class GuestSources {
             return new GuestSource("RAM file " + shm.file() + " (guest paused through QMP " + shm.qmp() + ", HMP registers of vCPU " + cpu + ")",
                     memory, vcpu, cpu, true, () -> {
                         try {
-                            qmp.execute("cont", null, QMP_TIMEOUT);
+                            if (wasRunning) qmp.execute("cont", null, QMP_TIMEOUT);
                         } finally {
                             qmp.close();
                         }
                     });
         } catch (RuntimeException e) {
             try {
-                qmp.execute("cont", null, QMP_TIMEOUT);
+                if (wasRunning) qmp.execute("cont", null, QMP_TIMEOUT);
             } catch (RuntimeException ignored) {
                 // the first failure is the one to report
             } finally {
@@ -152,24 +176,15 @@ public final class GuestSources {
 
     private static GuestSource libvirt(String uri, String domain, int cpu) {
         LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
+        Runnable release = guest::disconnect;
         try {
-            guest.pause();
+            release = pause(guest, release);
             VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, "libvirt domain " + domain + " at " + uri);
             PhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
             return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
-                    memory, vcpu, cpu, true, () -> {
-                        try {
-                            guest.resume();
-                        } finally {
-                            guest.disconnect();
-                        }
-                    });
+                    memory, vcpu, cpu, true, release);
         } catch (RuntimeException e) {
-            try {
-                guest.resume();
-            } finally {
-                guest.disconnect();
-            }
+            release.run();
             throw e;
         }
     }
