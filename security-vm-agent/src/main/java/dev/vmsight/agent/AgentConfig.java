@@ -42,7 +42,7 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
     }
 
     /** One {@code [[guest]]} table. */
-    public record GuestEntry(String name, Access access, Duration interval, List<String> monitors) {
+    public record GuestEntry(String name, Access access, Duration interval, List<String> monitors, boolean pause) {
         public GuestEntry {
             monitors = List.copyOf(monitors);
         }
@@ -59,7 +59,7 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             "alerts", "metrics", "guest");
     private static final Set<String> ALERTS = Set.of("file", "stdout");
     private static final Set<String> METRICS = Set.of("listen");
-    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "interval", "monitors");
+    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "interval", "monitors", "pause");
     private static final Set<String> PROGRAMS = Set.of("pslist", "getpsfile", "lsmod", "gettime", "getpid");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Pattern LISTEN = Pattern.compile("([^:\\s]+):(\\d{1,5})");
@@ -144,7 +144,7 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             if (!monitors.contains("pslist")) {
                 throw new AgentConfigException(where + ": [[guest]] '" + name + "' monitors must include pslist (the cross-view needs it)");
             }
-            guests.add(new GuestEntry(name, access, named.duration("interval", interval), monitors));
+            guests.add(new GuestEntry(name, access, named.duration("interval", interval), monitors, named.bool("pause", true)));
         }
         return new AgentConfig(bundles, symbols, alertsFile, stdout, m.group(1), Integer.parseInt(m.group(2)), interval,
                 hiddenAfter, budget, budgetSteps, guests);

@@ -28,6 +28,8 @@ final class Bundles {
     /** One bundle file, loaded lazily. */
     static final class Bundle {
         final Path file;
+        /** The file's modification time and size when this bundle was made: a retrained file differs. */
+        final long stamp;
         private volatile MergedProgram program;
         private volatile CompiledMonitor monitor;
         private volatile HookedDispatch hooks;
@@ -35,6 +37,7 @@ final class Bundles {
 
         Bundle(Path file) {
             this.file = file;
+            this.stamp = stamp(file);
         }
 
         synchronized MergedProgram program() {
@@ -90,22 +93,17 @@ final class Bundles {
                 .thenComparing(Path::toString));
         List<Bundle> out = new ArrayList<>();
         for (Path f : files) {
-            out.add(loaded.compute(f, (k, old) -> old != null && !changed(old) ? old : new Bundle(f)));
+            out.add(loaded.compute(f, (k, old) -> old != null && old.stamp == stamp(f) ? old : new Bundle(f)));
         }
         return out;
     }
 
-    private final Map<Path, Long> stamps = new ConcurrentHashMap<>();
-
-    private boolean changed(Bundle b) {
-        long now;
+    private static long stamp(Path file) {
         try {
-            now = Files.getLastModifiedTime(b.file).toMillis() ^ Files.size(b.file);
+            return Files.getLastModifiedTime(file).toMillis() * 31 + Files.size(file);
         } catch (IOException e) {
-            return true;
+            return -1;   // gone or unreadable: read again (and fail with the file named) on use
         }
-        Long before = stamps.put(b.file, now);
-        return before != null && before != now;
     }
 
     private static String group(Path p, int g) {

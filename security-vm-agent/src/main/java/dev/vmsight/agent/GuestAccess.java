@@ -29,8 +29,11 @@ final class GuestAccess implements AutoCloseable {
     /** A cycle paused the guest and could not resume it (libvirtd or QEMU went away meanwhile). */
     private boolean owesResume;
 
-    GuestAccess(AgentConfig.Access access) {
+    private final boolean pause;
+
+    GuestAccess(AgentConfig.Access access, boolean pause) {
         this.access = access;
+        this.pause = pause;
     }
 
     String describe() {
@@ -39,13 +42,13 @@ final class GuestAccess implements AutoCloseable {
         return "libvirt domain " + v.domain() + " at " + v.uri();
     }
 
-    /** Pauses the guest and opens its memory and vCPU 0; closing the source resumes it. */
+    /** Pauses the guest (unless configured not to) and opens its memory and vCPU 0; closing the source resumes it. */
     GuestSource open() {
         if (access instanceof AgentConfig.Access.Lab l) {
-            return GuestSources.open(new GuestSpec.Lab(layout(l), l.instance()), 0);
+            return GuestSources.open(new GuestSpec.Lab(layout(l), l.instance()), 0, pause);
         }
         AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
-        return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0);
+        return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0, pause);
     }
 
     /** Remembers that the last cycle paused the guest and failed to resume it. */

@@ -60,7 +60,7 @@ final class GuestMonitor {
         this.entry = entry;
         this.config = config;
         this.bundles = bundles;
-        this.access = new GuestAccess(entry.access());
+        this.access = new GuestAccess(entry.access(), entry.pause());
         this.crossView = new CrossView(entry.name(), config.hiddenAfter());
         this.hookWatch = new HookWatch(entry.name());
         this.sink = sink;
@@ -119,9 +119,9 @@ final class GuestMonitor {
                 access.owesResume();   // paid at the start of the next cycle
                 LOG.warn("guest {}: could not resume it after the cycle: {}", entry.name(), describe(e));
             }
-            pause = System.nanoTime() - p0;
+            pause = entry.pause() ? System.nanoTime() - p0 : 0;
         }
-        metrics.pause(entry.name(), pause);
+        if (entry.pause()) metrics.pause(entry.name(), pause);
         if (gaProblem == null) {
             try {
                 after = access.ownPids();

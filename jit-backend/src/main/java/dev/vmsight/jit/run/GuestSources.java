@@ -44,27 +44,36 @@ public final class GuestSources {
 
     /** Opens the guest {@code spec} names, with the registers of vCPU {@code cpu}; the caller closes it (which resumes a paused live guest). */
     public static GuestSource open(GuestSpec spec, int cpu) {
+        return open(spec, cpu, true);
+    }
+
+    /**
+     * As {@link #open(GuestSpec, int)}; with {@code pause} false a live guest keeps running while
+     * the source is open: its registers are read as HMP shows them and its memory changes under
+     * the monitor (a run may then refuse, or see a list mid-update). For measuring what pausing buys.
+     */
+    public static GuestSource open(GuestSpec spec, int cpu, boolean pause) {
         if (spec == null) throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
         if (cpu < 0) throw new GuestException("--cpu must be 0 or more, not " + cpu);
-        if (spec instanceof GuestSpec.Lab l) return lab(l.lab(), l.name(), cpu);
+        if (spec instanceof GuestSpec.Lab l) return lab(l.lab(), l.name(), cpu, pause);
         if (spec instanceof GuestSpec.RamFile r) return shm(r, cpu);
-        if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), cpu);
+        if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), cpu, pause);
         return dump(((GuestSpec.Dump) spec).file(), cpu);    // the last of the sealed four
     }
 
-    private static GuestSource lab(dev.vmsight.guests.LabLayout layout, String name, int cpu) {
+    private static GuestSource lab(dev.vmsight.guests.LabLayout layout, String name, int cpu, boolean pause) {
         Guest guest = LabInstance.attach(layout, name);
         if (guest instanceof QemuGuest q) {
-            return of(q, cpu, () -> LabInstance.release(guest));  // of() releases on its own failures
+            return of(q, cpu, pause, () -> LabInstance.release(guest));  // of() releases on its own failures
         }
         Runnable release = () -> LabInstance.release(guest);
         try {
             if (guest instanceof LibvirtGuest l) {
-                release = pause(l, release);
+                release = pause ? pause(l, release) : release;
                 VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
                 PhysicalMemory memory = l.ramFileMemory();
                 return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
-                        + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, release);
+                        + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release);
             }
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
@@ -94,13 +103,13 @@ public final class GuestSources {
      * file with HMP registers, resumed on close (the guest itself stays the caller's).
      */
     public static GuestSource of(QemuGuest guest, int cpu) {
-        return of(guest, cpu, () -> { });
+        return of(guest, cpu, true, () -> { });
     }
 
-    private static GuestSource of(QemuGuest q, int cpu, Runnable afterwards) {
+    private static GuestSource of(QemuGuest q, int cpu, boolean pause, Runnable afterwards) {
         Runnable release;
         try {
-            release = pause(q, afterwards);
+            release = pause ? pause(q, afterwards) : afterwards;
         } catch (RuntimeException e) {
             afterwards.run();
             throw e;
@@ -109,7 +118,7 @@ public final class GuestSources {
             VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + q.name() + "'");
             PhysicalMemory memory = ramFile(q.ramFile());
             return new GuestSource("lab guest '" + q.name() + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
-                    + ", HMP registers of vCPU " + cpu + ")", memory, vcpu, cpu, true, release);
+                    + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release);
         } catch (RuntimeException e) {
             release.run();
             throw e;
@@ -174,11 +183,11 @@ public final class GuestSources {
         }
     }
 
-    private static GuestSource libvirt(String uri, String domain, int cpu) {
+    private static GuestSource libvirt(String uri, String domain, int cpu, boolean pause) {
         LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
         Runnable release = guest::disconnect;
         try {
-            release = pause(guest, release);
+            release = pause ? pause(guest, release) : release;
             VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, "libvirt domain " + domain + " at " + uri);
             PhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
             return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
