@@ -68,8 +68,9 @@ final class AgentCommand implements Callable<Integer> {
         List<CycleReport> warm = reports.size() > 1 ? reports.subList(1, reports.size()) : reports;
         long[] cycle = warm.stream().mapToLong(CycleReport::cycleNanos).sorted().toArray();
         long[] pause = warm.stream().mapToLong(CycleReport::pauseNanos).sorted().toArray();
-        return String.format("median cycle %.1f ms, guest paused %.1f ms over %d cycles (the first: %.1f / %.1f ms)",
-                cycle[cycle.length / 2] / 1e6, pause[pause.length / 2] / 1e6, warm.size(), reports.get(0).cycleNanos() / 1e6,
-                reports.get(0).pauseNanos() / 1e6);
+        long ok = reports.stream().filter(CycleReport::ok).count();
+        return String.format("%d of %d cycles ran their monitors; median cycle %.1f ms, guest paused %.1f ms over %d cycles"
+                        + " (the first: %.1f / %.1f ms)", ok, reports.size(), cycle[cycle.length / 2] / 1e6, pause[pause.length / 2] / 1e6,
+                warm.size(), reports.get(0).cycleNanos() / 1e6, reports.get(0).pauseNanos() / 1e6);
     }
 }

@@ -112,6 +112,8 @@ final class GuestMonitor {
         Looked looked;
         try {
             looked = look(source, before, outcomes);
+        } catch (RuntimeException e) {   // the guest went away mid-cycle (HMP, QMP, libvirt), or a bug: a status, never a crash
+            looked = new Looked(Set.of(), Map.of(), false, List.of(), false, List.of(), "the look at the guest failed: " + describe(e));
         } finally {
             try {
                 source.close();
@@ -159,9 +161,11 @@ final class GuestMonitor {
         }
         long nanos = System.nanoTime() - t0;
         metrics.cycle(entry.name(), ok, nanos);
+        GuestStatus previous = status;
+        if (!ok && !state.equals(previous.state())) LOG.warn("guest {}: {}: {}", entry.name(), state, detail);
+        if (ok && !previous.state().equals(state)) LOG.info("guest {}: {}", entry.name(), state);
         status = new GuestStatus(state, detail, now, cycles, crossView.hidden().size(), hookWatch.active());
         metrics.active(entry.name(), crossView.hidden().size() + hookWatch.active());
-        if (!ok) LOG.warn("guest {}: {}: {}", entry.name(), state, detail);
         return new CycleReport(ok, nanos, pause, outcomes, alerts);
     }
 
