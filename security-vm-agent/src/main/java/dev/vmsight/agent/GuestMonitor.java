@@ -180,7 +180,7 @@ final class GuestMonitor {
         if (pslist == null) {
             return new Looked(Set.of(), Map.of(), false, List.of(), false, List.of(),
                     "no bundle for this guest's kernel: none of " + bundles.candidates("pslist") + " in " + bundles.dir()
-                            + " matches its code (retrain with vmsight train pslist on this kernel)");
+                            + " matches its code (a kernel still booting, or another kernel: then retrain with vmsight train pslist on it)");
         }
         RunOutcome ps = run(pslist, null, dispatch);
         outcomes.put("pslist", ps);

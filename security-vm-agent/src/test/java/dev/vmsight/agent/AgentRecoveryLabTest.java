@@ -35,9 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The scheduled agent keeps working through what happens to guests: a libvirt lab domain with a
  * rootkit hiding a sleeper is paused by someone else (the agent leaves it paused), libvirtd is
- * restarted, the guest is reset (rebooted: the rootkit is gone, its alerts clear; loaded again, it
- * is found again), and the domain is destroyed and started again. No crash, no alert but the
- * expected ones, and the status says what the agent waits for.
+ * restarted, the guest reboots (the rootkit is gone, its alerts clear; loaded again, it is found
+ * again), and the domain is destroyed, undefined and created again. No crash, no alert but the
+ * expected ones, and the status says what the agent waits for. Lab domains stop on a reboot
+ * ({@code <on_reboot>destroy</on_reboot>}, so that a panicking kernel stops), so the reboot here
+ * is a hard one: virsh destroy, then virsh start (a new boot of the same domain).
  */
 @Tag("lab")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -51,6 +53,7 @@ class AgentRecoveryLabTest {
     static Path dir;
 
     private LabLayout lab;
+    private GuestConfig config;
     private Path rootkit;
     private Agent agent;
     private boolean booted;
@@ -67,7 +70,7 @@ class AgentRecoveryLabTest {
         }
         rootkit = lab.buildRootkit(lab.pinnedKernel());
         if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stopGuest();
-        GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(10);
+        config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(10);
         LibvirtGuest guest = LibvirtGuest.start(config, URI);
         new LabInstance(LabInstance.Kind.LIBVIRT, config, URI).save();
         booted = true;
@@ -129,8 +132,9 @@ class AgentRecoveryLabTest {
         assertEquals(afterRaise, agent.alerts().size(), "pause and libvirtd restart changed no alert: "
                 + agent.alerts().subList(afterRaise, agent.alerts().size()));
 
-        // a reset reboots the guest without the rootkit: its alerts clear; loaded again, it is found again
-        virsh(true, "reset", NAME);
+        // a reboot without the rootkit: its alerts clear; loaded again, it is found again
+        virsh(true, "destroy", NAME);
+        virsh(true, "start", NAME);
         awaitAlert(Alert.Kind.HIDDEN_PROCESS, Alert.State.CLEARED, "pid:" + a, Duration.ofSeconds(120));
         awaitAlert(Alert.Kind.CODE_HOOK, Alert.State.CLEARED, "code:0xffffffff813824d0", Duration.ofSeconds(30));
         awaitState("watching", Duration.ofSeconds(60));
@@ -138,10 +142,11 @@ class AgentRecoveryLabTest {
         withGuest(g -> LabRootkit.load(g, rootkit, (int) b, LabRootkit.Mode.FTRACE));
         awaitAlert(Alert.Kind.HIDDEN_PROCESS, Alert.State.RAISED, "pid:" + b, Duration.ofSeconds(30));
 
-        // destroy and start again: the agent waits, then watches the new boot
+        // destroy and re-create: the agent waits, then watches the new domain
         virsh(true, "destroy", NAME);
+        virsh(true, "undefine", NAME);
         awaitState("waiting for the guest", Duration.ofSeconds(30));
-        virsh(true, "start", NAME);
+        LibvirtGuest.start(config, URI).disconnect();
         awaitAlert(Alert.Kind.HIDDEN_PROCESS, Alert.State.CLEARED, "pid:" + b, Duration.ofSeconds(180));
         awaitState("watching", Duration.ofSeconds(60));
 
