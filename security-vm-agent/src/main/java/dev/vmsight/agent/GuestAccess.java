@@ -22,7 +22,13 @@ import java.util.regex.Pattern;
  */
 final class GuestAccess implements AutoCloseable {
     private static final Duration VIEW_TIMEOUT = Duration.ofSeconds(10);
-    private static final Pattern PID = Pattern.compile("(?m)^(\\d+)$");
+    private static final Pattern PID = Pattern.compile("(?<![^\\s])(\\d+)(?![^\\s])");
+    /**
+     * The guest's own listing of /proc: a shell glob reads the directory (getdents64, what any
+     * tool of the guest sees) and stats nothing, so a process exiting meanwhile is no error
+     * (busybox ls stats each entry and exits 1 on one that vanished).
+     */
+    private static final List<String> LIST_PROC = List.of("/bin/sh", "-c", "cd /proc && echo [0-9]*");
 
     private final AgentConfig.Access access;
     private Guest view;
@@ -72,24 +78,28 @@ final class GuestAccess implements AutoCloseable {
         }
     }
 
-    /** Whether the guest's vCPUs run now (a GuestException when it cannot be reached). */
+    /**
+     * Whether the guest's vCPUs run now (a GuestException when it cannot be reached). Asked on a
+     * connection of its own, closed at once: a lab guest's QMP socket takes one client at a time,
+     * and the source opened next needs it.
+     */
     synchronized boolean running() {
+        Guest g = attach();
         try {
-            return guest().running();
-        } catch (RuntimeException e) {
-            dropView();
-            throw e;
+            return g.running();
+        } finally {
+            release(g);
         }
     }
 
-    /** The PIDs of the guest's own {@code ls /proc}, through qemu-guest-agent; a GuestException when it cannot answer. */
+    /** The PIDs in the guest's own view of {@code /proc}, through qemu-guest-agent; a GuestException when it cannot answer. */
     synchronized Set<Long> ownPids() {
         try {
-            String out = guest().exec(VIEW_TIMEOUT, List.of("/bin/ls", "/proc")).stdoutOrThrow("the guest's own view (ls /proc)");
+            String out = guest().exec(VIEW_TIMEOUT, LIST_PROC).stdoutOrThrow("the guest's own view of /proc");
             Set<Long> pids = new TreeSet<>();
             Matcher m = PID.matcher(out);
             while (m.find()) pids.add(Long.parseLong(m.group(1)));
-            if (pids.isEmpty()) throw new dev.vmsight.guests.GuestException("the guest's own ls /proc listed no PID");
+            if (pids.isEmpty()) throw new dev.vmsight.guests.GuestException("the guest's own view of /proc holds no PID: " + out.strip());
             return pids;
         } catch (RuntimeException e) {
             dropView();
