@@ -12,7 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * answers from an earlier client, so every session starts with guest-sync and a fresh id, and
  * answers are read until that id comes back.
  */
-final class GuestAgentClient implements AutoCloseable {
+public final class GuestAgentClient implements AutoCloseable {
 
     private static final Duration SYNC_ATTEMPT = Duration.ofSeconds(2);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
@@ -26,7 +26,7 @@ final class GuestAgentClient implements AutoCloseable {
     }
 
     /** Connects and synchronises; retries guest-sync until {@code timeout} (the agent may still be starting). */
-    static GuestAgentClient connect(Path socket, Duration timeout) {
+    public static GuestAgentClient connect(Path socket, Duration timeout) {
         JsonLineChannel ch = JsonLineChannel.connect(socket, timeout, "qemu-guest-agent");
         GuestAgentClient qga = new GuestAgentClient(ch, socket);
         try {
@@ -76,12 +76,12 @@ final class GuestAgentClient implements AutoCloseable {
     }
 
     /** guest-exec with captured output, then guest-exec-status until it exits or {@code timeout} passes. */
-    ExecResult exec(Duration timeout, List<String> argv) {
+    public ExecResult exec(Duration timeout, List<String> argv) {
         return GuestExec.run(this::execute, timeout, argv, "the guest behind " + socket);
     }
 
     /** Writes a file in the guest (guest-file-open/write/close). */
-    void writeFile(String guestPath, byte[] content) {
+    public void writeFile(String guestPath, byte[] content) {
         GuestExec.writeFile(this::execute, guestPath, content, "the guest behind " + socket);
     }
 

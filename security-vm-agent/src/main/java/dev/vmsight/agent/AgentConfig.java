@@ -39,6 +39,9 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
 
         /** A libvirt domain: memory through virDomainMemoryPeek, the guest's own view through qemuAgentCommand. */
         record Libvirt(String uri, String domain) implements Access { }
+
+        /** A QEMU guest by its sockets: a shared RAM file (memory-backend-file), QMP, and qemu-guest-agent's chardev socket. */
+        record Qemu(Path ramFile, Path qmp, Path qga) implements Access { }
     }
 
     /** One {@code [[guest]]} table. */
@@ -59,7 +62,7 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             "alerts", "metrics", "guest");
     private static final Set<String> ALERTS = Set.of("file", "stdout");
     private static final Set<String> METRICS = Set.of("listen");
-    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "interval", "monitors", "pause");
+    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "ram_file", "qmp", "qga", "interval", "monitors", "pause");
     private static final Set<String> PROGRAMS = Set.of("pslist", "getpsfile", "lsmod", "gettime", "getpid");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Pattern LISTEN = Pattern.compile("([^:\\s]+):(\\d{1,5})");
@@ -123,12 +126,15 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             Keys named = new Keys(g, where, "[[guest]] '" + name + "' ");
             if (!names.add(name)) throw new AgentConfigException(where + ": two [[guest]] tables are named '" + name + "'");
             Access access;
-            boolean lab = g.has("lab"), libvirt = g.has("libvirt");
-            if (lab == libvirt) {
-                throw new AgentConfigException(where + ": [[guest]] '" + name + "' needs exactly one of lab = \"INSTANCE\" "
-                        + "or libvirt = \"URI\" (with domain = \"NAME\")");
+            boolean lab = g.has("lab"), libvirt = g.has("libvirt"), qemu = g.has("ram_file");
+            if ((lab ? 1 : 0) + (libvirt ? 1 : 0) + (qemu ? 1 : 0) != 1) {
+                throw new AgentConfigException(where + ": [[guest]] '" + name + "' needs exactly one of lab = \"INSTANCE\", "
+                        + "libvirt = \"URI\" (with domain = \"NAME\") or ram_file = \"FILE\" (with qmp and qga sockets)");
             }
-            if (lab) {
+            if (qemu) {
+                access = new Access.Qemu(base.resolve(named.string("ram_file", null)).normalize(),
+                        base.resolve(named.string("qmp", null)).normalize(), base.resolve(named.string("qga", null)).normalize());
+            } else if (lab) {
                 String labRoot = named.string("lab_root", "");
                 access = new Access.Lab(labRoot.isEmpty() ? null : base.resolve(labRoot).normalize(), named.string("lab", null));
             } else {

@@ -45,12 +45,21 @@ class AgentConfigTest {
                 name = "lab"
                 lab = "vmsight"
                 monitors = ["pslist"]
+                [[guest]]
+                name = "plain-qemu"
+                ram_file = "/dev/shm/guest.ram"
+                qmp = "run/qmp.sock"
+                qga = "run/qga.sock"
+                pause = false
                 """);
         assertEquals(dir.resolve("bundles"), c.bundles(), "relative to the config file");
         assertEquals(dir.resolve("log/alerts.jsonl"), c.alertsFile());
         assertEquals(2, c.hiddenAfter());
         assertEquals(0, c.metricsPort());
-        assertEquals(2, c.guests().size());
+        assertEquals(3, c.guests().size());
+        assertEquals(new AgentConfig.Access.Qemu(Path.of("/dev/shm/guest.ram"), dir.resolve("run/qmp.sock"), dir.resolve("run/qga.sock")),
+                c.guests().get(2).access());
+        assertTrue(!c.guests().get(2).pause() && c.guests().get(0).pause(), "pause defaults to true");
         assertEquals(new AgentConfig.Access.Libvirt("qemu:///system", "web-1"), c.guests().get(0).access());
         assertEquals(Duration.ofMillis(500), c.guests().get(0).interval());
         assertEquals(AgentConfig.DEFAULT_MONITORS, c.guests().get(0).monitors());
@@ -70,6 +79,8 @@ class AgentConfigTest {
         assertTrue(error("bundles = \"bundles\"").contains("no [[guest]] table"));
         assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"").contains("'a' needs exactly one of lab"));
         assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"\nlibvirt = \"qemu:///system\"").contains("[[guest]] 'a' missing key 'domain'"));
+        assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"\nram_file = \"r\"\nqmp = \"q\"").contains("[[guest]] 'a' missing key 'qga'"));
+        assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"\nram_file = \"r\"\nlab = \"x\"").contains("needs exactly one of"));
         assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"\nlab = \"x\"\nmonitors = [\"ps\"]").contains("unknown program 'ps'"));
         assertTrue(error("bundles = \"bundles\"\n[[guest]]\nname = \"a\"\nlab = \"x\"\nmonitors = [\"lsmod\"]").contains("must include pslist"));
         assertTrue(error("bundles = \"bundles\"\n[[guest]]\nlab = \"x\"").contains("[[guest]] missing key 'name'"));

@@ -56,7 +56,7 @@ public final class GuestSources {
         if (spec == null) throw new GuestException("no guest given: use --lab, --shm FILE, --libvirt URI --domain NAME or --dump FILE");
         if (cpu < 0) throw new GuestException("--cpu must be 0 or more, not " + cpu);
         if (spec instanceof GuestSpec.Lab l) return lab(l.lab(), l.name(), cpu, pause);
-        if (spec instanceof GuestSpec.RamFile r) return shm(r, cpu);
+        if (spec instanceof GuestSpec.RamFile r) return shm(r, cpu, pause);
         if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), cpu, pause);
         return dump(((GuestSpec.Dump) spec).file(), cpu);    // the last of the sealed four
     }
@@ -125,7 +125,7 @@ public final class GuestSources {
         }
     }
 
-    private static GuestSource shm(GuestSpec.RamFile shm, int cpu) {
+    private static GuestSource shm(GuestSpec.RamFile shm, int cpu, boolean pause) {
         if (shm.qmp() == null && shm.vcpuText() == null) {
             throw new GuestException("--shm " + shm.file() + " needs the registers too: --qmp SOCKET or --vcpu FILE (HMP 'info registers' text)");
         }
@@ -152,17 +152,18 @@ public final class GuestSources {
         }
         boolean wasRunning;
         try {
-            wasRunning = qmp.execute("query-status", null, QMP_TIMEOUT).path("status").asText().equals("running");
+            wasRunning = pause && qmp.execute("query-status", null, QMP_TIMEOUT).path("status").asText().equals("running");
         } catch (RuntimeException e) {
             qmp.close();
             memory.close();
             throw e;
         }
         try {
-            qmp.execute("stop", null, QMP_TIMEOUT);
+            if (wasRunning) qmp.execute("stop", null, QMP_TIMEOUT);
             String text = qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"), QMP_TIMEOUT).asText();
             VcpuState vcpu = hmpCpu(text, cpu, "QMP " + shm.qmp());
-            return new GuestSource("RAM file " + shm.file() + " (guest paused through QMP " + shm.qmp() + ", HMP registers of vCPU " + cpu + ")",
+            return new GuestSource("RAM file " + shm.file() + " (" + (wasRunning ? "guest paused" : "guest not paused by vmsight")
+                    + " through QMP " + shm.qmp() + ", HMP registers of vCPU " + cpu + ")",
                     memory, vcpu, cpu, true, () -> {
                         try {
                             if (wasRunning) qmp.execute("cont", null, QMP_TIMEOUT);
