@@ -18,7 +18,10 @@ public record Alert(Instant time, String guest, Kind kind, State state, String k
         HIDDEN_PROCESS,
         /** trained kernel code whose live bytes differ (an inline or ftrace hook) */
         CODE_HOOK,
-        /** an indirect call/jump/return on the trained path that went into module code (a replaced function pointer) */
+        /**
+         * an indirect call/jump/return on the trained path that went where training never saw it go:
+         * into module code (a replaced function pointer; the run goes past it) or to other kernel code
+         */
         DISPATCH_HOOK
     }
 

@@ -252,6 +252,10 @@ final class GuestMonitor {
             for (HookedDispatch.Hook h : past.hooks()) dispatch.add(dispatchFinding(h));
             o = past.outcome();
         }
+        if (o instanceof RunOutcome.UnseenPath u && s.bundle().hooks().isIndirect(u.site())
+                && !s.bundle().hooks().isHook(u.site(), u.observed())) {
+            dispatch.add(untrainedDispatchFinding(u));   // a pointer to other kernel code: no answer, but an alert
+        }
         metrics.run(entry.name(), program, o);
         return o;
     }
@@ -289,6 +293,19 @@ final class GuestMonitor {
         return new HookWatch.Finding(Alert.Kind.DISPATCH_HOOK, "dispatch:0x" + Long.toHexString(h.site()) + "->0x" + Long.toHexString(h.observed()),
                 "hooked dispatch: the call returning to " + details.get("returns_to") + " went to module code 0x"
                         + Long.toHexString(h.observed()) + (h.resolved() ? " instead of " + details.get("trained_target") : ""), details);
+    }
+
+    private HookWatch.Finding untrainedDispatchFinding(RunOutcome.UnseenPath u) {
+        Bundles.Bundle any = chosen.get("pslist");
+        Symbols sym = any == null ? Symbols.none() : symbols(any);
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("site", "0x" + Long.toHexString(u.site()));
+        details.put("site_function", name(sym, u.site()));
+        details.put("target", name(sym, u.observed()));
+        details.put("trained_targets", String.join(" ", u.expected().stream().map(t -> name(sym, t)).toList()));
+        return new HookWatch.Finding(Alert.Kind.DISPATCH_HOOK, "dispatch:0x" + Long.toHexString(u.site()) + "->0x" + Long.toHexString(u.observed()),
+                "untrained dispatch: the indirect branch at " + details.get("site_function") + " went to " + details.get("target")
+                        + ", which training never saw there", details);
     }
 
     /** "function+0xoff (0xaddress)" for kernel-image addresses with symbols, the hex address otherwise. */

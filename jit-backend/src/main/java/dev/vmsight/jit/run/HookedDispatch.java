@@ -68,16 +68,20 @@ public final class HookedDispatch {
      * image, and {@code observed} is in module space.
      */
     public boolean isHook(long site, long observed) {
+        if (!isIndirect(site)) return false;
         ControlSite c = controls.get(site);
-        if (c == null || !(c.kind() == ControlKind.INDIRECT_CALL || c.kind() == ControlKind.INDIRECT_JUMP
-                || c.kind() == ControlKind.RETURN)) {
-            return false;
-        }
         if (!inModules(observed)) return false;
         for (long s : c.successors()) {
             if (inModules(s)) return false;
         }
         return c.successors().length > 0;
+    }
+
+    /** True when {@code site} is an indirect call, jump or return of the program: a dispatch through data. */
+    public boolean isIndirect(long site) {
+        ControlSite c = controls.get(site);
+        return c != null && (c.kind() == ControlKind.INDIRECT_CALL || c.kind() == ControlKind.INDIRECT_JUMP
+                || c.kind() == ControlKind.RETURN);
     }
 
     public static boolean inModules(long address) {
