@@ -53,12 +53,13 @@ public final class Agent implements AutoCloseable {
                 try {
                     m.cycle();
                 } catch (Throwable t) {      // a bug must not end the guest's schedule
-                    LOG.error("guest {}: cycle failed", m.name(), t);
+                    LOG.atError().addKeyValue("guest", m.name()).setCause(t).log("cycle failed");
                 }
             }, 0, m.entry().interval().toMillis(), TimeUnit.MILLISECONDS);
             schedulers.add(s);
         }
-        LOG.info("agent watching {} guest(s); metrics on http://{}:{}/metrics", monitors.size(), config.metricsHost(), port());
+        LOG.atInfo().addKeyValue("guests", monitors.size()).addKeyValue("metrics", "http://" + config.metricsHost() + ":" + port() + "/metrics")
+                .log("agent watching");
     }
 
     /** Runs one cycle of {@code guest} now, on the calling thread (never at the same time as a scheduled one). */

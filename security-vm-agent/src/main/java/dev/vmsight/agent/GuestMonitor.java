@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * trained kernel code against its live code (hooks), run the monitors (pslist; getpsfile for the
  * name of each PID only the monitor sees), resume, read {@code /proc} again, and update the
  * cross-view and the hook findings. Cycles of one guest never overlap (the agent runs them on one
- * thread per guest); nothing here writes to the guest.
+ * thread per guest); nothing here writes to the guest. Logs are SLF4J events with key-value pairs
+ * (guest, state, detail...): a JSON backend gets them as fields; the CLI's slf4j-simple prints
+ * them as key=value.
  */
 final class GuestMonitor {
     private static final Logger LOG = LoggerFactory.getLogger(GuestMonitor.class);
@@ -119,7 +121,8 @@ final class GuestMonitor {
                 source.close();
             } catch (RuntimeException e) {
                 access.owesResume();   // paid at the start of the next cycle
-                LOG.warn("guest {}: could not resume it after the cycle: {}", entry.name(), describe(e));
+                LOG.atWarn().addKeyValue("guest", entry.name()).addKeyValue("error", describe(e))
+                        .log("could not resume the guest after the cycle; resuming it first next cycle");
             }
             pause = entry.pause() ? System.nanoTime() - p0 : 0;
         }
@@ -162,8 +165,10 @@ final class GuestMonitor {
         long nanos = System.nanoTime() - t0;
         metrics.cycle(entry.name(), ok, nanos);
         GuestStatus previous = status;
-        if (!ok && !state.equals(previous.state())) LOG.warn("guest {}: {}: {}", entry.name(), state, detail);
-        if (ok && !previous.state().equals(state)) LOG.info("guest {}: {}", entry.name(), state);
+        if (!state.equals(previous.state())) {
+            (ok ? LOG.atInfo() : LOG.atWarn()).addKeyValue("guest", entry.name()).addKeyValue("state", state)
+                    .addKeyValue("detail", detail).log("guest state changed");
+        }
         status = new GuestStatus(state, detail, now, cycles, crossView.hidden().size(), hookWatch.active());
         metrics.active(entry.name(), crossView.hidden().size() + hookWatch.active());
         return new CycleReport(ok, nanos, pause, outcomes, alerts);
@@ -234,7 +239,10 @@ final class GuestMonitor {
             if (report.differences().size() > MAX_HOOKED_INSTRUCTIONS) continue;
             if (report.differences().stream().anyMatch(d -> d.live() == null)) continue;   // unmapped trained code: another kernel
             for (KernelCodeCheck.Difference d : report.differences()) code.add(codeFinding(b, d));
-            if (last != b) LOG.info("guest {}: {} uses bundle {}", entry.name(), program, b);
+            if (last != b) {
+                LOG.atInfo().addKeyValue("guest", entry.name()).addKeyValue("program", program).addKeyValue("bundle", b)
+                        .log("bundle selected");
+            }
             chosen.put(program, b);
             return new Selected(b, attached);
         }
