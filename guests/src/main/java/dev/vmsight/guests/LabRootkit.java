@@ -19,7 +19,13 @@ public final class LabRootkit {
         /** a data hook: /proc's root inode gets a file_operations copy with a filtering iterate_shared */
         FOPS,
         /** a code patch: ftrace rewrites filldir64's fentry NOP into a call that redirects it */
-        FTRACE;
+        FTRACE,
+        /**
+         * the classic sys_call_table[__NR_getdents64] replacement, with a wrapper that only counts
+         * its calls ({@link #systemCallTableCalls}): on a kernel that dispatches through
+         * x64_sys_call's switch the entry is never called and hides nothing
+         */
+        SCT;
 
         public String parameter() { return name().toLowerCase(Locale.ROOT); }
 
@@ -27,7 +33,7 @@ public final class LabRootkit {
             for (Mode m : values()) {
                 if (m.parameter().equalsIgnoreCase(text.strip())) return m;
             }
-            throw new GuestException("unknown rootkit mode '" + text + "': use fops (data hook) or ftrace (code patch)");
+            throw new GuestException("unknown rootkit mode '" + text + "': use fops (data hook), ftrace (code patch) or sct (system call table)");
         }
     }
 
@@ -62,6 +68,13 @@ public final class LabRootkit {
             throw new GuestException("rmmod " + MODULE + " failed in guest " + guest.name() + " (exit " + r.exitCode() + "): "
                     + r.stderr().strip());
         }
+    }
+
+    /** How many calls reached the replaced system call table entry (mode SCT) since loading. */
+    public static int systemCallTableCalls(Guest guest) {
+        String out = guest.exec(TIMEOUT, List.of("/bin/cat", "/sys/module/" + MODULE + "/parameters/sct_calls"))
+                .stdoutOrThrow("cat /sys/module/" + MODULE + "/parameters/sct_calls");
+        return Integer.parseInt(out.strip());
     }
 
     /** True when the module is in the guest's /proc/modules. */

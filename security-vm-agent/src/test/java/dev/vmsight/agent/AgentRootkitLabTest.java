@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * alert on the clean guest; for each mode (ftrace: a code patch of filldir64; fops: a replaced
  * file_operations pointer) an alert for exactly the hidden sleeper's PID within 2 cycles of
  * loading, and a hook alert naming the patched function or the hooked dispatch; after unloading,
- * both clear. Then 5 minutes of process churn on the scheduled agent: no alert. /metrics and
+ * both clear. The classic system call table hook (sct) is inert on this kernel: never called,
+ * nothing hidden, no alert. Then 5 minutes of process churn on the scheduled agent: no alert. /metrics and
  * /health answer over HTTP, and a real Prometheus server (Debian's package) scrapes /metrics.
  */
 @Tag("lab")
@@ -191,6 +192,25 @@ class AgentRootkitLabTest {
 
     @Test
     @Order(4)
+    void aReplacedSystemCallTableEntryIsNeverCalledHidesNothingAndRaisesNothing() {
+        long pid = sleepers.get(14);
+        withGuest(g -> {
+            LabRootkit.load(g, rootkit, (int) pid, LabRootkit.Mode.SCT);
+            return null;
+        });
+        String ls = withGuest(g -> g.exec(EXEC, List.of("/bin/ls", "/proc")).stdoutOrThrow("ls /proc"));
+        assertTrue(ls.lines().anyMatch(l -> l.equals(Long.toString(pid))), "the guest's own ls still lists " + pid);
+        assertEquals(0, (int) withGuest(LabRootkit::systemCallTableCalls),
+                "no getdents64 reached sys_call_table: 6.1.0-56 dispatches through x64_sys_call");
+        assertEquals(List.of(), cycles(2), "nothing hidden, and the monitors' path does not read the table");
+        withGuest(g -> {
+            LabRootkit.unload(g);
+            return null;
+        });
+    }
+
+    @Test
+    @Order(5)
     void fiveMinutesOfChurnGiveNoAlert() throws Exception {
         withGuest(g -> {
             ExecResult r = g.exec(EXEC, List.of("/bin/sh", "-c",
@@ -220,7 +240,7 @@ class AgentRootkitLabTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aPrometheusServerScrapesTheAgent() throws Exception {
         Path prometheus = Path.of("/usr/bin/prometheus");
         assertTrue(Files.isExecutable(prometheus), "Debian's prometheus package is installed (scripts/setup.sh)");
