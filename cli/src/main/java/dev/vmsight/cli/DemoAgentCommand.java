@@ -13,18 +13,15 @@ import dev.vmsight.guests.LabRootkit;
 import dev.vmsight.guests.QemuGuest;
 import dev.vmsight.guests.QemuLauncher;
 import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.guests.Workload;
 import dev.vmsight.jit.train.Training;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,12 +56,9 @@ final class DemoAgentCommand implements Callable<Integer> {
         long t = System.nanoTime();
         lab.build(kernel);
         Path home = Files.createDirectories(lab.root().resolve(".lab/agent-demo"));
-        Path bundles = Files.createDirectories(home.resolve("bundles"));
-        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
-            long tp = System.nanoTime();
-            Training.Trained trained = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            Files.copy(trained.file(), bundles.resolve(trained.file().getFileName()), StandardCopyOption.REPLACE_EXISTING);
-            out.printf("  %-58s %s%n", "train " + p.fileName() + " (" + trained.file().getFileName() + ")", Labs.seconds(System.nanoTime() - tp));
+        for (Training.Trained trained : Training.trainInto(lab, home.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE))) {
+            out.printf("  %-58s %s%n", "train " + trained.program().name() + " (" + trained.file().getFileName() + ")",
+                    Labs.seconds(trained.stages().stream().mapToLong(Training.Stage::nanos).sum()));
         }
         Path rootkit = lab.buildRootkit(kernel);
         out.printf("  %-58s %s%n", "lab rootkit " + lab.root().relativize(rootkit), "");
@@ -73,11 +67,8 @@ final class DemoAgentCommand implements Callable<Integer> {
         long tb = System.nanoTime();
         QemuGuest guest = QemuLauncher.start(config);
         new LabInstance(LabInstance.Kind.QEMU, config, null).save();
-        List<Long> sleepers = new ArrayList<>();
         try {
-            Matcher m = Pattern.compile("(?m)^sleeper (\\d+) ").matcher(
-                    guest.exec(EXEC, List.of("/bin/cat", "/run/vmsight-workload")).stdoutOrThrow("cat /run/vmsight-workload"));
-            while (m.find()) sleepers.add(Long.parseLong(m.group(1)));
+            List<Long> sleepers = Workload.sleepers(guest);
             guest.detach();
             out.printf("  %-58s %s%n", "boot lab guest '" + NAME + "'", Labs.seconds(System.nanoTime() - tb));
             Path toml = home.resolve("agent.toml");

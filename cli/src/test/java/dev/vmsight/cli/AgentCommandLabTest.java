@@ -44,11 +44,7 @@ class AgentCommandLabTest {
         String root = System.getProperty("vmsight.root");
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         LabLayout lab = LabLayout.at(Path.of(root));
-        Path bundles = Files.createDirectories(dir.resolve("bundles"));
-        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            Files.copy(t.file(), bundles.resolve(t.file().getFileName()));
-        }
+        Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         if (Files.exists(LabInstance.file(lab.runDir(NAME)))) vmsight("lab", "stop", "--name", NAME);
         CliRun.Run boot = vmsight("lab", "boot", "--name", NAME, "--procs", "10");
         assertEquals(0, boot.exit(), boot.err());

@@ -25,8 +25,7 @@ class MonitorReloadTest {
         long unloadedBefore = classLoading().getUnloadedClassCount();
         long peak = before;
         for (int i = 0; i < RELOADS; i++) {
-            CompiledMonitor m = MonitorCompiler.compile(program);
-            assertTrue(m != null);
+            MonitorCompiler.compile(program);   // dropped at once, as a reload drops the bundle it replaces
             if (i % 100 == 99) peak = Math.max(peak, metaspaceUsed());
         }
         settle();

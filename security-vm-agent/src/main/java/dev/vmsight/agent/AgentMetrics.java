@@ -61,21 +61,21 @@ final class AgentMetrics {
     }
 
     void active(String guest, int findings) {
-        active.computeIfAbsent(guest, g -> {
-            AtomicInteger v = new AtomicInteger();
-            Gauge.builder("vmsight_active_findings", v, AtomicInteger::get).tag("guest", g)
-                    .description("hidden processes and hooks raised and not cleared").register(registry);
-            return v;
-        }).set(findings);
+        gauge(active, "vmsight_active_findings", "hidden processes and hooks raised and not cleared", guest).set(findings);
     }
 
     void guestAgentUp(String guest, boolean reachable) {
-        agentUp.computeIfAbsent(guest, g -> {
+        gauge(agentUp, "vmsight_guest_agent_up", "1 when the guest's qemu-guest-agent answered (the cross-view needs it)", guest)
+                .set(reachable ? 1 : 0);
+    }
+
+    /** The value behind guest {@code guest}'s gauge {@code name}, registered on first use. */
+    private AtomicInteger gauge(Map<String, AtomicInteger> values, String name, String description, String guest) {
+        return values.computeIfAbsent(guest, g -> {
             AtomicInteger v = new AtomicInteger();
-            Gauge.builder("vmsight_guest_agent_up", v, AtomicInteger::get).tag("guest", g)
-                    .description("1 when the guest's qemu-guest-agent answered (the cross-view needs it)").register(registry);
+            Gauge.builder(name, v, AtomicInteger::get).tag("guest", g).description(description).register(registry);
             return v;
-        }).set(reachable ? 1 : 0);
+        });
     }
 
     private Timer timer(String name, String description, String guest, String program) {

@@ -55,8 +55,13 @@ final class Bundles {
             return hooks;
         }
 
+        /** The trained kernel code in address order, sorted once (the code check walks it every cycle). */
         synchronized Map<Long, byte[]> code() {
-            if (code == null) code = ProgramRuns.kernelCode(program());
+            if (code == null) {
+                java.util.SortedMap<Long, byte[]> sorted = new java.util.TreeMap<>(Long::compareUnsigned);
+                sorted.putAll(ProgramRuns.kernelCode(program()));
+                code = java.util.Collections.unmodifiableSortedMap(sorted);
+            }
             return code;
         }
 

@@ -255,14 +255,16 @@ final class GuestMonitor {
         byte[] in = input == null ? null : ProgramRuns.inputBytes(s.bundle().program(), input);
         String program = s.bundle().program().name();
         RunOutcome o = ProgramRuns.runJit(s.bundle().program(), s.bundle().monitor(), s.attached(), in, budget());
-        if (o instanceof RunOutcome.UnseenPath u && s.bundle().hooks().isHook(u.site(), u.observed())) {
-            HookedDispatch.Bypassed past = s.bundle().hooks().runPast(s.attached(), in, budget());
+        HookedDispatch hooks = s.bundle().hooks();
+        if (o instanceof RunOutcome.UnseenPath u && hooks.isHook(u.site(), u.observed())) {
+            HookedDispatch.Bypassed past = hooks.runPast(s.attached(), in, budget());
             for (HookedDispatch.Hook h : past.hooks()) dispatch.add(dispatchFinding(h));
             o = past.outcome();
         }
-        if (o instanceof RunOutcome.UnseenPath u && s.bundle().hooks().isIndirect(u.site())
-                && !s.bundle().hooks().isHook(u.site(), u.observed())) {
-            dispatch.add(untrainedDispatchFinding(u));   // a pointer to other kernel code: no answer, but an alert
+        // still unseen at a dispatch, and not into module code (runPast went past those): a pointer
+        // to other kernel code; no answer, but an alert
+        if (o instanceof RunOutcome.UnseenPath u && hooks.isIndirect(u.site()) && !hooks.isHook(u.site(), u.observed())) {
+            dispatch.add(untrainedDispatchFinding(u));
         }
         metrics.run(entry.name(), program, o);
         return o;

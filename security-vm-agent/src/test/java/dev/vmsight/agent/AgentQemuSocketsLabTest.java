@@ -38,11 +38,7 @@ class AgentQemuSocketsLabTest {
         String root = System.getProperty("vmsight.root");
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         LabLayout lab = LabLayout.at(Path.of(root));
-        Path bundles = Files.createDirectories(dir.resolve("bundles"));
-        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            Files.copy(t.file(), bundles.resolve(t.file().getFileName()));
-        }
+        Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(20);
         try (QemuGuest guest = QemuLauncher.start(config)) {
             Path ram = guest.ramFile(), qmp = guest.runDir().resolve("qmp.sock"), qga = guest.runDir().resolve("qga.sock");

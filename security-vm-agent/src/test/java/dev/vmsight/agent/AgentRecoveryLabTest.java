@@ -10,6 +10,7 @@ import dev.vmsight.guests.LabInstance;
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.LabRootkit;
 import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.guests.Workload;
 import dev.vmsight.guests.libvirt.LibvirtGuest;
 import dev.vmsight.jit.train.Training;
 import java.io.IOException;
@@ -22,8 +23,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -63,11 +62,7 @@ class AgentRecoveryLabTest {
         String root = System.getProperty("vmsight.root");
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         lab = LabLayout.at(Path.of(root));
-        Path bundles = Files.createDirectories(dir.resolve("bundles"));
-        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            Files.copy(t.file(), bundles.resolve(t.file().getFileName()));
-        }
+        Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         rootkit = lab.buildRootkit(lab.pinnedKernel());
         if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stopGuest();
         config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(10);
@@ -157,11 +152,7 @@ class AgentRecoveryLabTest {
     }
 
     private long sleeper(int index) {
-        String workload = withGuestValue(g -> g.exec(EXEC, List.of("/bin/cat", "/run/vmsight-workload")).stdoutOrThrow("workload"));
-        List<Long> pids = new ArrayList<>();
-        Matcher m = Pattern.compile("(?m)^sleeper (\\d+) ").matcher(workload);
-        while (m.find()) pids.add(Long.parseLong(m.group(1)));
-        return pids.get(index);
+        return withGuestValue(Workload::sleepers).get(index);
     }
 
     private void awaitState(String state, Duration timeout) throws InterruptedException {

@@ -14,6 +14,7 @@ import dev.vmsight.guests.LabRootkit;
 import dev.vmsight.guests.QemuGuest;
 import dev.vmsight.guests.QemuLauncher;
 import dev.vmsight.guests.TrainingProgram;
+import dev.vmsight.guests.Workload;
 import dev.vmsight.jit.train.Training;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,7 +25,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,21 +68,15 @@ class AgentRootkitLabTest {
         String root = System.getProperty("vmsight.root");
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         lab = LabLayout.at(Path.of(root));
-        Path bundles = Files.createDirectories(dir.resolve("bundles"));
-        for (TrainingProgram p : List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE)) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            Files.copy(t.file(), bundles.resolve(t.file().getFileName()));
-        }
+        Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         rootkit = lab.buildRootkit(lab.pinnedKernel());
         if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stopGuest();   // a leftover of an interrupted run
         GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(20);
         QemuGuest guest = QemuLauncher.start(config);
         new LabInstance(LabInstance.Kind.QEMU, config, null).save();
         booted = true;
-        String workload = guest.exec(EXEC, List.of("/bin/cat", "/run/vmsight-workload")).stdoutOrThrow("cat /run/vmsight-workload");
-        Matcher m = Pattern.compile("(?m)^sleeper (\\d+) ").matcher(workload);
-        while (m.find()) sleepers.add(Long.parseLong(m.group(1)));
-        assertEquals(20, sleepers.size(), "the workload's sleepers: " + workload);
+        sleepers.addAll(Workload.sleepers(guest));
+        assertEquals(20, sleepers.size(), "the workload's sleepers: " + sleepers);
         guest.detach();
         Path toml = dir.resolve("agent.toml");
         Files.writeString(toml, """

@@ -98,6 +98,12 @@ public final class KernelCodeCheck {
         return Long.compareUnsigned(target, KERNEL_IMAGE_START) >= 0 && Long.compareUnsigned(target, HookedDispatch.MODULES_START) < 0;
     }
 
+    private static SortedMap<Long, byte[]> sortedByAddress(Map<Long, byte[]> code) {
+        SortedMap<Long, byte[]> sorted = new TreeMap<>(Long::compareUnsigned);
+        sorted.putAll(code);
+        return sorted;
+    }
+
     /** The start of the kernel image mapping (__START_KERNEL_map); the image ends below module space. */
     static final long KERNEL_IMAGE_START = 0xffffffff80000000L;
 
@@ -108,8 +114,7 @@ public final class KernelCodeCheck {
      * {@code limit} differences.
      */
     public static Report compare(Map<Long, byte[]> code, LinearMemory memory, dev.vmsight.ir.sys.CpuFeatures features, int limit) {
-        SortedMap<Long, byte[]> sorted = new TreeMap<>(Long::compareUnsigned);
-        sorted.putAll(code);
+        SortedMap<Long, byte[]> sorted = code instanceof SortedMap<Long, byte[]> ready ? ready : sortedByAddress(code);
         List<Difference> differences = new java.util.ArrayList<>();
         int instructions = 0;
         int equivalent = 0;
@@ -154,8 +159,7 @@ public final class KernelCodeCheck {
 
     /** As above; {@code features} decode the trained and live bytes when they differ (the program's CPU features). */
     public static Match verify(Map<Long, byte[]> code, LinearMemory memory, String guest, dev.vmsight.ir.sys.CpuFeatures features) {
-        SortedMap<Long, byte[]> sorted = new TreeMap<>(Long::compareUnsigned);
-        sorted.putAll(code);
+        SortedMap<Long, byte[]> sorted = sortedByAddress(code);
         int instructions = 0;
         int equivalent = 0;
         long bytes = 0;

@@ -97,6 +97,25 @@ public final class Training {
         return train(lab, which, runs, policy, Progress.NONE);
     }
 
+    /**
+     * A bundle directory for the agent: each of {@code programs} trained with its default runs under
+     * the default policy, its .vmprog copied into {@code bundles} (replacing one of the same name).
+     */
+    public static List<Trained> trainInto(LabLayout lab, Path bundles, List<TrainingProgram> programs) {
+        List<Trained> out = new ArrayList<>();
+        try {
+            Files.createDirectories(bundles);
+            for (TrainingProgram p : programs) {
+                Trained t = train(lab, p, defaultRuns(p), DEFAULT_POLICY);
+                Files.copy(t.file(), bundles.resolve(t.file().getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                out.add(t);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot fill the bundle directory " + bundles + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Trains {@code which} on corpus runs 0..runs-1 under {@code policy}; {@code progress} hears of each stage. */
     public static Trained train(LabLayout lab, TrainingProgram which, int runs, GuardPolicy policy, Progress progress) {
         return train(lab, which, java.util.stream.IntStream.range(0, runs).boxed().toList(), policy, progress);
