@@ -5,8 +5,8 @@ import dev.vmsight.merger.MergedProgram;
 /**
  * Where a run's {@code ALLOCATE} call summaries hand out memory (merger's
  * {@link MergedProgram#ARENA_BASE}, slots of {@link MergedProgram#ARENA_SLOT} bytes): the i-th
- * allocation of a run is {@code BASE + i * SLOT}. The range is the unused 1 TiB hole of the
- * 4-level kernel map, so its bytes never come from the guest: they exist once the run stores them
+ * allocation of a run is {@code BASE + i * SLOT}. The range is in the guard hole of the
+ * 4-level kernel map, which no layout (KASLR's included) maps, so its bytes never come from the guest: they exist once the run stores them
  * (in {@link MonitorMemory}'s overlay) and reading one never stored is a memory fault of the run.
  */
 final class Arena {

@@ -46,17 +46,19 @@ public record MergedProgram(int formatVersion, String name, String kernelTextSha
                             RunContext runContext) {
     /**
      * Version of this model; bumped when a field's meaning changes (2: environment values; 3: frames,
-     * SKIP and RETURN; 4: call summaries; 5: the run context).
+     * SKIP and RETURN; 4: call summaries; 5: the run context; 6: the training boot's kernel layout).
      */
-    public static final int FORMAT_VERSION = 5;
+    public static final int FORMAT_VERSION = 6;
     /**
      * Where a run's {@code ALLOCATE} summaries hand out memory: a kernel-half range no x86-64
-     * Linux layout maps (the 1 TiB hole at 0xffffe90000000000 of the 4-level map). The i-th
+     * Linux layout maps (the first 1 TiB of the 8 TiB guard hole at 0xffff800000000000 of the
+     * 4-level map, below where KASLR may put the direct map, vmalloc and vmemmap; the 1 TiB hole
+     * at 0xffffe90000000000 used before is inside KASLR's range). The i-th
      * allocation of a run (from 0) is {@code ARENA_BASE + i * ARENA_SLOT}; its bytes exist only
      * once the run stores them (the copy-on-write overlay), reading one never stored is a
      * memory error of the run, not a zero.
      */
-    public static final long ARENA_BASE = 0xffffe90000000000L;
+    public static final long ARENA_BASE = 0xffff800000000000L;
     public static final long ARENA_SLOT = 1L << 20;
     /** Linear addresses below this are the user half (captured in training), at and above it the kernel half. */
     public static final long USER_HALF_END = 0x0000_8000_0000_0000L;

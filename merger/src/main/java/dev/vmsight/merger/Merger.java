@@ -106,7 +106,33 @@ public final class Merger {
         }
         return new RunContext(perCpu, slot, symbol(c, key + "init_task"), symbol(c, key + "init_top_pgt"),
                 symbol(c, key + "phys_base"),
-                header.program().equals("getpid") ? RunContext.Task.VCPU_CURRENT : RunContext.Task.INIT_TASK);
+                header.program().equals("getpid") ? RunContext.Task.VCPU_CURRENT : RunContext.Task.INIT_TASK,
+                layout(c), new RunContext.RegionSymbols(symbol(c, key + "page_offset_base"), symbol(c, key + "vmalloc_base"),
+                symbol(c, key + "vmemmap_base")));
+    }
+
+    /**
+     * The traced boot's kernel layout: {@code _text} from its symbols, the region bases as the
+     * tracer read them. A trace without them is of a nokaslr boot (the tracer's guests, before
+     * they were recorded), unless its {@code _text} says the image was slid: then the bases cannot
+     * be known and the program could not be moved to another boot.
+     */
+    static KernelLayout layout(Map<String, String> c) {
+        String key = dev.vmsight.tracer.capture.KernelSymbols.KEY;
+        String region = dev.vmsight.tracer.capture.KernelSymbols.REGION_KEY;
+        KernelLayout d = KernelLayout.NOKASLR;
+        long text = symbol(c, key + "_text");
+        text = text == 0 ? d.text() : text;
+        long pageOffset = symbol(c, region + "page_offset_base"), vmalloc = symbol(c, region + "vmalloc_base"),
+                vmemmap = symbol(c, region + "vmemmap_base");
+        if (pageOffset == 0 || vmalloc == 0 || vmemmap == 0) {
+            if (text != d.text()) {
+                throw new MergeException("the traces are of a KASLR boot (_text at 0x" + Long.toHexString(text)
+                        + ") and do not record its region bases (traced before vmsight recorded them): trace again");
+            }
+            return d;
+        }
+        return new KernelLayout(text, pageOffset, vmalloc, vmemmap);
     }
 
     private static long symbol(Map<String, String> context, String key) {

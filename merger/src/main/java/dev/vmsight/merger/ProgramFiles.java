@@ -106,7 +106,7 @@ public final class ProgramFiles {
     static byte[] body(MergedProgram p) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream o = new DataOutputStream(bytes)) {
-            o.writeInt(p.formatVersion());
+            o.writeInt(MergedProgram.FORMAT_VERSION);   // a program read from an older model is written in this one
             string(o, p.name());
             string(o, p.kernelTextSha256());
             string(o, p.kernelRelease() == null ? "" : p.kernelRelease());
@@ -206,6 +206,14 @@ public final class ProgramFiles {
             o.writeLong(c.kernelPageTables());
             o.writeLong(c.physBaseSymbol());
             o.writeByte(c.task().ordinal());
+            KernelLayout l = c.layout();
+            o.writeLong(l.text());
+            o.writeLong(l.pageOffset());
+            o.writeLong(l.vmalloc());
+            o.writeLong(l.vmemmap());
+            o.writeLong(c.regionSymbols().pageOffsetBase());
+            o.writeLong(c.regionSymbols().vmallocBase());
+            o.writeLong(c.regionSymbols().vmemmapBase());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -224,8 +232,8 @@ public final class ProgramFiles {
     private record Parser(Path file, ByteBuffer b) {
         MergedProgram program() {
             int modelVersion = b.getInt();
-            if (modelVersion != MergedProgram.FORMAT_VERSION) {
-                throw error(4, "model version " + modelVersion + ", this vmsight knows " + MergedProgram.FORMAT_VERSION);
+            if (modelVersion != MergedProgram.FORMAT_VERSION && modelVersion != 5) {
+                throw error(4, "model version " + modelVersion + ", this vmsight knows 5 and " + MergedProgram.FORMAT_VERSION);
             }
             String name = utf();
             String sha = utf();
@@ -348,6 +356,12 @@ public final class ProgramFiles {
                     b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
             RunContext context = new RunContext(b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
                     ordinal(RunContext.Task.values(), "run-context task"));
+            if (modelVersion >= 6) {   // the kernel layout of the training boot (5: a nokaslr boot, region symbols unknown)
+                KernelLayout layout = new KernelLayout(b.getLong(), b.getLong(), b.getLong(), b.getLong());
+                context = new RunContext(context.perCpuOffsets(), context.currentTaskSlot(), context.initTask(),
+                        context.kernelPageTables(), context.physBaseSymbol(), context.task(), layout,
+                        new RunContext.RegionSymbols(b.getLong(), b.getLong(), b.getLong()));
+            }
             return new MergedProgram(modelVersion, name, sha, release, features, policy, entry, end, instructions,
                     controls, live, input, memory, output, stats, environment, frames, summaries, context);
         }

@@ -34,9 +34,43 @@ import java.util.OptionalLong;
  * @param kernelPageTables address of {@code init_top_pgt}, or 0: the vCPU's CR3 then
  * @param physBaseSymbol   address of {@code phys_base} (where the kernel image sits physically), or 0
  * @param task             which task the program runs as
+ * @param layout           where the training boot put the kernel image and the randomised regions
+ *                         (a program's addresses are of that boot; see {@link KernelPlacement})
+ * @param regionSymbols    addresses of {@code page_offset_base}, {@code vmalloc_base} and
+ *                         {@code vmemmap_base} in the training boot (0 each when not recorded):
+ *                         where another boot's region bases are read
  */
 public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask, long kernelPageTables, long physBaseSymbol,
-                         Task task) {
+                         Task task, KernelLayout layout, RegionSymbols regionSymbols) {
+
+    /** Where the three region bases are kept in the kernel image (image addresses of the training boot; 0: unknown). */
+    public record RegionSymbols(long pageOffsetBase, long vmallocBase, long vmemmapBase) {
+        public static final RegionSymbols NONE = new RegionSymbols(0, 0, 0);
+
+        public boolean known() { return pageOffsetBase != 0 && vmallocBase != 0 && vmemmapBase != 0; }
+    }
+
+    public RunContext {
+        java.util.Objects.requireNonNull(layout, "layout");
+        java.util.Objects.requireNonNull(regionSymbols, "regionSymbols");
+    }
+
+    /** A run context of a nokaslr training boot whose region symbols were not recorded. */
+    public RunContext(long perCpuOffsets, long currentTaskSlot, long initTask, long kernelPageTables, long physBaseSymbol, Task task) {
+        this(perCpuOffsets, currentTaskSlot, initTask, kernelPageTables, physBaseSymbol, task, KernelLayout.NOKASLR,
+                RegionSymbols.NONE);
+    }
+
+    /** This context in boot {@code live}: its image symbols moved with the image (per-CPU offsets do not move). */
+    public RunContext relocated(KernelLayout live) {
+        return new RunContext(image(perCpuOffsets, live), currentTaskSlot, image(initTask, live), image(kernelPageTables, live),
+                image(physBaseSymbol, live), task, live, new RegionSymbols(image(regionSymbols.pageOffsetBase(), live),
+                image(regionSymbols.vmallocBase(), live), image(regionSymbols.vmemmapBase(), live)));
+    }
+
+    private long image(long symbol, KernelLayout live) {
+        return symbol == 0 ? 0 : layout.relocate(symbol, live);
+    }
 
     /** Which task a run executes as. */
     public enum Task {
@@ -70,6 +104,15 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
      * @throws GuestException naming what could not be found (an unmapped table, a CPU without a per-CPU area)
      */
     public Attached attach(PhysicalMemory memory, VcpuState vcpu, int cpu) {
+        return attach(memory, vcpu, cpu, -1);
+    }
+
+    /**
+     * As {@link #attach(PhysicalMemory, VcpuState, int)}, with {@code physBaseHint} the value of
+     * {@code phys_base} when it is already known (found through the page tables by {@link
+     * KernelPlacement}), or -1; it is checked as any other candidate.
+     */
+    public Attached attach(PhysicalMemory memory, VcpuState vcpu, int cpu, long physBaseHint) {
         if (!known()) {
             return new Attached(memory, vcpu, 0, 0, vcpu.source());
         }
@@ -79,7 +122,7 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
         Map<String, Long> regs = new LinkedHashMap<>(vcpu.registers());
         String tables;
         long cr3;
-        long physBase = kernelPageTables == 0 ? -1 : physBase(memory);
+        long physBase = kernelPageTables == 0 ? -1 : physBase(memory, physBaseHint);
         if (physBase >= 0) {
             cr3 = kernelPageTables - START_KERNEL_MAP + physBase;
             tables = "init_top_pgt at physical 0x" + Long.toHexString(cr3);
@@ -128,14 +171,14 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
     /**
      * Where the kernel image lies physically: {@code phys_base} read through the image's own
      * mapping (virtual - __START_KERNEL_map + phys_base), which must hold the value it was read
-     * with. Tried with 0 (a kernel loaded where it was linked) and then with the value found; -1
+     * with. Tried with the hint or 0 (a kernel loaded where it was linked) and then with the value found; -1
      * when neither is consistent (another build, or no such symbol).
      */
-    private long physBase(PhysicalMemory memory) {
+    private long physBase(PhysicalMemory memory, long hint) {
         if (physBaseSymbol == 0) {
             return 0;
         }
-        long candidate = 0;
+        long candidate = hint >= 0 ? hint : 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             long value;
             try {

@@ -39,6 +39,32 @@ class ProgramFilesTest {
     }
 
     @Test
+    void theTrainingBootsKernelLayoutRoundTrips() throws Exception {
+        MergedProgram p = program();
+        KernelLayout kaslr = new KernelLayout(0xffffffffa3800000L, 0xffff9a0000000000L, 0xffffb00000000000L, 0xffffd30000000000L);
+        RunContext c = new RunContext(0xffffffffa4c1cb60L, 0x1fbc0L, 0xffffffffa521aa40L, 0xffffffffa5210000L, 0xffffffffa521a010L,
+                RunContext.Task.INIT_TASK, kaslr, new RunContext.RegionSymbols(0xffffffffa4c15740L, 0xffffffffa4c15738L, 0xffffffffa4c15730L));
+        MergedProgram withLayout = new MergedProgram(p.formatVersion(), p.name(), p.kernelTextSha256(), p.kernelRelease(), p.features(),
+                p.policy(), p.entry(), p.end(), p.instructions(), p.controls(), p.liveIns(), p.input(), p.userMemory(), p.output(),
+                p.stats(), p.environment(), p.frames(), p.summaries(), c);
+        Path f = dir.resolve("k.vmprog");
+        ProgramFiles.write(withLayout, f);
+        assertEquals(c, ProgramFiles.read(f).runContext());
+    }
+
+    @Test
+    void aTraceOfAKaslrBootWithoutItsRegionBasesCannotBeMerged() {
+        String key = dev.vmsight.tracer.capture.KernelSymbols.KEY, region = dev.vmsight.tracer.capture.KernelSymbols.REGION_KEY;
+        assertEquals(KernelLayout.NOKASLR, Merger.layout(java.util.Map.of(key + "_text", "ffffffff81000000")));
+        assertEquals(KernelLayout.NOKASLR, Merger.layout(java.util.Map.of()));
+        MergeException e = assertThrows(MergeException.class, () -> Merger.layout(java.util.Map.of(key + "_text", "ffffffffa3800000")));
+        assertTrue(e.getMessage().contains("KASLR boot (_text at 0xffffffffa3800000)"), e.getMessage());
+        assertEquals(new KernelLayout(0xffffffffa3800000L, 0xffff9a0000000000L, 0xffffb00000000000L, 0xffffd30000000000L),
+                Merger.layout(java.util.Map.of(key + "_text", "ffffffffa3800000", region + "page_offset_base", "ffff9a0000000000",
+                        region + "vmalloc_base", "ffffb00000000000", region + "vmemmap_base", "ffffd30000000000")));
+    }
+
+    @Test
     void everyFlippedByteAndEveryTruncationIsReportedWithAnOffset() {
         byte[] good;
         Path f = dir.resolve("p.vmsprog");
