@@ -35,9 +35,10 @@ public final class KernelSymbols {
      * area), the per-CPU offsets of {@code current_task}, {@code cpu_current_top_of_stack} and
      * {@code __per_cpu_end} (the static per-CPU area's size), {@code init_task} (CPU 0's idle task),
      * {@code init_top_pgt} and {@code phys_base} (the kernel's own page tables and where the image
-     * sits in physical memory), and the bases of the randomisable regions.
+     * sits in physical memory), the bases of the randomisable regions, and {@code _text} (where the
+     * image starts: a program's addresses are of this boot, see merger's KernelLayout).
      */
-    public static final List<String> DATA = List.of("__per_cpu_offset", "current_task", "cpu_current_top_of_stack",
+    public static final List<String> DATA = List.of("_text", "__per_cpu_offset", "current_task", "cpu_current_top_of_stack",
             "__per_cpu_end", "init_task", "init_top_pgt", "phys_base", "page_offset_base", "vmalloc_base", "vmemmap_base",
             "nr_cpu_ids");
     /** Every symbol recorded. */
@@ -46,6 +47,10 @@ public final class KernelSymbols {
     public static final String TASK_STRUCT_SIZE = "kernel.taskStructSize";
     /** Header context key prefix. */
     public static final String KEY = "kernel.symbol.";
+    /** Header context key prefix of the randomisable regions' bases as the traced boot set them (hex values, not addresses). */
+    public static final String REGION_KEY = "kernel.region.";
+    /** The variables holding those bases. */
+    public static final List<String> REGIONS = List.of("page_offset_base", "vmalloc_base", "vmemmap_base");
 
     /** A kallsyms line: text (t/T), data (d/D, b/B, r/R) or an absolute per-CPU offset (A). */
     private static final Pattern LINE = Pattern.compile("([0-9a-f]{16}) ([tTdDbBrRA]) (\\S+)");
@@ -63,6 +68,35 @@ public final class KernelSymbols {
         Map<String, String> m = parse(out);
         taskStructSize(out).ifPresent(size -> m.put(TASK_STRUCT_SIZE, String.valueOf(size)));
         return m;
+    }
+
+    /**
+     * {@code REGION_KEY + name → hex value} of each {@link #REGIONS} variable, read from {@code ram}
+     * through the page tables at {@code cr3} at the symbols' addresses in {@code symbols} (a KASLR
+     * boot randomises these bases: a program trained there must know them to be moved to another
+     * boot). Variables without a recorded symbol are left out.
+     */
+    static Map<String, String> regionBases(dev.vmsight.vmi.phys.PhysicalMemory ram, long cr3, Map<String, String> symbols) {
+        Map<String, String> out = new LinkedHashMap<>();
+        var mode = dev.vmsight.vmi.paging.PagingMode.fourLevel();
+        var space = dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3, mode);
+        // under page-table isolation a user-mode CR3 is the user copy (bit 12 set): the kernel's is the even page
+        var kernel = dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3 & ~0x1000L, mode);
+        for (String name : REGIONS) {
+            String at = symbols.get(KEY + name);
+            if (at == null) continue;
+            long va = Long.parseUnsignedLong(at, 16);
+            try {
+                out.put(REGION_KEY + name, Long.toHexString(space.readLong(va)));
+            } catch (dev.vmsight.vmi.GuestMemoryException e) {
+                try {
+                    out.put(REGION_KEY + name, Long.toHexString(kernel.readLong(va)));
+                } catch (dev.vmsight.vmi.GuestMemoryException again) {
+                    throw new IllegalStateException(name + " at 0x" + at + " cannot be read at START: " + e.getMessage(), e);
+                }
+            }
+        }
+        return out;
     }
 
     /** The object size of the task_struct slab cache in /proc/slabinfo text (its fourth column). */

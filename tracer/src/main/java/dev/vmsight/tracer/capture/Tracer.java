@@ -90,6 +90,8 @@ public final class Tracer {
     private final TraceHeader.GuestIdentity identity;
     /** KernelSymbols of this boot, recorded in every header's context */
     private final Map<String, String> kernelSymbols;
+    /** The region bases of the traced boot (KernelSymbols.regionBases), read at the first START. */
+    private Map<String, String> regionBases;
     /** the workload the guest runs now (what {@link #prepareWorkload} set last) */
     private Variation currentWorkload = Variation.BASELINE;
     /** Runs of each trainer this tracer started on this guest (captures, retries, divergence lockstep runs). */
@@ -189,6 +191,7 @@ public final class Tracer {
             context.put("trainer.exitCode", String.valueOf(capture.exitCode()));
             context.put(EARLIER_RUNS, String.valueOf(trainerRuns.getOrDefault(program.fileName(), 0) - 1));
             context.putAll(kernelSymbols);
+            context.putAll(regionBases);
             context.put(TRAINER_SHA256, sha256(lab.trainingBinary(program)));
             TraceHeader header = header(program, args, capture, context);
             try {
@@ -282,6 +285,9 @@ public final class Tracer {
             SystemTables tables = SystemTables.fromInfoRegisters(guest.hmp("info registers"));
             // The RAM file is consistent only while the guest is stopped: copy it before anything steps.
             CopiedRam ram = CopiedRam.copy(live, "guest RAM at START of " + program.fileName());
+            if (regionBases == null) {
+                regionBases = KernelSymbols.regionBases(ram, start.cr3(), kernelSymbols);
+            }
             BufferSpec input = buffer(gdb, ram, start, "input", start.rdi(), start.rsi());
 
             LockstepSession prefix = new LockstepSession(gdb, live, tables, features, start);
