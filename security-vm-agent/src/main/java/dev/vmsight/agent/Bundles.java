@@ -3,7 +3,9 @@ package dev.vmsight.agent;
 import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.jit.run.HookedDispatch;
 import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.merger.KernelLayout;
 import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.ProgramRelocation;
 import dev.vmsight.merger.ProgramFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,13 +29,13 @@ final class Bundles {
 
     /** One bundle file, loaded lazily. */
     static final class Bundle {
+        /** Layouts kept compiled per bundle: a guest that reboots (new KASLR slide) adds one each time. */
+        private static final int MAX_PLACEMENTS = 8;
         final Path file;
         /** The file's modification time and size when this bundle was made: a retrained file differs. */
         final long stamp;
         private volatile MergedProgram program;
-        private volatile CompiledMonitor monitor;
-        private volatile HookedDispatch hooks;
-        private volatile Map<Long, byte[]> code;
+        private final Map<KernelLayout, Placement> placements = new java.util.LinkedHashMap<>();
 
         Bundle(Path file) {
             this.file = file;
@@ -45,28 +47,65 @@ final class Bundles {
             return program;
         }
 
+        /**
+         * This bundle in a boot whose kernel is at {@code layout}, with code {@code code}: the
+         * program moved there (ProgramRelocation), compiled and analysed once per layout.
+         *
+         * @throws IllegalArgumentException when an instruction of the program cannot be relocated
+         */
+        synchronized Placement at(KernelLayout layout, dev.vmsight.vmi.paging.LinearMemory code) {
+            Placement p = placements.get(layout);
+            if (p == null) {
+                if (placements.size() >= MAX_PLACEMENTS) placements.clear();
+                p = new Placement(ProgramRelocation.relocate(program(), layout, code));
+                placements.put(layout, p);
+            }
+            return p;
+        }
+
+        /** The bundle where it was trained. */
+        Placement trained() { return at(program().runContext().layout(), null); }
+
+        CompiledMonitor monitor() { return trained().monitor(); }
+
+        HookedDispatch hooks() { return trained().hooks(); }
+
+        Map<Long, byte[]> code() { return trained().code(); }
+
+        @Override
+        public String toString() { return file.getFileName().toString(); }
+    }
+
+    /** A bundle's program at one kernel layout, with what is derived from it once. */
+    static final class Placement {
+        final MergedProgram program;
+        private CompiledMonitor monitor;
+        private HookedDispatch hooks;
+        private Map<Long, byte[]> code;
+
+        Placement(MergedProgram program) {
+            this.program = program;
+        }
+
         synchronized CompiledMonitor monitor() {
-            if (monitor == null) monitor = ProgramRuns.compile(program());
+            if (monitor == null) monitor = ProgramRuns.compile(program);
             return monitor;
         }
 
         synchronized HookedDispatch hooks() {
-            if (hooks == null) hooks = new HookedDispatch(program());
+            if (hooks == null) hooks = new HookedDispatch(program);
             return hooks;
         }
 
-        /** The trained kernel code in address order, sorted once (the code check walks it every cycle). */
+        /** The kernel code in address order, sorted once (the code check walks it every cycle). */
         synchronized Map<Long, byte[]> code() {
             if (code == null) {
                 java.util.SortedMap<Long, byte[]> sorted = new java.util.TreeMap<>(Long::compareUnsigned);
-                sorted.putAll(ProgramRuns.kernelCode(program()));
+                sorted.putAll(ProgramRuns.kernelCode(program));
                 code = java.util.Collections.unmodifiableSortedMap(sorted);
             }
             return code;
         }
-
-        @Override
-        public String toString() { return file.getFileName().toString(); }
     }
 
     private final Path dir;

@@ -6,10 +6,14 @@ import dev.vmsight.jit.run.HookedDispatch;
 import dev.vmsight.jit.run.KernelCodeCheck;
 import dev.vmsight.jit.run.ProgramRuns;
 import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.merger.KernelLayout;
+import dev.vmsight.merger.KernelPlacement;
+import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.RunContext;
 import dev.vmsight.merger.Symbols;
 import dev.vmsight.vmi.Budget;
 import dev.vmsight.vmi.paging.AddressSpace;
+import dev.vmsight.vmi.vcpu.VcpuState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -56,6 +60,8 @@ final class GuestMonitor {
     private final Clock clock;
     private final Map<String, Bundles.Bundle> chosen = new LinkedHashMap<>();
     private volatile GuestStatus status;
+    /** The KASLR slide of the guest's kernel image in the last selection (names use the training boot's symbols). */
+    private volatile long imageSlide;
     private long cycles;
 
     GuestMonitor(AgentConfig.GuestEntry entry, AgentConfig config, Bundles bundles, AlertSink sink, AgentMetrics metrics, Clock clock) {
@@ -216,35 +222,44 @@ final class GuestMonitor {
         return new Looked(pids, names, true, code, true, dispatch, null);
     }
 
-    /** A bundle that applies to the paused guest, attached. */
-    private record Selected(Bundles.Bundle bundle, RunContext.Attached attached) { }
+    /** A bundle that applies to the paused guest, placed at its kernel layout and attached; {@code slide} is the image's KASLR slide. */
+    private record Selected(Bundles.Bundle bundle, Bundles.Placement placement, RunContext.Attached attached, long slide) { }
 
     /**
-     * The bundle of {@code program} whose trained kernel code matches the guest up to a few patched
-     * instructions (hooks, added to {@code code}); the one chosen last time first. Null when none applies.
+     * The bundle of {@code program} whose trained kernel code, moved to the guest's kernel layout
+     * (KASLR), matches the guest up to a few patched instructions (hooks, added to {@code code});
+     * the one chosen last time first. Null when none applies.
      */
     private Selected select(String program, GuestSource source, List<HookWatch.Finding> code) {
         List<Bundles.Bundle> candidates = new ArrayList<>(bundles.candidates(program));
         Bundles.Bundle last = chosen.get(program);
         if (last != null && candidates.remove(last)) candidates.add(0, last);
+        VcpuState vcpu = ProgramRuns.userEntryView(source.vcpu());
         for (Bundles.Bundle b : candidates) {
+            Bundles.Placement placed;
             RunContext.Attached attached;
+            long slide;
             try {
-                attached = ProgramRuns.attach(b.program(), source);
-            } catch (RunContext.ContextException e) {
-                continue;
+                RunContext trained = b.program().runContext();
+                var found = trained.known() ? KernelPlacement.find(source.memory(), vcpu, trained) : null;
+                placed = found == null ? b.trained() : b.at(found.layout(), found.kernel());
+                slide = found == null ? 0 : trained.layout().imageSlide(found.layout());
+                attached = placed.program.runContext().attach(source.memory(), vcpu, source.cpu(), found == null ? -1 : found.physBase());
+            } catch (RunContext.ContextException | IllegalArgumentException e) {
+                continue;    // no kernel of this bundle's kind here, or code it cannot move: another kernel
             }
-            KernelCodeCheck.Report report = KernelCodeCheck.compare(b.code(), AddressSpace.of(attached.memory(), attached.vcpu()),
-                    b.program().features(), MAX_HOOKED_INSTRUCTIONS + 1);
+            KernelCodeCheck.Report report = KernelCodeCheck.compare(placed.code(), AddressSpace.of(attached.memory(), attached.vcpu()),
+                    placed.program.features(), MAX_HOOKED_INSTRUCTIONS + 1);
             if (report.differences().size() > MAX_HOOKED_INSTRUCTIONS) continue;
             if (report.differences().stream().anyMatch(d -> d.live() == null)) continue;   // unmapped trained code: another kernel
+            imageSlide = slide;
             for (KernelCodeCheck.Difference d : report.differences()) code.add(codeFinding(b, d));
             if (last != b) {
                 LOG.atInfo().addKeyValue("guest", entry.name()).addKeyValue("program", program).addKeyValue("bundle", b)
-                        .log("bundle selected");
+                        .addKeyValue("slide", "0x" + Long.toHexString(slide)).log("bundle selected");
             }
             chosen.put(program, b);
-            return new Selected(b, attached);
+            return new Selected(b, placed, attached, slide);
         }
         chosen.remove(program);
         return null;
@@ -252,10 +267,10 @@ final class GuestMonitor {
 
     /** Runs a selected bundle: the JIT, and past hooked dispatches with the reference executor when the JIT meets one. */
     private RunOutcome run(Selected s, String input, List<HookWatch.Finding> dispatch) {
-        byte[] in = input == null ? null : ProgramRuns.inputBytes(s.bundle().program(), input);
-        String program = s.bundle().program().name();
-        RunOutcome o = ProgramRuns.runJit(s.bundle().program(), s.bundle().monitor(), s.attached(), in, budget());
-        HookedDispatch hooks = s.bundle().hooks();
+        MergedProgram p = s.placement().program;
+        byte[] in = input == null ? null : ProgramRuns.inputBytes(p, input);
+        RunOutcome o = ProgramRuns.runJit(p, s.placement().monitor(), s.attached(), in, budget());
+        HookedDispatch hooks = s.placement().hooks();
         if (o instanceof RunOutcome.UnseenPath u && hooks.isHook(u.site(), u.observed())) {
             HookedDispatch.Bypassed past = hooks.runPast(s.attached(), in, budget());
             for (HookedDispatch.Hook h : past.hooks()) dispatch.add(dispatchFinding(h));
@@ -266,7 +281,7 @@ final class GuestMonitor {
         if (o instanceof RunOutcome.UnseenPath u && hooks.isIndirect(u.site()) && !hooks.isHook(u.site(), u.observed())) {
             dispatch.add(untrainedDispatchFinding(u));
         }
-        metrics.run(entry.name(), program, o);
+        metrics.run(entry.name(), p.name(), o);
         return o;
     }
 
@@ -318,10 +333,18 @@ final class GuestMonitor {
                         + ", which training never saw there", details);
     }
 
-    /** "function+0xoff (0xaddress)" for kernel-image addresses with symbols, the hex address otherwise. */
-    static String name(Symbols symbols, long address) {
+    /**
+     * "function+0xoff (0xaddress)" for kernel-image addresses with symbols, the hex address otherwise;
+     * the symbols are the training boot's, so the guest's address is looked up less its image slide.
+     */
+    private String name(Symbols symbols, long address) {
+        return name(symbols, address, imageSlide);
+    }
+
+    static String name(Symbols symbols, long address, long slide) {
         String hex = "0x" + Long.toHexString(address);
-        String f = HookedDispatch.inModules(address) ? null : symbols.describe(address);
+        String f = HookedDispatch.inModules(address) ? null
+                : symbols.describe(KernelLayout.inImageWindow(address) ? address - slide : address);
         return f == null ? hex : f + " (" + hex + ")";
     }
 

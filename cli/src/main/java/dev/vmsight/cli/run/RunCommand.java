@@ -79,7 +79,6 @@ public final class RunCommand implements Callable<Integer> {
         if (!backend.equals("jit") && !backend.equals("reference")) {
             throw new GuestException("--backend must be jit or reference, not '" + backend + "'");
         }
-        CompiledMonitor monitor = backend.equals("jit") ? ProgramRuns.compile(program) : null;
         RunOutcome outcome;
         dev.vmsight.vmi.vcpu.VcpuState trainedStart = null;
         if (processRegisters != null) {
@@ -92,12 +91,15 @@ public final class RunCommand implements Callable<Integer> {
         }
         try (GuestSource opened = GuestSources.open(source.spec(), source.cpu())) {
             GuestSource guest = trainedStart == null ? opened : ProgramRuns.withTrainingProcess(opened, trainedStart);
-            var attached = ProgramRuns.attach(program, guest);
-            KernelCodeCheck.verify(ProgramRuns.kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), guest.describe(),
-                    program.features());
+            // the program at this guest's kernel layout (KASLR), then its code checked there, then compiled
+            ProgramRuns.Placed placed = ProgramRuns.place(program, guest);
+            MergedProgram here = placed.program();
+            var attached = placed.attached();
+            KernelCodeCheck.verify(ProgramRuns.kernelCode(here), AddressSpace.of(attached.memory(), attached.vcpu()), guest.describe(),
+                    here.features());
             Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
-            outcome = monitor != null ? ProgramRuns.runJit(program, monitor, attached, in, budget)
-                    : ProgramRuns.runReference(program, guest, in, budget);
+            outcome = backend.equals("jit") ? ProgramRuns.runJit(here, ProgramRuns.compile(here), attached, in, budget)
+                    : ProgramRuns.runReference(here, attached, in, budget);
         }
         out.println(json ? outcome.toJson() : outcome.toText());
         out.flush();

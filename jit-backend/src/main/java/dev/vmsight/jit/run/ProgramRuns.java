@@ -257,20 +257,57 @@ public final class ProgramRuns {
     }
 
     /**
+     * A program placed in one guest's boot: moved to the guest's kernel layout when KASLR put it
+     * elsewhere than training ({@link dev.vmsight.merger.ProgramRelocation}; the program itself
+     * when not), and attached there.
+     *
+     * @param program  what runs on this guest (compile this one, check this one's code)
+     * @param attached the run context found in the guest
+     * @param found    where the guest's kernel is
+     */
+    public record Placed(MergedProgram program, dev.vmsight.merger.RunContext.Attached attached,
+                         dev.vmsight.merger.KernelPlacement.Found found) {
+        /** Whether the program had to be moved (a compiled monitor of the trained program does not fit). */
+        public boolean moved(MergedProgram trained) { return program != trained; }
+    }
+
+    /**
+     * {@code program} placed in {@code source}'s boot: its kernel found ({@link
+     * dev.vmsight.merger.KernelPlacement}), the program moved there, its run context attached.
+     *
+     * @throws dev.vmsight.merger.RunContext.ContextException when the kernel or the run context cannot be found
+     * @throws IllegalArgumentException when an instruction of the program cannot be relocated
+     */
+    public static Placed place(MergedProgram program, GuestSource source) {
+        VcpuState vcpu = userEntryView(source.vcpu());
+        if (!program.runContext().known()) {
+            return new Placed(program, program.runContext().attach(source.memory(), vcpu, source.cpu()), null);
+        }
+        var found = dev.vmsight.merger.KernelPlacement.find(source.memory(), vcpu, program.runContext());
+        MergedProgram moved = dev.vmsight.merger.ProgramRelocation.relocate(program, found.layout(), found.kernel());
+        return new Placed(moved, moved.runContext().attach(source.memory(), vcpu, source.cpu(), found.physBase()), found);
+    }
+
+    /**
      * Runs {@code program} once over {@code source} as a user runs it: attached ({@link #attach}),
      * after checking that the guest runs the trained kernel code ({@link KernelCodeCheck}: a
      * mismatch is thrown, not run); {@code monitor} null runs the reference executor.
      */
     public static RunOutcome runChecked(MergedProgram program, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
-        dev.vmsight.merger.RunContext.Attached attached;
+        Placed placed;
         try {
-            attached = attach(program, source);
+            placed = place(program, source);
         } catch (dev.vmsight.merger.RunContext.ContextException e) {
             return contextFailure(e);
         }
-        KernelCodeCheck.verify(kernelCode(program), AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(),
-                program.features());
-        return monitor == null ? runReference(program, attached, input, budget) : runJit(program, monitor, attached, input, budget);
+        MergedProgram p = placed.program();
+        dev.vmsight.merger.RunContext.Attached attached = placed.attached();
+        KernelCodeCheck.verify(kernelCode(p), AddressSpace.of(attached.memory(), attached.vcpu()), source.describe(),
+                p.features());
+        if (monitor != null && placed.moved(program)) {
+            monitor = compile(p);    // the trained monitor holds the training boot's addresses
+        }
+        return monitor == null ? runReference(p, attached, input, budget) : runJit(p, monitor, attached, input, budget);
     }
 
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */
