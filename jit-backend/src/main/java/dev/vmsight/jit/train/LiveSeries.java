@@ -41,15 +41,21 @@ public final class LiveSeries {
     /** How a run ended against the guest's view. */
     public enum Result { CORRECT, WRONG, UNSEEN_PATH, BUDGET, ERROR }
 
-    /** The series' shape: boots, and the cycles each boot takes its parameters from. */
+    /** The series' shape: boots, and the cycles each boot takes its parameters from; {@code kaslr}: every boot with KASLR. */
     public record Plan(int boots, List<Integer> sizes, List<Integer> cpus, List<Integer> pidFloors, List<Pause> pauses,
-                       List<TrainingProgram> programs, Budget budget) {
+                       List<TrainingProgram> programs, Budget budget, boolean kaslr) {
         public Plan {
             sizes = List.copyOf(sizes);
             cpus = List.copyOf(cpus);
             pidFloors = List.copyOf(pidFloors);
             pauses = List.copyOf(pauses);
             programs = List.copyOf(programs);
+        }
+
+        /** A plan of nokaslr boots (the training boots' kind). */
+        public Plan(int boots, List<Integer> sizes, List<Integer> cpus, List<Integer> pidFloors, List<Pause> pauses,
+                    List<TrainingProgram> programs, Budget budget) {
+            this(boots, sizes, cpus, pidFloors, pauses, programs, budget, false);
         }
     }
 
@@ -110,7 +116,8 @@ public final class LiveSeries {
             int cpus = plan.cpus().get(b % plan.cpus().size());
             int floor = plan.pidFloors().get(b % plan.pidFloors().size());
             GuestConfig config = lab.defaultConfig("series", lab.pinnedKernel()).withProcs(size).withCpus(cpus)
-                    .withMemoryMiB(size > 1500 || cpus > 2 ? 1024 : lab.defaultConfig("x", lab.pinnedKernel()).memoryMiB());
+                    .withMemoryMiB(size > 1500 || cpus > 2 ? 1024 : lab.defaultConfig("x", lab.pinnedKernel()).memoryMiB())
+                    .withKaslr(plan.kaslr());
             listener.boot(b, config, floor);
             try (QemuGuest guest = QemuLauncher.start(config, Duration.ofSeconds(300))) {
                 if (floor > 0) {
