@@ -68,14 +68,14 @@ public final class KernelPlacement {
                 continue;
             }
             long slide = text - trained.layout().text();
-            long physBase = provenPhysBase(space, trained.physBaseSymbol() == 0 ? 0 : trained.physBaseSymbol() + slide);
-            if (physBase == -1) {
+            OptionalLong physBase = provenPhysBase(space, trained.physBaseSymbol() + slide);
+            if (physBase.isEmpty()) {
                 tried.add("root 0x" + Long.toHexString(r) + ": _text at 0x" + Long.toHexString(text)
                         + " is not confirmed by phys_base");
                 continue;
             }
             if (best == null || Long.compareUnsigned(text, best.layout().text()) < 0) {
-                best = new Found(regions(space, trained, text, slide), space, physBase, "");
+                best = new Found(regions(space, trained, text, slide), space, physBase.getAsLong(), "");
             }
         }
         if (best == null) {
@@ -84,6 +84,25 @@ public final class KernelPlacement {
         }
         return new Found(best.layout(), best.kernel(), best.physBase(), "kernel at " + best.layout()
                 + " (slide 0x" + Long.toHexString(best.layout().text() - trained.layout().text()) + ")");
+    }
+
+    /**
+     * Where the guest's kernel image starts ({@code _text}), whatever build it is: the lowest
+     * first-mapped slot of the image window through the vCPU's CR3 and, under page-table
+     * isolation, the kernel's copy; 0 when neither maps the window. Unproved (no symbols of a
+     * build to prove it with): for naming a guest's kernel, not for running on it.
+     */
+    public static long imageStart(PhysicalMemory memory, VcpuState vcpu) {
+        OptionalLong cr3 = vcpu.find("cr3");
+        if (cr3.isEmpty()) return 0;
+        PagingMode mode = PagingMode.of(vcpu);
+        long root = cr3.getAsLong() & mode.addressMask();
+        long best = 0;
+        for (long r : new long[] {root, root & ~0x1000L}) {
+            long text = firstMapped(AddressSpace.of(memory, r, mode));
+            if (text != 0 && (best == 0 || Long.compareUnsigned(text, best) < 0)) best = text;
+        }
+        return best;
     }
 
     /** The lowest present 2 MiB slot of the image window, or 0. */
@@ -102,16 +121,18 @@ public final class KernelPlacement {
     /**
      * phys_base as the page tables prove it: the physical address of {@code symbol} (phys_base's
      * own slid address) minus its offset in the image window, which the value stored there must
-     * equal. 0 when the symbol is not recorded (nothing to prove it with: trusted as linked), -1 when it disagrees.
+     * equal (it is often negative on a KASLR boot). Empty when it disagrees or cannot be read.
+     * (Through a linear image mapping, a wrong slide passes only where the 8 bytes it lands on
+     * happen to equal phys_base; the code check that follows placement refuses such a slide.)
      */
-    static long provenPhysBase(AddressSpace space, long symbol) {
-        if (symbol == 0) return 0;
+    static OptionalLong provenPhysBase(AddressSpace space, long symbol) {
         try {
             long pa = space.translate(symbol).physical();
             long candidate = pa - (symbol - START_KERNEL_MAP);
-            return space.readLong(symbol) == candidate ? candidate : -1;
+            if (space.readLong(symbol) != candidate) return OptionalLong.empty();
+            return OptionalLong.of(candidate);
         } catch (GuestMemoryException e) {
-            return -1;
+            return OptionalLong.empty();
         }
     }
 

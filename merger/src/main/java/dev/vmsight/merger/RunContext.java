@@ -104,15 +104,15 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
      * @throws GuestException naming what could not be found (an unmapped table, a CPU without a per-CPU area)
      */
     public Attached attach(PhysicalMemory memory, VcpuState vcpu, int cpu) {
-        return attach(memory, vcpu, cpu, -1);
+        return attach(memory, vcpu, cpu, OptionalLong.empty());
     }
 
     /**
-     * As {@link #attach(PhysicalMemory, VcpuState, int)}, with {@code physBaseHint} the value of
-     * {@code phys_base} when it is already known (found through the page tables by {@link
-     * KernelPlacement}), or -1; it is checked as any other candidate.
+     * As {@link #attach(PhysicalMemory, VcpuState, int)}, with {@code provenPhysBase} the value of
+     * {@code phys_base} when the page tables already proved it ({@link KernelPlacement}; on a
+     * KASLR boot it is often negative: the image sits physically lower than its virtual slide).
      */
-    public Attached attach(PhysicalMemory memory, VcpuState vcpu, int cpu, long physBaseHint) {
+    public Attached attach(PhysicalMemory memory, VcpuState vcpu, int cpu, OptionalLong provenPhysBase) {
         if (!known()) {
             return new Attached(memory, vcpu, 0, 0, vcpu.source());
         }
@@ -122,9 +122,10 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
         Map<String, Long> regs = new LinkedHashMap<>(vcpu.registers());
         String tables;
         long cr3;
-        long physBase = kernelPageTables == 0 ? -1 : physBase(memory, physBaseHint);
-        if (physBase >= 0) {
-            cr3 = kernelPageTables - START_KERNEL_MAP + physBase;
+        OptionalLong physBase = kernelPageTables == 0 ? OptionalLong.empty()
+                : provenPhysBase.isPresent() ? provenPhysBase : physBase(memory);
+        if (physBase.isPresent()) {
+            cr3 = kernelPageTables - START_KERNEL_MAP + physBase.getAsLong();
             tables = "init_top_pgt at physical 0x" + Long.toHexString(cr3);
         } else {
             OptionalLong vcr3 = vcpu.find("cr3");
@@ -169,32 +170,34 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
     }
 
     /**
-     * Where the kernel image lies physically: {@code phys_base} read through the image's own
-     * mapping (virtual - __START_KERNEL_map + phys_base), which must hold the value it was read
-     * with. Tried with the hint or 0 (a kernel loaded where it was linked) and then with the value found; -1
-     * when neither is consistent (another build, or no such symbol).
+     * Where the kernel image of a nokaslr boot lies physically: {@code phys_base} read through the
+     * image's own mapping (virtual - __START_KERNEL_map + phys_base), which must hold the value it
+     * was read with. Tried with 0 (a kernel loaded where it was linked) and then with the value
+     * found; empty when neither is consistent (another build, or no such symbol). A KASLR boot's
+     * is proved through the page tables instead ({@link KernelPlacement}): there a zero read at
+     * the unslid place would "confirm" 0.
      */
-    private long physBase(PhysicalMemory memory, long hint) {
+    private OptionalLong physBase(PhysicalMemory memory) {
         if (physBaseSymbol == 0) {
-            return 0;
+            return OptionalLong.of(0);
         }
-        long candidate = hint >= 0 ? hint : 0;
+        long candidate = 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             long value;
             try {
                 value = memory.readLong(physBaseSymbol - START_KERNEL_MAP + candidate);
             } catch (RuntimeException unreadable) {
-                return -1;
+                return OptionalLong.empty();
             }
             if (value == candidate) {
-                return candidate;
+                return OptionalLong.of(candidate);
             }
             if ((value & 0xFFF) != 0 || value < 0 || value > memory.map().size() * 4) {
-                return -1;
+                return OptionalLong.empty();
             }
             candidate = value;
         }
-        return -1;
+        return OptionalLong.empty();
     }
 
     /**

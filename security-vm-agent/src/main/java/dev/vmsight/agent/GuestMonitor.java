@@ -244,7 +244,7 @@ final class GuestMonitor {
                 var found = trained.known() ? KernelPlacement.find(source.memory(), vcpu, trained) : null;
                 placed = found == null ? b.trained() : b.at(found.layout(), found.kernel());
                 slide = found == null ? 0 : trained.layout().imageSlide(found.layout());
-                attached = placed.program.runContext().attach(source.memory(), vcpu, source.cpu(), found == null ? -1 : found.physBase());
+                attached = placed.program.runContext().attach(source.memory(), vcpu, source.cpu(), found == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(found.physBase()));
             } catch (RunContext.ContextException | IllegalArgumentException e) {
                 continue;    // no kernel of this bundle's kind here, or code it cannot move: another kernel
             }

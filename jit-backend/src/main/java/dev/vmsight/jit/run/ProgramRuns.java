@@ -285,7 +285,7 @@ public final class ProgramRuns {
         }
         var found = dev.vmsight.merger.KernelPlacement.find(source.memory(), vcpu, program.runContext());
         MergedProgram moved = dev.vmsight.merger.ProgramRelocation.relocate(program, found.layout(), found.kernel());
-        return new Placed(moved, moved.runContext().attach(source.memory(), vcpu, source.cpu(), found.physBase()), found);
+        return new Placed(moved, moved.runContext().attach(source.memory(), vcpu, source.cpu(), java.util.OptionalLong.of(found.physBase())), found);
     }
 
     /**
