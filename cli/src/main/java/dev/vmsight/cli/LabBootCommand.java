@@ -44,6 +44,10 @@ final class LabBootCommand implements Callable<Integer> {
     @Option(names = "--cpus", defaultValue = "1", description = "vCPUs, 1 to 8 (default: ${DEFAULT-VALUE})")
     int cpus;
 
+    @Option(names = "--cpu", paramLabel = "MODEL", defaultValue = GuestConfig.DEFAULT_CPU_MODEL,
+            description = "QEMU CPU model, any TCG runs (qemu-system-x86_64 -cpu help), e.g. Skylake-Server-v4 (default: ${DEFAULT-VALUE})")
+    String cpuModel;
+
     @Option(names = "--memory", paramLabel = "MiB", defaultValue = "" + LabLayout.DEFAULT_MEMORY_MIB, description = "guest RAM in MiB (default: ${DEFAULT-VALUE})")
     int memory;
 
@@ -58,7 +62,8 @@ final class LabBootCommand implements Callable<Integer> {
         KernelPackage kernel = kernelOptions.resolve(lab);
         refuseIfRunning(lab);
         lab.build(kernel);
-        GuestConfig config = lab.defaultConfig(name, kernel).withKaslr(kaslr).withProcs(procs).withCpus(cpus).withMemoryMiB(memory);
+        GuestConfig config = lab.defaultConfig(name, kernel).withKaslr(kaslr).withProcs(procs).withCpus(cpus).withMemoryMiB(memory)
+                .withCpuModel(cpuModel);
 
         long t0 = System.nanoTime();
         Guest guest = libvirt ? LibvirtGuest.start(config, uri) : QemuLauncher.start(config, Duration.ofSeconds(timeoutSeconds));
@@ -71,7 +76,7 @@ final class LabBootCommand implements Callable<Integer> {
         }
         String how = guest instanceof QemuGuest q ? "QEMU PID " + q.pid() : "libvirt domain " + config.name() + " at " + uri;
         spec.commandLine().getOut().println("lab guest '" + name + "' ready in " + Labs.seconds(ready) + " (" + how + ", " + kernel
-                + (kaslr ? ", KASLR" : ", nokaslr") + ", " + cpus + " vCPU, " + memory + " MiB, " + procs + " sleepers)");
+                + (kaslr ? ", KASLR" : ", nokaslr") + ", " + cpus + " vCPU " + cpuModel + ", " + memory + " MiB, " + procs + " sleepers)");
         spec.commandLine().getOut().println("  RAM file:   " + guest.ramFile());
         spec.commandLine().getOut().println("  run files:  " + config.runDir());
         spec.commandLine().getOut().println("  next:       vmsight lab exec -- /training/pslist; vmsight lab stop");

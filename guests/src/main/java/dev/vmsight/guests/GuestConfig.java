@@ -14,9 +14,20 @@ import java.util.Objects;
  * @param kaslr     false boots with {@code nokaslr}
  * @param procs     number of named sleeper processes the workload launcher starts
  * @param runDir    where sockets, logs and state files of this instance live
+ * @param cpuModel  the QEMU CPU model the vCPUs present ({@link #DEFAULT_CPU_MODEL}, or any model
+ *                  QEMU's TCG runs, e.g. Skylake-Server-v4): the kernel patches itself at boot by
+ *                  the features it sees, so the model is part of what a monitor was trained on
  */
 public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus,
-                          boolean kaslr, int procs, Path runDir) {
+                          boolean kaslr, int procs, Path runDir, String cpuModel) {
+
+    /** QEMU's own default for x86-64 TCG guests, and the lab's. */
+    public static final String DEFAULT_CPU_MODEL = "qemu64";
+
+    /** A configuration on the default CPU model. */
+    public GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus, boolean kaslr, int procs, Path runDir) {
+        this(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, DEFAULT_CPU_MODEL);
+    }
 
     public GuestConfig {
         Objects.requireNonNull(name, "name");
@@ -26,6 +37,10 @@ public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMi
         if (memoryMiB < 64) throw new IllegalArgumentException("memory must be at least 64 MiB, not " + memoryMiB);
         if (cpus < 1 || cpus > 8) throw new IllegalArgumentException("cpus must be 1 to 8, not " + cpus);
         if (procs < 0) throw new IllegalArgumentException("procs must be >= 0, not " + procs);
+        Objects.requireNonNull(cpuModel, "cpuModel");
+        if (!cpuModel.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+            throw new IllegalArgumentException("CPU model '" + cpuModel + "' is not a QEMU model name (qemu-system-x86_64 -cpu help lists them)");
+        }
     }
 
     /** The kernel command line this configuration implies. */
@@ -33,10 +48,11 @@ public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMi
         return "console=ttyS0 panic=-1 " + (kaslr ? "" : "nokaslr ") + "vmsight.procs=" + procs;
     }
 
-    public GuestConfig withName(String n) { return new GuestConfig(n, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir); }
-    public GuestConfig withKaslr(boolean k) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, k, procs, runDir); }
-    public GuestConfig withProcs(int p) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, p, runDir); }
-    public GuestConfig withCpus(int c) { return new GuestConfig(name, kernel, initramfs, memoryMiB, c, kaslr, procs, runDir); }
-    public GuestConfig withMemoryMiB(int m) { return new GuestConfig(name, kernel, initramfs, m, cpus, kaslr, procs, runDir); }
-    public GuestConfig withRunDir(Path d) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, d); }
+    public GuestConfig withName(String n) { return new GuestConfig(n, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, cpuModel); }
+    public GuestConfig withKaslr(boolean k) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, k, procs, runDir, cpuModel); }
+    public GuestConfig withProcs(int p) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, p, runDir, cpuModel); }
+    public GuestConfig withCpus(int c) { return new GuestConfig(name, kernel, initramfs, memoryMiB, c, kaslr, procs, runDir, cpuModel); }
+    public GuestConfig withMemoryMiB(int m) { return new GuestConfig(name, kernel, initramfs, m, cpus, kaslr, procs, runDir, cpuModel); }
+    public GuestConfig withCpuModel(String m) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, m); }
+    public GuestConfig withRunDir(Path d) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, d, cpuModel); }
 }

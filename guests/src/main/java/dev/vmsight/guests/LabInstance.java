@@ -52,6 +52,7 @@ public record LabInstance(Kind kind, GuestConfig config, String uri) {
         p.setProperty("memoryMiB", String.valueOf(config.memoryMiB()));
         p.setProperty("cpus", String.valueOf(config.cpus()));
         p.setProperty("kaslr", String.valueOf(config.kaslr()));
+        p.setProperty("cpuModel", config.cpuModel());
         p.setProperty("procs", String.valueOf(config.procs()));
         p.setProperty("runDir", config.runDir().toString());
         if (uri != null) p.setProperty("uri", uri);
@@ -79,7 +80,8 @@ public record LabInstance(Kind kind, GuestConfig config, String uri) {
             GuestConfig config = new GuestConfig(p.getProperty("name"), Path.of(p.getProperty("kernel")),
                     Path.of(p.getProperty("initramfs")), Integer.parseInt(p.getProperty("memoryMiB")),
                     Integer.parseInt(p.getProperty("cpus")), Boolean.parseBoolean(p.getProperty("kaslr")),
-                    Integer.parseInt(p.getProperty("procs")), Path.of(p.getProperty("runDir")));
+                    Integer.parseInt(p.getProperty("procs")), Path.of(p.getProperty("runDir")),
+                    p.getProperty("cpuModel", GuestConfig.DEFAULT_CPU_MODEL));
             return new LabInstance(kind, config, p.getProperty("uri"));
         } catch (IOException | RuntimeException e) {
             throw new GuestException("unreadable lab state " + f + " (" + e.getMessage() + "); remove it and boot again", e);

@@ -105,6 +105,7 @@ public final class QemuLauncher {
                 "-machine", "pc,memory-backend=vmsight-ram",
                 "-m", config.memoryMiB() + "M",
                 "-smp", String.valueOf(config.cpus()),
+                "-cpu", config.cpuModel(),
                 "-object", "memory-backend-file,id=vmsight-ram,size=" + config.memoryMiB() + "M,mem-path="
                         + files.ram() + ",share=on",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",

@@ -21,7 +21,7 @@ final class DomainXml {
               <name>%s</name>
               <description>vmsight lab guest</description>
               <memory unit='MiB'>%d</memory>
-              <vcpu>%d</vcpu>
+              <vcpu>%d</vcpu>%s
               <memoryBacking>
                 <source type='file'/>
                 <access mode='shared'/>
@@ -50,9 +50,15 @@ final class DomainXml {
                 <label>+0:+0</label>
               </seclabel>
             </domain>
-            """.formatted(escape(c.name()), c.memoryMiB(), c.cpus(),
+            """.formatted(escape(c.name()), c.memoryMiB(), c.cpus(), cpu(c),
                 escape(c.kernel().toAbsolutePath().toString()), escape(c.initramfs().toAbsolutePath().toString()),
                 escape(c.kernelCommandLine()), escape(serialLog.toAbsolutePath().toString()), AGENT_CHANNEL);
+    }
+
+    /** The CPU model element: none for QEMU's default (libvirt's TCG default is the same model). */
+    static String cpu(GuestConfig c) {
+        if (c.cpuModel().equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL)) return "";
+        return "\n  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>" + escape(c.cpuModel()) + "</model></cpu>";
     }
 
     static String escape(String s) {

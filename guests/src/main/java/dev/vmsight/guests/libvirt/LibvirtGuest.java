@@ -434,9 +434,11 @@ public final class LibvirtGuest implements Guest {
         String cl = cmdline == null ? "" : cmdline;
         Matcher procs = Pattern.compile("vmsight\\.procs=(\\d+)").matcher(cl);
         Path log = serialLogFromXml(xml);
+        String model = xmlText(xml, "model");
         return new GuestConfig(name, Paths.get(kernel), Paths.get(initrd), (int) (kib / 1024), Integer.parseInt(vcpu.strip()),
                 !cl.contains("nokaslr"), procs.find() ? Integer.parseInt(procs.group(1)) : 0,
-                log == null ? Paths.get(".") : log.getParent());
+                log == null ? Paths.get(".") : log.getParent(),
+                model == null || xml.indexOf("<cpu") < 0 ? GuestConfig.DEFAULT_CPU_MODEL : model.strip());
     }
 
     private static Path serialLogFromXml(String xml) {
