@@ -22,7 +22,9 @@ import java.util.TreeMap;
  * differ but lift to the same µops at the same length (SMP alternatives: a 1-vCPU boot rewrites
  * every {@code lock} prefix to {@code ds}, an SMP guest keeps {@code lock}; a monitor runs alone
  * over its own copy-on-write view, where both mean the same) is counted as an equivalent patch
- * site, and the monitor runs its trained variant.
+ * site, and the monitor runs its trained variant. So are the patch sites of another CPU model that
+ * change nothing a monitor's run can see ({@link #cpuVariant}: return thunks, SMAP's stac/clac,
+ * prefetch flavours).
  */
 public final class KernelCodeCheck {
 
@@ -133,7 +135,7 @@ public final class KernelCodeCheck {
             instructions++;
             bytes += want.length;
             if (got != null && java.util.Arrays.equals(want, got)) continue;
-            if (got != null && sameMeaning(want, got, va, features)) {
+            if (got != null && (sameMeaning(want, got, va, features) || cpuVariant(want, got, va, memory))) {
                 equivalent++;
                 continue;
             }
@@ -177,7 +179,7 @@ public final class KernelCodeCheck {
                         + "); another build or a KASLR slide", ex);
             }
             if (!java.util.Arrays.equals(want, got)) {
-                if (!sameMeaning(want, got, va, features)) {
+                if (!sameMeaning(want, got, va, features) && !cpuVariant(want, got, va, memory)) {
                     throw new KernelMismatchException(va, guest + " is not running the kernel this program was trained on: "
                             + "code at 0x" + Long.toHexString(va) + " is " + hex.formatHex(got) + ", trained "
                             + hex.formatHex(want) + " (another build, boot patching or a KASLR slide)", null);
@@ -188,6 +190,60 @@ public final class KernelCodeCheck {
             bytes += want.length;
         }
         return new Match(instructions, bytes, equivalent);
+    }
+
+    private static final byte[] NOP3 = {0x0f, 0x1f, 0x00};
+    private static final byte[] STAC = {0x0f, 0x01, (byte) 0xcb};
+    private static final byte[] CLAC = {0x0f, 0x01, (byte) 0xca};
+
+    /**
+     * Whether the live bytes at {@code va} are the trained instruction as the kernel patches it at
+     * boot for another CPU model, with the same effect on a monitor's run (which has no SMAP, no
+     * caches and no speculation):
+     * <ul>
+     *   <li>a return and a jump to a return thunk (retbleed and SRSO mitigations: {@code ret}
+     *       becomes {@code jmp __x86_return_thunk}, whose code is {@code ret; int3}), either way;</li>
+     *   <li>{@code stac}/{@code clac} and the 3-byte NOP they replace where SMAP is absent;</li>
+     *   <li>{@code prefetchw} and {@code prefetcht0} of the same operand (3DNow!-prefetch or not).</li>
+     * </ul>
+     * The monitor runs its trained variant. A jump that goes elsewhere than a return thunk, a call
+     * to another function or a branch turned into a NOP changes the path: not a variant.
+     */
+    static boolean cpuVariant(byte[] trained, byte[] live, long va, LinearMemory memory) {
+        if (trained.length == 3 && live.length == 3 && smapSite(trained) && smapSite(live)) return true;
+        if (trained.length == live.length && trained.length >= 3 && prefetch(trained) && prefetch(live)
+                && java.util.Arrays.equals(trained, 2, trained.length, live, 2, live.length)) {
+            return true;
+        }
+        try {
+            if (trained.length == 1 && (trained[0] & 0xff) == 0xc3 && (live[0] & 0xff) == 0xe9) {
+                return returnThunk(va, memory.readBytes(va, 5), memory);
+            }
+            if (trained.length == 5 && (trained[0] & 0xff) == 0xe9 && (live[0] & 0xff) == 0xc3) {
+                return returnThunk(va, trained, memory);
+            }
+        } catch (GuestMemoryException unreadable) {
+            return false;
+        }
+        return false;
+    }
+
+    private static boolean smapSite(byte[] b) {
+        return java.util.Arrays.equals(b, NOP3) || java.util.Arrays.equals(b, STAC) || java.util.Arrays.equals(b, CLAC);
+    }
+
+    private static boolean prefetch(byte[] b) {
+        return b[0] == 0x0f && (b[1] == 0x0d || b[1] == 0x18) && ((b[2] >> 3) & 7) == 1;
+    }
+
+    /** Whether {@code jmp} (e9 rel32 at {@code va}) goes to a return thunk in the kernel image: {@code ret; int3}. */
+    private static boolean returnThunk(long va, byte[] jmp, LinearMemory memory) {
+        long target = va + 5 + java.nio.ByteBuffer.wrap(jmp, 1, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        if (Long.compareUnsigned(target, KERNEL_IMAGE_START) < 0 || Long.compareUnsigned(target, HookedDispatch.MODULES_START) >= 0) {
+            return false;
+        }
+        byte[] code = memory.readBytes(target, 2);
+        return (code[0] & 0xff) == 0xc3 && (code[1] & 0xff) == 0xcc;
     }
 
     /**

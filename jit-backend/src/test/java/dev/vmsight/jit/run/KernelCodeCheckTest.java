@@ -89,4 +89,31 @@ class KernelCodeCheckTest {
         assertInstanceOf(GuestMemoryException.class, e.getCause());
         assertTrue(e.getMessage().contains("0xffffffff81000000 is not readable"), e.getMessage());
     }
+
+    private static byte[] hex(String h) { return java.util.HexFormat.of().parseHex(h); }
+
+    /** The lab kernel on Skylake-Server-v4 against its training on qemu64: the variants met there (KaslrLabTest). */
+    @Test
+    void anotherCpuModelsPatchSitesThatChangeNothingAreVariants() {
+        Bytes m = new Bytes();
+        long thunk = F + 0x1000, other = F + 0x2000;
+        m.put(thunk, hex("c3cc"));                 // __x86_return_thunk: ret; int3
+        m.put(other, hex("4889f8c3"));             // some other function
+        m.put(F, hex("e9fb0f0000"));               // jmp thunk, where training had ret
+        m.put(F + 0x10, hex("e9eb1f0000"));        // jmp other: another path
+        m.put(F + 0x20, hex("0f01cb"));            // stac where training had a 3-byte NOP
+        m.put(F + 0x30, hex("0f1808"));            // prefetcht0 (%rax) where training had prefetchw (%rax)
+        m.put(F + 0x40, hex("c3cccccccc"));        // ret where training had jmp thunk (the other way round)
+        assertTrue(KernelCodeCheck.cpuVariant(hex("c3"), hex("e9"), F, m));
+        assertFalse(KernelCodeCheck.cpuVariant(hex("c3"), hex("e9"), F + 0x10, m), "a jump elsewhere changes the path");
+        assertTrue(KernelCodeCheck.cpuVariant(hex("0f1f00"), hex("0f01cb"), F + 0x20, m));
+        assertTrue(KernelCodeCheck.cpuVariant(hex("0f0d08"), hex("0f1808"), F + 0x30, m));
+        assertFalse(KernelCodeCheck.cpuVariant(hex("0f0d08"), hex("0f1809"), F + 0x30, m), "another operand");
+        assertTrue(KernelCodeCheck.cpuVariant(hex("e9bb0f0000"), hex("c3cccccccc"), F + 0x40, m));
+        var r = KernelCodeCheck.compare(Map.of(F, hex("c3"), F + 0x10, hex("c3"), F + 0x20, hex("0f1f00")), m,
+                new dev.vmsight.ir.sys.CpuFeatures(false, false), 10);
+        assertEquals(2, r.match().equivalentPatches());
+        assertEquals(1, r.differences().size());
+        assertEquals(F + 0x10, r.differences().get(0).address());
+    }
 }
