@@ -4,6 +4,7 @@ import dev.vmsight.jit.run.GuestSource;
 import dev.vmsight.jit.run.GuestSources;
 import dev.vmsight.jit.run.ProgramRuns;
 import dev.vmsight.jit.run.RunOutcome;
+import dev.vmsight.jit.run.BundleChoice;
 import dev.vmsight.jit.run.KernelCodeCheck;
 
 import dev.vmsight.guests.GuestException;
@@ -19,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,8 +42,13 @@ public final class RunCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PROGRAM", description = "a merged program file")
+    @Parameters(index = "0", paramLabel = "PROGRAM",
+            description = "a merged program file, or a directory of bundles (vmsight train's PROGRAM-POLICY-RUNS.vmprog, several "
+                    + "kernels side by side): the one whose kernel code is the guest's is run")
     Path programFile;
+
+    @Option(names = "--program", paramLabel = "NAME", description = "with a bundle directory: which program (pslist, getpid...)")
+    String programName;
 
     @Mixin SourceOptions source = new SourceOptions();
 
@@ -68,13 +75,26 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (!Files.isRegularFile(programFile)) {
+        if (!Files.isRegularFile(programFile) && !Files.isDirectory(programFile)) {
             throw new GuestException("program file " + programFile + " does not exist or is not a regular file");
+        }
+        List<Path> bundles;
+        if (Files.isDirectory(programFile)) {
+            if (programName == null) {
+                throw new GuestException(programFile + " is a bundle directory: say which program with --program NAME");
+            }
+            bundles = BundleChoice.candidates(programFile, programName);
+            if (bundles.isEmpty()) {
+                throw new GuestException("no " + programName + " bundle (" + programName + "-POLICY-RUNS.vmprog) in " + programFile
+                        + "; train one with: vmsight train " + programName);
+            }
+        } else {
+            bundles = List.of(programFile);
         }
         if (budgetSteps <= 0 || budgetMillis <= 0) {
             throw new GuestException("--budget-steps and --budget-ms must be positive");
         }
-        MergedProgram program = ProgramFiles.read(programFile);
+        MergedProgram program = ProgramFiles.read(bundles.get(0));
         byte[] in = ProgramRuns.inputBytes(program, input);
         if (!backend.equals("jit") && !backend.equals("reference")) {
             throw new GuestException("--backend must be jit or reference, not '" + backend + "'");
@@ -91,12 +111,10 @@ public final class RunCommand implements Callable<Integer> {
         }
         try (GuestSource opened = GuestSources.open(source.spec(), source.cpu())) {
             GuestSource guest = trainedStart == null ? opened : ProgramRuns.withTrainingProcess(opened, trainedStart);
-            // the program at this guest's kernel layout (KASLR), then its code checked there, then compiled
-            ProgramRuns.Placed placed = ProgramRuns.place(program, guest);
-            MergedProgram here = placed.program();
-            var attached = placed.attached();
-            KernelCodeCheck.verify(ProgramRuns.kernelCode(here), AddressSpace.of(attached.memory(), attached.vcpu()), guest.describe(),
-                    here.features());
+            // the bundle whose code, placed at this guest's kernel layout (KASLR), is the guest's; then compiled
+            BundleChoice.Chosen chosen = BundleChoice.choose(program.name(), bundles, guest);
+            MergedProgram here = chosen.placed().program();
+            var attached = chosen.placed().attached();
             Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
             outcome = backend.equals("jit") ? ProgramRuns.runJit(here, ProgramRuns.compile(here), attached, in, budget)
                     : ProgramRuns.runReference(here, attached, in, budget);
