@@ -44,6 +44,9 @@ final class DemoAgentCommand implements Callable<Integer> {
     @Option(names = "--procs", defaultValue = "50", description = "sleepers in the workload (default: ${DEFAULT-VALUE})")
     int procs;
 
+    @Option(names = "--nokaslr", description = "boot the guest without KASLR (default: KASLR on, as distributions boot; the bundles are trained on nokaslr boots)")
+    boolean nokaslr;
+
     @Option(names = "--modes", split = ",", defaultValue = "ftrace,fops", description = "rootkit modes to show, in order (default: ${DEFAULT-VALUE})")
     List<String> modes;
 
@@ -52,7 +55,7 @@ final class DemoAgentCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         LabLayout lab = Labs.layout();
         KernelPackage kernel = lab.pinnedKernel();
-        out.println("vmsight demo-agent: " + kernel + ", QEMU TCG, workload " + procs + " sleepers");
+        out.println("vmsight demo-agent: " + kernel + (nokaslr ? ", nokaslr" : ", KASLR") + ", QEMU TCG, workload " + procs + " sleepers");
         long t = System.nanoTime();
         lab.build(kernel);
         Path home = Files.createDirectories(lab.root().resolve(".lab/agent-demo"));
@@ -63,7 +66,7 @@ final class DemoAgentCommand implements Callable<Integer> {
         Path rootkit = lab.buildRootkit(kernel);
         out.printf("  %-58s %s%n", "lab rootkit " + lab.root().relativize(rootkit), "");
         if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stop(lab);
-        GuestConfig config = lab.defaultConfig(NAME, kernel).withProcs(procs);
+        GuestConfig config = lab.defaultConfig(NAME, kernel).withProcs(procs).withKaslr(!nokaslr);
         long tb = System.nanoTime();
         QemuGuest guest = QemuLauncher.start(config);
         new LabInstance(LabInstance.Kind.QEMU, config, null).save();

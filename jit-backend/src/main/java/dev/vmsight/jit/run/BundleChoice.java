@@ -96,8 +96,19 @@ public final class BundleChoice {
                 + (sameRelease ? " (a bundle of the same release does not fit: the kernel patched itself differently at boot,"
                         + " for another CPU model's features, or it is another build of that release)" : "")
                 + (tried.isEmpty() ? "; there are none" : "; tried " + String.join("; ", tried))
-                + "; train one on that kernel with: vmsight train " + program + " (on a lab built for it: vmsight lab build --kernel PACKAGE)");
+                + "; train one for it with: " + trainCommand(program, release.orElse(null)));
     }
+
+    /** How to train {@code program} for a guest of {@code release}: the lab's kernel selection for a Debian 6.1 release. */
+    static String trainCommand(String program, String release) {
+        Matcher m = release == null ? null : DEBIAN_61.matcher(release);
+        if (m != null && m.matches()) {
+            return "VMSIGHT_KERNEL_ABI=" + m.group(1) + " VMSIGHT_KERNEL_FLAVOR=" + m.group(2) + " vmsight train " + program;
+        }
+        return "vmsight train " + program + " on a lab of that kernel (VMSIGHT_KERNEL_ABI and VMSIGHT_KERNEL_FLAVOR, scripts/lab.env)";
+    }
+
+    private static final Pattern DEBIAN_61 = Pattern.compile("6\\.1\\.0-(\\d+)-(amd64|cloud-amd64|rt-amd64)");
 
     /** The kernel a program was trained on, for people: its release and build hash. */
     public static String trainedFor(MergedProgram p) {
