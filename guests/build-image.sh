@@ -40,8 +40,10 @@ modules=(drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_
          drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/char/virtio_console)
 module_files=()
 for m in "${modules[@]}"; do
+  # built into this kernel (another series or flavour): nothing to load
+  grep -qx "kernel/$m.ko" "$kdir/modules/modules.builtin" 2>/dev/null && continue
   f=$(ls "$kdir/modules/kernel/$m".ko* 2>/dev/null | head -1 || true)
-  [ -n "$f" ] || die "kernel module $m.ko not found under $kdir/modules/kernel"
+  [ -n "$f" ] || die "kernel module $m.ko not found under $kdir/modules/kernel (nor built in: modules.builtin)"
   module_files+=("$f")
 done
 

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Fetch a Debian 6.1 kernel package into the ignored lab cache and unpack it:
+# Fetch a Debian kernel image package into the ignored lab cache and unpack it:
 #   .lab/kernels/<package>/vmlinuz       the bootable bzImage
-#   .lab/kernels/<package>/vmlinux       the ELF kernel, decompressed from vmlinuz's xz payload
+#   .lab/kernels/<package>/vmlinux       the ELF kernel, decompressed from vmlinuz's payload
 #   .lab/kernels/<package>/config        the build config
 #   .lab/kernels/<package>/modules/      lib/modules/<release>/
-# Usage: scripts/fetch-kernel.sh [ABI] [FLAVOR]     (defaults: the pinned ABI, flavor "amd64")
-#        FLAVOR is amd64, cloud-amd64 or rt-amd64. Prints the kernel directory. Idempotent.
+# Usage: scripts/fetch-kernel.sh [ABI] [FLAVOR]     a 6.1 kernel (defaults: the pinned ABI and flavor)
+#        scripts/fetch-kernel.sh linux-image-...    any versioned image package Debian serves, e.g.
+#                                                   linux-image-6.12.118+deb12-amd64-unsigned
+# FLAVOR is amd64, cloud-amd64 or rt-amd64. Prints the kernel directory. Idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lab.env
 . "$root/scripts/lab.env"
-abi=${1:-$VMSIGHT_KERNEL_ABI}
-flavor=${2:-$VMSIGHT_KERNEL_FLAVOR}
-case "$flavor" in amd64|cloud-amd64|rt-amd64) ;; *)
-  echo "fetch-kernel: unknown flavor '$flavor' (expected amd64, cloud-amd64 or rt-amd64)" >&2; exit 2;;
-esac
-[[ "$abi" =~ ^[0-9]+$ ]] || { echo "fetch-kernel: ABI must be a number like 56, not '$abi'" >&2; exit 2; }
-pkg="linux-image-6.1.0-$abi-$flavor"
+if [[ "${1:-}" == linux-image-* ]]; then
+  pkg=$1
+  [[ "$pkg" =~ ^linux-image-[0-9][a-z0-9.+~-]*$ ]] || { echo "fetch-kernel: '$pkg' is not a Debian package name" >&2; exit 2; }
+else
+  abi=${1:-$VMSIGHT_KERNEL_ABI}
+  flavor=${2:-$VMSIGHT_KERNEL_FLAVOR}
+  case "$flavor" in amd64|cloud-amd64|rt-amd64) ;; *)
+    echo "fetch-kernel: unknown flavor '$flavor' (expected amd64, cloud-amd64 or rt-amd64)" >&2; exit 2;;
+  esac
+  [[ "$abi" =~ ^[0-9]+$ ]] || { echo "fetch-kernel: ABI must be a number like 56, not '$abi'" >&2; exit 2; }
+  pkg="linux-image-6.1.0-$abi-$flavor"
+fi
 dir="$root/.lab/kernels/$pkg"
 if [ -f "$dir/vmlinux" ] && [ -f "$dir/vmlinuz" ]; then echo "$dir"; exit 0; fi
 
@@ -24,7 +31,7 @@ mkdir -p "$root/.lab/cache" "$dir"
 cd "$root/.lab/cache"
 if ! ls "${pkg}"_*.deb >/dev/null 2>&1; then
   if ! apt-get download "$pkg" >/dev/null 2>"$root/.lab/cache/$pkg.err"; then
-    echo "fetch-kernel: Debian serves no package '$pkg' (see 'apt-cache search linux-image-6.1.0'); apt said: $(tail -1 "$root/.lab/cache/$pkg.err")" >&2
+    echo "fetch-kernel: Debian serves no package '$pkg' (see 'apt-cache search linux-image-6.'); apt said: $(tail -1 "$root/.lab/cache/$pkg.err")" >&2
     rm -rf "$dir"; exit 2
   fi
 fi
@@ -32,6 +39,7 @@ deb=$(ls "${pkg}"_*.deb | head -1)
 tmp=$(mktemp -d "$root/.lab/cache/unpack.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -x "$deb" "$tmp"
+ls "$tmp"/boot/vmlinuz-* >/dev/null 2>&1 || { echo "fetch-kernel: $deb holds no /boot/vmlinuz-* (a metapackage or a signed-image template? name the versioned image package)" >&2; rm -rf "$dir"; exit 2; }
 cp "$tmp"/boot/vmlinuz-* "$dir/vmlinuz"
 cp "$tmp"/boot/config-* "$dir/config"
 rm -rf "$dir/modules"; mv "$tmp"/lib/modules/* "$dir/modules"

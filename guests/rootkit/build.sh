@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the lab rootkit (vmsight_hide.ko) against the lab kernel's linux-headers package:
 #   .lab/rootkit/<kernel package>/vmsight_hide.ko
-# Usage: guests/rootkit/build.sh [ABI [FLAVOR]]   (default: scripts/lab.env's pinned kernel; installs
-#        linux-headers-6.1.0-<abi>-<flavor> when missing)
+# Usage: guests/rootkit/build.sh [ABI [FLAVOR] | linux-image-PACKAGE]   (default: scripts/lab.env's pinned
+#        kernel; installs the matching linux-headers package when missing)
 # Prints the module path. Idempotent: rebuilds only when the source changed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -10,8 +10,12 @@ here="$root/guests/rootkit"
 abi_env=${VMSIGHT_KERNEL_ABI:-}; flavor_env=${VMSIGHT_KERNEL_FLAVOR:-}
 # shellcheck source=../../scripts/lab.env
 . "$root/scripts/lab.env"
-abi=${1:-${abi_env:-$VMSIGHT_KERNEL_ABI}}; flavor=${2:-${flavor_env:-$VMSIGHT_KERNEL_FLAVOR}}
-release="6.1.0-$abi-$flavor"
+if [[ "${1:-}" == linux-image-* ]]; then
+  pkg=$1; release=${pkg#linux-image-}; release=${release%-unsigned}
+else
+  abi=${1:-${abi_env:-$VMSIGHT_KERNEL_ABI}}; flavor=${2:-${flavor_env:-$VMSIGHT_KERNEL_FLAVOR}}
+  release="6.1.0-$abi-$flavor"; pkg="linux-image-$release"
+fi
 headers="/usr/src/linux-headers-$release"
 
 die() { echo "rootkit-build: $*" >&2; exit 2; }
@@ -23,7 +27,7 @@ if [ ! -f "$headers/Makefile" ]; then
     || die "apt-get install linux-headers-$release failed"
 fi
 
-out="$root/.lab/rootkit/linux-image-$release"
+out="$root/.lab/rootkit/$pkg"
 mkdir -p "$out"
 stamp=$(sha256sum "$here/vmsight_hide.c" "$here/Kbuild" | sed "s|$root/||"; echo "$release")
 if [ -f "$out/vmsight_hide.ko" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$stamp" ]; then

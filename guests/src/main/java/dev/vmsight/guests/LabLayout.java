@@ -52,8 +52,13 @@ public final class LabLayout {
 
     public Path root() { return root; }
 
-    /** The kernel pinned in scripts/lab.env, overridden by VMSIGHT_KERNEL_ABI / VMSIGHT_KERNEL_FLAVOR. */
+    /**
+     * The kernel pinned in scripts/lab.env, overridden by VMSIGHT_KERNEL_ABI / VMSIGHT_KERNEL_FLAVOR
+     * or, for any package by name, VMSIGHT_KERNEL_PACKAGE.
+     */
     public KernelPackage pinnedKernel() {
+        String named = System.getenv("VMSIGHT_KERNEL_PACKAGE");
+        if (named != null && !named.isBlank()) return KernelPackage.parse(named.strip());
         Properties env = new Properties();
         Path file = root.resolve("scripts/lab.env");
         try (var in = Files.newBufferedReader(file)) {
@@ -78,7 +83,7 @@ public final class LabLayout {
         Path vmlinuz = kernelDir(kernel).resolve("vmlinuz");
         if (!Files.isRegularFile(vmlinuz)) {
             throw new GuestException("kernel package " + kernel + " is missing: " + vmlinuz + " does not exist (run scripts/fetch-kernel.sh "
-                    + kernel.abi() + " " + kernel.flavor() + ")");
+                    + kernel.packageName() + ")");
         }
         return vmlinuz;
     }
@@ -127,7 +132,7 @@ public final class LabLayout {
      * guests/build-image.sh; both do nothing when up to date). Returns the initramfs.
      */
     public Path build(KernelPackage kernel) {
-        runScript(List.of(root.resolve("scripts/fetch-kernel.sh").toString(), String.valueOf(kernel.abi()), kernel.flavor()));
+        runScript(List.of(root.resolve("scripts/fetch-kernel.sh").toString(), kernel.packageName()));
         runScript(List.of(root.resolve("guests/build-image.sh").toString(), kernelDir(kernel).toString()));
         return initramfs(kernel);
     }
@@ -137,7 +142,7 @@ public final class LabLayout {
      * linux-headers package, installed when missing) and returns the module file.
      */
     public Path buildRootkit(KernelPackage kernel) {
-        runScript(List.of(root.resolve("guests/rootkit/build.sh").toString(), String.valueOf(kernel.abi()), kernel.flavor()));
+        runScript(List.of(root.resolve("guests/rootkit/build.sh").toString(), kernel.packageName()));
         Path module = root.resolve(".lab/rootkit").resolve(kernel.packageName()).resolve("vmsight_hide.ko");
         if (!Files.isRegularFile(module)) {
             throw new GuestException("guests/rootkit/build.sh succeeded but left no module at " + module);
