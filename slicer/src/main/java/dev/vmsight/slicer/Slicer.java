@@ -54,7 +54,16 @@ public final class Slicer {
             Map.entry("vzalloc", SummaryKind.ALLOCATE), Map.entry("__vmalloc", SummaryKind.ALLOCATE),
             Map.entry("__get_free_pages", SummaryKind.ALLOCATE), Map.entry("get_zeroed_page", SummaryKind.ALLOCATE),
             Map.entry("kvfree", SummaryKind.RELEASE), Map.entry("vfree", SummaryKind.RELEASE),
-            Map.entry("free_pages", SummaryKind.RELEASE));
+            Map.entry("free_pages", SummaryKind.RELEASE),
+            // the same interfaces from 6.10 on, where allocation profiling renamed them (alloc_hooks wraps the _noprof ones)
+            Map.entry("kmem_cache_alloc_noprof", SummaryKind.ALLOCATE), Map.entry("kmem_cache_alloc_lru_noprof", SummaryKind.ALLOCATE),
+            Map.entry("kmem_cache_alloc_node_noprof", SummaryKind.ALLOCATE), Map.entry("__kmalloc_noprof", SummaryKind.ALLOCATE),
+            Map.entry("__kmalloc_node_noprof", SummaryKind.ALLOCATE), Map.entry("__kmalloc_cache_noprof", SummaryKind.ALLOCATE),
+            Map.entry("__kmalloc_cache_node_noprof", SummaryKind.ALLOCATE), Map.entry("__kmalloc_large_noprof", SummaryKind.ALLOCATE),
+            Map.entry("__kmalloc_large_node_noprof", SummaryKind.ALLOCATE), Map.entry("__kvmalloc_node_noprof", SummaryKind.ALLOCATE),
+            Map.entry("vmalloc_noprof", SummaryKind.ALLOCATE), Map.entry("vzalloc_noprof", SummaryKind.ALLOCATE),
+            Map.entry("__vmalloc_noprof", SummaryKind.ALLOCATE), Map.entry("get_free_pages_noprof", SummaryKind.ALLOCATE),
+            Map.entry("get_zeroed_page_noprof", SummaryKind.ALLOCATE));
 
     /** The most bytes of a fresh allocation a summary zero-fills (the arena slot's size). */
     static final long MAX_ZEROED = 1L << 20;

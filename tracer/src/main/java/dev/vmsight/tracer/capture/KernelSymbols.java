@@ -29,7 +29,12 @@ public final class KernelSymbols {
             "get_random_u64", "kmem_cache_alloc", "kmem_cache_alloc_lru", "kmem_cache_alloc_node", "__kmalloc",
             "__kmalloc_node", "kmalloc_trace", "kmalloc_node_trace", "kmalloc_large", "kfree", "kmem_cache_free",
             "kvmalloc_node", "kvfree", "vmalloc", "vzalloc", "__vmalloc", "vfree", "__get_free_pages", "get_zeroed_page",
-            "free_pages");
+            "free_pages",
+            // 6.10 on: the same interfaces renamed by allocation profiling
+            "kmem_cache_alloc_noprof", "kmem_cache_alloc_lru_noprof", "kmem_cache_alloc_node_noprof", "__kmalloc_noprof",
+            "__kmalloc_node_noprof", "__kmalloc_cache_noprof", "__kmalloc_cache_node_noprof", "__kmalloc_large_noprof",
+            "__kmalloc_large_node_noprof", "__kvmalloc_node_noprof", "vmalloc_noprof", "vzalloc_noprof", "__vmalloc_noprof",
+            "get_free_pages_noprof", "get_zeroed_page_noprof");
     /**
      * The data symbols recorded: {@code __per_cpu_offset} (u64 per CPU: the base of its per-CPU
      * area), the per-CPU offsets of {@code current_task}, {@code cpu_current_top_of_stack} and
@@ -40,7 +45,7 @@ public final class KernelSymbols {
      */
     public static final List<String> DATA = List.of("_text", "__per_cpu_offset", "current_task", "cpu_current_top_of_stack",
             "__per_cpu_end", "init_task", "init_top_pgt", "phys_base", "page_offset_base", "vmalloc_base", "vmemmap_base",
-            "nr_cpu_ids");
+            "nr_cpu_ids", "pcpu_hot");
     /** Every symbol recorded. */
     public static final List<String> RECORDED = java.util.stream.Stream.concat(FUNCTIONS.stream(), DATA.stream()).toList();
     /** Header context key of the size of a task_struct (the guest's /proc/slabinfo object size), decimal. */
@@ -66,6 +71,7 @@ public final class KernelSymbols {
                 + "grep '^task_struct ' /proc/slabinfo";
         String out = guest.exec(timeout, List.of("/bin/sh", "-c", script)).stdoutOrThrow("reading /proc/kallsyms in the guest");
         Map<String, String> m = parse(out);
+        hotSlots(m, kernelConfig(guest));
         taskStructSize(out).ifPresent(size -> m.put(TASK_STRUCT_SIZE, String.valueOf(size)));
         return m;
     }
@@ -97,6 +103,32 @@ public final class KernelSymbols {
             }
         }
         return out;
+    }
+
+    /**
+     * From 6.2 on, {@code current_task} and the stack top are fields of the per-CPU {@code struct
+     * pcpu_hot} (arch/x86/include/asm/current.h): the task pointer first, then preempt_count and
+     * cpu_number (4 bytes each), then call_depth (8 bytes, with call depth tracking), then
+     * top_of_stack. Their per-CPU offsets are recorded under the old names, so later stages need
+     * not know the series.
+     */
+    static void hotSlots(Map<String, String> symbols, String config) {
+        String hot = symbols.get(KEY + "pcpu_hot");
+        if (hot == null || symbols.containsKey(KEY + "current_task")) return;
+        long base = Long.parseUnsignedLong(hot, 16);
+        boolean callDepth = config.contains("\nCONFIG_MITIGATION_CALL_DEPTH_TRACKING=y") || config.contains("\nCONFIG_CALL_DEPTH_TRACKING=y");
+        symbols.put(KEY + "current_task", String.format("%016x", base));
+        symbols.put(KEY + "cpu_current_top_of_stack", String.format("%016x", base + (callDepth ? 24 : 16)));
+    }
+
+    /** The build config of the guest's kernel, beside its vmlinuz in the lab (empty when absent). */
+    private static String kernelConfig(QemuGuest guest) {
+        Path config = guest.config().kernel().resolveSibling("config");
+        try {
+            return Files.isRegularFile(config) ? "\n" + Files.readString(config) : "";
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** The object size of the task_struct slab cache in /proc/slabinfo text (its fourth column). */

@@ -226,7 +226,9 @@ public final class TrainingCorpus {
         try (TraceReader r = TraceFiles.open(e.trace()); Snapshot s = Snapshot.open(e.snapshot())) {
             return r.header().guest().kernelTextSha256().startsWith(kernelSha) && r.summary().fidelity()
                     && r.summary().reachedEnd() && s.storedPages() > 0
-                    && r.header().context().containsKey(KernelSymbols.KEY + "kvmalloc_node")  // traced before these symbols were recorded
+                    // traced before the allocators' symbols were recorded (kvmalloc_node; 6.10 on: __kvmalloc_node_noprof)
+                    && (r.header().context().containsKey(KernelSymbols.KEY + "kvmalloc_node")
+                        || r.header().context().containsKey(KernelSymbols.KEY + "__kvmalloc_node_noprof"))
                     && trainerUnchanged(r.header(), e.trace().getParent())
                     && r.header().context().containsKey(Tracer.EARLIER_RUNS)     // traced before earlier runs were counted
                     && String.valueOf(Variation.CYCLE_VERSION).equals(r.header().context().get(Variation.CYCLE_VERSION_KEY));

@@ -41,4 +41,25 @@ class KernelSymbolsTest {
         assertEquals(java.util.OptionalInt.of(6208), KernelSymbols.taskStructSize(out));
         assertEquals(java.util.OptionalInt.empty(), KernelSymbols.taskStructSize("kmalloc-8  1 2 8 512 1"));
     }
+
+    /** 6.12 (Debian 6.12.118): current_task and the stack top are fields of pcpu_hot; call depth tracking moves the stack top. */
+    @Test
+    void theHotPerCpuStructOfNewerKernelsGivesTheSameSlots() {
+        Map<String, String> m = new java.util.HashMap<>(KernelSymbols.parse("""
+                00000000000351c0 A const_pcpu_hot
+                00000000000351c0 A pcpu_hot
+                0000000000039000 A __per_cpu_end
+                """));
+        KernelSymbols.hotSlots(m, "\nCONFIG_MITIGATION_CALL_DEPTH_TRACKING=y\n");
+        assertEquals("00000000000351c0", m.get(KernelSymbols.KEY + "current_task"));
+        assertEquals("00000000000351d8", m.get(KernelSymbols.KEY + "cpu_current_top_of_stack"));
+        Map<String, String> without = new java.util.HashMap<>(Map.of(KernelSymbols.KEY + "pcpu_hot", "00000000000351c0"));
+        KernelSymbols.hotSlots(without, "\n# CONFIG_MITIGATION_CALL_DEPTH_TRACKING is not set\n");
+        assertEquals("00000000000351d0", without.get(KernelSymbols.KEY + "cpu_current_top_of_stack"));
+        // a 6.1 kernel has its own current_task: left as it is
+        Map<String, String> old = new java.util.HashMap<>(Map.of(KernelSymbols.KEY + "current_task", "000000000001fb80",
+                KernelSymbols.KEY + "pcpu_hot", "0000000000020000"));
+        KernelSymbols.hotSlots(old, "");
+        assertEquals("000000000001fb80", old.get(KernelSymbols.KEY + "current_task"));
+    }
 }
