@@ -67,6 +67,10 @@ final class ReliabilityCommand implements Callable<Integer> {
     @Option(names = "--kaslr", description = "boot every guest with KASLR (the programs are trained on nokaslr boots)")
     boolean kaslr;
 
+    @Option(names = "--cpu-model", paramLabel = "MODEL", defaultValue = dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL,
+            description = "QEMU CPU model of every boot (default: ${DEFAULT-VALUE}, the training boots' model)")
+    String cpuModel;
+
     @Option(names = "--resume", description = "keep the complete boots of --out's runs.csv and go on from the next one")
     boolean resume;
 
@@ -75,7 +79,8 @@ final class ReliabilityCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         LabLayout lab = Labs.layout();
         GuardPolicy guards = GuardPolicy.parse(policy);
-        Path dir = out != null ? out : lab.root().resolve(".lab/reliability").resolve(policy + "-" + boots + (kaslr ? "-kaslr" : ""));
+        Path dir = out != null ? out : lab.root().resolve(".lab/reliability").resolve(policy + "-" + boots + (kaslr ? "-kaslr" : "")
+                + (cpuModel.equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL) ? "" : "-" + cpuModel));
         List<LiveSeries.Pause> pausePoints = pauses.stream().map(p -> LiveSeries.Pause.valueOf(p.trim().toUpperCase(Locale.ROOT))).toList();
         List<TrainingProgram> which = programs.stream().map(TrainCommand::program).toList();
         List<Training.Trained> trained = new ArrayList<>();
@@ -86,7 +91,7 @@ final class ReliabilityCommand implements Callable<Integer> {
             trained.add(t);
         }
         LiveSeries.Plan plan = new LiveSeries.Plan(boots, sizes, cpus, floors, pausePoints, which,
-                Budget.of(2_000_000_000L, Duration.ofSeconds(30)), kaslr);
+                Budget.of(2_000_000_000L, Duration.ofSeconds(30)), kaslr, cpuModel);
         List<String> csv = new ArrayList<>(List.of(LiveSeries.CSV_HEADER));
         try {
             Files.createDirectories(dir);
@@ -104,7 +109,7 @@ final class ReliabilityCommand implements Callable<Integer> {
         runs.addAll(LiveSeries.run(lab, plan, trained, new LiveSeries.Listener() {
             @Override public void boot(int boot, GuestConfig config, int pidFloor) {
                 w.printf(Locale.ROOT, "boot %d/%d: %d sleepers, %d vCPU(s), %d MiB, PID floor %d%s (%.0f s so far)%n", boot + 1, boots,
-                        config.procs(), config.cpus(), config.memoryMiB(), pidFloor, config.kaslr() ? ", KASLR" : "",
+                        config.procs(), config.cpus(), config.memoryMiB(), pidFloor, (config.kaslr() ? ", KASLR" : "") + (cpuModel.equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL) ? "" : ", " + cpuModel),
                         (System.nanoTime() - t0) / 1e9);
                 w.flush();
             }

@@ -22,8 +22,15 @@ public final class LabLayout {
     private static final Duration SCRIPT_TIMEOUT = Duration.ofMinutes(15);
 
     private final Path root;
+    /** The kernel this layout's commands use instead of the pinned one (null: the pinned one). */
+    private final KernelPackage kernel;
 
     private LabLayout(Path root) {
+        this(root, null);
+    }
+
+    private LabLayout(Path root, KernelPackage kernel) {
+        this.kernel = kernel;
         this.root = root;
     }
 
@@ -57,6 +64,7 @@ public final class LabLayout {
      * or, for any package by name, VMSIGHT_KERNEL_PACKAGE.
      */
     public KernelPackage pinnedKernel() {
+        if (kernel != null) return kernel;
         String named = System.getenv("VMSIGHT_KERNEL_PACKAGE");
         if (named != null && !named.isBlank()) return KernelPackage.parse(named.strip());
         Properties env = new Properties();
@@ -72,6 +80,11 @@ public final class LabLayout {
             throw new GuestException(file + " must set VMSIGHT_KERNEL_ABI and VMSIGHT_KERNEL_FLAVOR");
         }
         return KernelPackage.of(abi.strip(), flavor.strip());
+    }
+
+    /** This lab with {@code kernel} in place of the pinned kernel, for every stage that asks for it (a kernel matrix). */
+    public LabLayout withKernel(KernelPackage kernel) {
+        return new LabLayout(root, java.util.Objects.requireNonNull(kernel, "kernel"));
     }
 
     public Path kernelDir(KernelPackage kernel) {

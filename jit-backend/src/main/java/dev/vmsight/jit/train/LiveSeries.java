@@ -41,15 +41,24 @@ public final class LiveSeries {
     /** How a run ended against the guest's view. */
     public enum Result { CORRECT, WRONG, UNSEEN_PATH, BUDGET, ERROR }
 
-    /** The series' shape: boots, and the cycles each boot takes its parameters from; {@code kaslr}: every boot with KASLR. */
+    /**
+     * The series' shape: boots, and the cycles each boot takes its parameters from; {@code kaslr}:
+     * every boot with KASLR; {@code cpuModel}: the QEMU CPU model of every boot.
+     */
     public record Plan(int boots, List<Integer> sizes, List<Integer> cpus, List<Integer> pidFloors, List<Pause> pauses,
-                       List<TrainingProgram> programs, Budget budget, boolean kaslr) {
+                       List<TrainingProgram> programs, Budget budget, boolean kaslr, String cpuModel) {
         public Plan {
             sizes = List.copyOf(sizes);
             cpus = List.copyOf(cpus);
             pidFloors = List.copyOf(pidFloors);
             pauses = List.copyOf(pauses);
             programs = List.copyOf(programs);
+        }
+
+        /** A plan on the default CPU model. */
+        public Plan(int boots, List<Integer> sizes, List<Integer> cpus, List<Integer> pidFloors, List<Pause> pauses,
+                    List<TrainingProgram> programs, Budget budget, boolean kaslr) {
+            this(boots, sizes, cpus, pidFloors, pauses, programs, budget, kaslr, GuestConfig.DEFAULT_CPU_MODEL);
         }
 
         /** A plan of nokaslr boots (the training boots' kind). */
@@ -117,7 +126,7 @@ public final class LiveSeries {
             int floor = plan.pidFloors().get(b % plan.pidFloors().size());
             GuestConfig config = lab.defaultConfig("series", lab.pinnedKernel()).withProcs(size).withCpus(cpus)
                     .withMemoryMiB(size > 1500 || cpus > 2 ? 1024 : lab.defaultConfig("x", lab.pinnedKernel()).memoryMiB())
-                    .withKaslr(plan.kaslr());
+                    .withKaslr(plan.kaslr()).withCpuModel(plan.cpuModel());
             listener.boot(b, config, floor);
             try (QemuGuest guest = QemuLauncher.start(config, Duration.ofSeconds(300))) {
                 if (floor > 0) {
