@@ -41,7 +41,7 @@ public final class ProgramRelocation {
         for (MergedProgram.ProgramInstruction i : program.instructions()) {
             boolean image = KernelLayout.inImageWindow(i.address());
             instructions.add(new MergedProgram.ProgramInstruction(trained.relocate(i.address(), live),
-                    image ? code(i.bytes(), i.address(), slide, trained.text(), code) : i.bytes(), i.cpl(), i.keptUops()));
+                    image ? code(i.bytes(), i.address(), trained, live, code) : i.bytes(), i.cpl(), i.keptUops()));
         }
         List<MergedProgram.ControlSite> controls = program.controls().stream().map(c -> new MergedProgram.ControlSite(
                 trained.relocate(c.address(), live), c.kind(), sorted(c.successors(), trained, live), c.role())).toList();
@@ -71,10 +71,11 @@ public final class ProgramRelocation {
 
     /**
      * The bytes of the image instruction at {@code address} as the guest's kernel relocated them
-     * when it slid by {@code slide}. The candidates are the fields a relocation can touch: an
-     * absolute reference into the image (a 64-bit immediate or a displacement at or above {@code
-     * text}, the trained {@code _text}), moved by the slide, and a RIP-relative reference to what
-     * does not move, moved back. Which of them the kernel did relocate is not in the program
+     * in boot {@code layout}. The candidates are the fields a relocation can touch: an absolute
+     * reference into the image (a 64-bit immediate or a displacement at or above the trained
+     * {@code _text}), moved by the slide; a RIP-relative reference to what does not move, moved
+     * back; and a 64-bit immediate pointing into the direct map, vmalloc or vmemmap (a runtime
+     * constant the kernel patched in at boot), moved by its region. Which of them the kernel did relocate is not in the program
      * (a displacement may be a number: {@code lea -0x4498517b(%rdi)} is a hash constant), so the
      * guest's bytes at the moved address decide, field by field: a field is rewritten only where
      * the guest holds exactly the relocated value. Any other difference is left for the code check
@@ -83,8 +84,9 @@ public final class ProgramRelocation {
      * @param live the guest's code (null: nothing is rewritten)
      * @throws IllegalArgumentException when a rewrite decodes as another instruction
      */
-    static byte[] code(byte[] bytes, long address, long slide, long text, LinearMemory live) {
-        if (slide == 0 || live == null) return bytes;
+    static byte[] code(byte[] bytes, long address, KernelLayout trained, KernelLayout layout, LinearMemory live) {
+        long slide = trained.imageSlide(layout), text = trained.text();
+        if (trained.equals(layout) || live == null) return bytes;
         Instruction before = Decoder.decode(bytes, address);
         byte[] guest = new byte[bytes.length];
         try {
@@ -101,6 +103,12 @@ public final class ProgramRelocation {
             if (op instanceof Operand.Imm imm && imm.size() == 8 && imageReference(imm.value(), text)) {
                 value = imm.value();
                 delta = slide;
+            } else if (op instanceof Operand.Imm imm && imm.size() == 8 && imm.value() != (int) imm.value()
+                    && trained.relocate(imm.value(), layout) != imm.value()) {
+                // a 64-bit immediate in the direct map, vmalloc or vmemmap: a pointer the kernel patched
+                // into its code at boot (6.9 on, runtime constants: d_hash's dentry_hashtable)
+                value = imm.value();
+                delta = trained.relocate(value, layout) - value;
             } else if (op instanceof Operand.Mem m && !m.ripRelative() && m.addressSize() == 8 && imageReference(m.disp(), text)) {
                 value = m.disp();
                 delta = slide;

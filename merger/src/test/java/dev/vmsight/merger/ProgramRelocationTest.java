@@ -45,8 +45,10 @@ class ProgramRelocationTest {
         };
     }
 
+    private static final KernelLayout LIVE = new KernelLayout(TEXT + SLIDE, 0xffff8dc380000000L, 0xffffb00000000000L, 0xffffd30000000000L);
+
     private static String relocated(String trained, String live) {
-        return HEX.formatHex(ProgramRelocation.code(HEX.parseHex(trained), AT, SLIDE, TEXT, guest(AT + SLIDE, live)));
+        return HEX.formatHex(ProgramRelocation.code(HEX.parseHex(trained), AT, KernelLayout.NOKASLR, LIVE, guest(AT + SLIDE, live)));
     }
 
     @Test
@@ -63,6 +65,14 @@ class ProgramRelocationTest {
     void ripRelativePerCpuReferencesMoveTheOtherWay() {
         // mov %gs:current_task(%rip),%esi: the target is a per-CPU offset, which does not move
         assertEquals("658b3563927d5c", relocated("658b356392fd7e", "658b3563927d5c"));
+    }
+
+    /** 6.12's d_hash: movabs $dentry_hashtable,%rdx, patched into the code at boot (a direct-map pointer). */
+    @Test
+    void runtimeConstantPointersMoveWithTheirRegion() {
+        assertEquals("48ba00cf988fc38dffff", relocated("48ba00cf980f8088ffff", "48ba00cf988fc38dffff"));
+        // allocated elsewhere on the guest's boot: left for the code check
+        assertEquals("48ba00cf980f8088ffff", relocated("48ba00cf980f8088ffff", "48ba00d0988fc38dffff"));
     }
 
     @Test
@@ -82,8 +92,8 @@ class ProgramRelocationTest {
         // a hook rewrote the immediate: the program keeps the trained bytes; the code check reports the difference
         assertEquals("48c7c740aa2182", relocated("48c7c740aa2182", "48c7c700001234"));
         // unreadable guest code: unchanged
-        assertEquals("48c7c740aa2182", HEX.formatHex(ProgramRelocation.code(HEX.parseHex("48c7c740aa2182"), AT, SLIDE, TEXT,
-                guest(0, "00"))));
+        assertEquals("48c7c740aa2182", HEX.formatHex(ProgramRelocation.code(HEX.parseHex("48c7c740aa2182"), AT, KernelLayout.NOKASLR,
+                LIVE, guest(0, "00"))));
     }
 
     @Test
