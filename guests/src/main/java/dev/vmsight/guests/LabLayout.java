@@ -67,6 +67,14 @@ public final class LabLayout {
         if (kernel != null) return kernel;
         String named = System.getenv("VMSIGHT_KERNEL_PACKAGE");
         if (named != null && !named.isBlank()) return KernelPackage.parse(named.strip());
+        return configuredKernel();
+    }
+
+    /**
+     * The kernel scripts/lab.env pins (VMSIGHT_KERNEL_ABI / VMSIGHT_KERNEL_FLAVOR may override it):
+     * its bundles are named without a kernel, every other kernel's with its release.
+     */
+    public KernelPackage configuredKernel() {
         Properties env = new Properties();
         Path file = root.resolve("scripts/lab.env");
         try (var in = Files.newBufferedReader(file)) {

@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * trained kernel code matches its own. A bundle is read, compiled and analysed once, on first use.
  */
 final class Bundles {
-    private static final Pattern NAME = Pattern.compile("([a-z]+)-([a-z]+)-(\\d+)\\.vmprog");
+    private static final Pattern NAME = Pattern.compile("([a-z]+)-([a-z]+)-(\\d+)(?:\\.[0-9][A-Za-z0-9.+~_-]*)?\\.vmprog");
 
     /** One bundle file, loaded lazily. */
     static final class Bundle {

@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  */
 public final class BundleChoice {
 
-    private static final Pattern NAME = Pattern.compile("([a-z]+)-([a-z]+)-(\\d+)\\.vmprog");
+    private static final Pattern NAME = Pattern.compile("([a-z]+)-([a-z]+)-(\\d+)(?:\\.[0-9][A-Za-z0-9.+~_-]*)?\\.vmprog");
     private static final Duration BANNER_BUDGET = Duration.ofSeconds(2);
 
     /** The bundle chosen: its file, the program as trained, and the program placed in the guest with its code checked. */

@@ -1,5 +1,6 @@
 package dev.vmsight.jit.train;
 
+import dev.vmsight.guests.KernelPackage;
 import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.TrainingProgram;
 import dev.vmsight.jit.CompiledMonitor;
@@ -28,7 +29,8 @@ import java.util.TreeSet;
  * The training pipeline for one lab program, unattended, each stage timed: trace N runs (the
  * tracer's corpus under .lab/corpus, traced only if missing), slice under a guard policy, merge,
  * calibrate (DATA: see {@link Calibration}), write the program file
- * (.lab/programs/&lt;program&gt;-&lt;policy&gt;-&lt;runs&gt;.vmprog), compile, and check that the
+ * (.lab/programs/&lt;program&gt;-&lt;policy&gt;-&lt;runs&gt;[.&lt;release&gt;].vmprog: the release of a kernel other
+ * than the lab's configured one), compile, and check that the
  * program answers each training run's own START snapshot as the guest did ({@link SelfCheck}).
  * Shared by {@code vmsight train}, the demo, the live lab tests, the reliability series and the
  * benchmarks.
@@ -161,8 +163,12 @@ public final class Training {
                 }
                 context.addAll(found);
             }
+            // the lab's configured kernel: PROGRAM-POLICY-RUNS.vmprog; any other: .RELEASE before .vmprog, so
+            // bundles of several kernels share a directory (vmsight run DIR, the agent)
+            KernelPackage kernel = lab.pinnedKernel();
+            String release = kernel.equals(lab.configuredKernel()) ? "" : "." + kernel.release();
             Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(Locale.ROOT)
-                    + "-" + label + ".vmprog");
+                    + "-" + label + release + ".vmprog");
             try {
                 Files.createDirectories(file.getParent());
             } catch (IOException e) {
