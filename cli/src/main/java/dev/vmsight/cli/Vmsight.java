@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "vmsight 0.1.0",
         description = "Virtual-machine introspection programs generated from whole-system traces.",
-        subcommands = {DemoCommand.class, DemoAgentCommand.class, AgentCommand.class, TrainCommand.class, ReliabilityCommand.class, LabCommand.class, VerifyCommand.class, TraceCommand.class, dev.vmsight.cli.run.RunCommand.class, TraceInfoCommand.class, SliceCommand.class, MergeCommand.class, InspectCommand.class, CrossvalCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, DemoAgentCommand.class, AgentCommand.class, TrainCommand.class, ReliabilityCommand.class, MatrixCommand.class, LabCommand.class, VerifyCommand.class, TraceCommand.class, dev.vmsight.cli.run.RunCommand.class, TraceInfoCommand.class, SliceCommand.class, MergeCommand.class, InspectCommand.class, CrossvalCommand.class, CommandLine.HelpCommand.class})
 public final class Vmsight implements Runnable {
 
     @CommandLine.Spec
