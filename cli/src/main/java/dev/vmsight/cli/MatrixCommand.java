@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
  * the share of µops the slice keeps), cross-validated on held-out runs of another boot (k = 4,
  * DATA), and run live against the guest's own view on a nokaslr boot and on KASLR boots, for
  * each CPU model (the programs are trained on the default model; on another one the code check
- * decides). One CSV line per cell and a Markdown table under {@code --out}.
+ * decides). A Markdown table under {@code --out} (matrix.md), printed too.
  */
 @Command(name = "matrix", mixinStandardHelpOptions = true,
         description = "Kernel matrix: per kernel package and CPU model, every program regenerated, cross-validated and checked live (nokaslr, KASLR).")
@@ -55,7 +55,7 @@ final class MatrixCommand implements Callable<Integer> {
     @Option(names = "--kaslr-boots", defaultValue = "5", description = "KASLR boots per kernel and model (default: ${DEFAULT-VALUE})")
     int kaslrBoots;
 
-    @Option(names = "--out", description = "directory for matrix.csv and matrix.md (default: .lab/matrix)")
+    @Option(names = "--out", description = "directory for matrix.md (default: .lab/matrix)")
     Path out;
 
     /** One cell: a program on a kernel. */
