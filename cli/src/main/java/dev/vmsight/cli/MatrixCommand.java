@@ -129,6 +129,7 @@ final class MatrixCommand implements Callable<Integer> {
                 TrainingProgram p = TrainCommand.program(t.program().name());
                 cells.add(new Cell(k.packageName(), p.fileName(), times.get(p)[0], sliceKept(t), crossval.get(p), live.getOrDefault(p, Map.of())));
             }
+            write(dir.resolve("matrix.md"), table(cells));   // after each kernel: a long matrix keeps what it measured
         }
         String table = table(cells);
         write(dir.resolve("matrix.md"), table);
