@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.LabLayout;
@@ -19,7 +18,6 @@ import dev.vmsight.jit.run.ProgramRuns;
 import dev.vmsight.merger.KernelLayout;
 import dev.vmsight.vmi.Budget;
 import dev.vmsight.vmi.paging.AddressSpace;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,14 +49,8 @@ class KaslrLabTest {
 
     @BeforeAll
     void train() {
-        String root = System.getProperty("vmsight.root");
-        if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
-        lab = LabLayout.at(Path.of(root));
-        for (TrainingProgram p : TrainingProgram.values()) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            assertTrue(t.selfCheck().passed(), p + ": " + t.selfCheck().summary());
-            trained.add(t);
-        }
+        lab = SixPrograms.lab();
+        trained.addAll(SixPrograms.trained(lab));
     }
 
     private static final Pattern TEXT = Pattern.compile("(?m)^([0-9a-f]{16}) T _text$");

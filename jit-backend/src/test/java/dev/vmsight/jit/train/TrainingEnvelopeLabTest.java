@@ -3,7 +3,6 @@ package dev.vmsight.jit.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.LabLayout;
@@ -16,7 +15,6 @@ import dev.vmsight.jit.run.ProgramRuns;
 import dev.vmsight.jit.run.RunOutcome;
 import dev.vmsight.slicer.GuardPolicy;
 import dev.vmsight.vmi.Budget;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,14 +44,8 @@ class TrainingEnvelopeLabTest {
 
     @BeforeAll
     void train() {
-        String root = System.getProperty("vmsight.root");
-        if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
-        lab = LabLayout.at(Path.of(root));
-        for (TrainingProgram p : TrainingProgram.values()) {
-            Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
-            assertTrue(t.selfCheck().passed(), p + ": " + t.selfCheck().summary());
-            trained.add(t);
-        }
+        lab = SixPrograms.lab();
+        trained.addAll(SixPrograms.trained(lab));
     }
 
     @Test
