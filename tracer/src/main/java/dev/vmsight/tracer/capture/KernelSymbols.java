@@ -78,29 +78,40 @@ public final class KernelSymbols {
 
     /**
      * {@code REGION_KEY + name → hex value} of each {@link #REGIONS} variable, read from {@code ram}
-     * through the page tables at {@code cr3} at the symbols' addresses in {@code symbols} (a KASLR
-     * boot randomises these bases: a program trained there must know them to be moved to another
-     * boot). Variables without a recorded symbol are left out.
+     * at the symbols' addresses in {@code symbols} through the page tables at {@code cr3} (or the
+     * kernel's own; a KASLR boot randomises these bases: a program trained there must know them to
+     * be moved to another boot). Variables without a recorded symbol, or unreadable, are left out.
      */
     static Map<String, String> regionBases(dev.vmsight.vmi.phys.PhysicalMemory ram, long cr3, Map<String, String> symbols) {
         Map<String, String> out = new LinkedHashMap<>();
         var mode = dev.vmsight.vmi.paging.PagingMode.fourLevel();
-        var space = dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3, mode);
-        // under page-table isolation a user-mode CR3 is the user copy (bit 12 set): the kernel's is the even page
-        var kernel = dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3 & ~0x1000L, mode);
+        // the trainer's own page tables; under page-table isolation the kernel's copy (the even page);
+        // and the kernel's own (init_top_pgt through phys_base, as a nokaslr image maps it)
+        List<dev.vmsight.vmi.paging.AddressSpace> spaces = new java.util.ArrayList<>(List.of(
+                dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3, mode), dev.vmsight.vmi.paging.AddressSpace.of(ram, cr3 & ~0x1000L, mode)));
+        String pgt = symbols.get(KEY + "init_top_pgt"), physBase = symbols.get(KEY + "phys_base");
+        if (pgt != null && physBase != null) {
+            try {
+                long start = 0xffffffff80000000L;
+                long base = ram.readLong(Long.parseUnsignedLong(physBase, 16) - start);
+                spaces.add(dev.vmsight.vmi.paging.AddressSpace.of(ram, Long.parseUnsignedLong(pgt, 16) - start + base, mode));
+            } catch (RuntimeException unreadable) {
+                // not a nokaslr image, or no such page: the other tables decide
+            }
+        }
         for (String name : REGIONS) {
             String at = symbols.get(KEY + name);
             if (at == null) continue;
             long va = Long.parseUnsignedLong(at, 16);
-            try {
-                out.put(REGION_KEY + name, Long.toHexString(space.readLong(va)));
-            } catch (dev.vmsight.vmi.GuestMemoryException e) {
+            for (var space : spaces) {
                 try {
-                    out.put(REGION_KEY + name, Long.toHexString(kernel.readLong(va)));
-                } catch (dev.vmsight.vmi.GuestMemoryException again) {
-                    throw new IllegalStateException(name + " at 0x" + at + " cannot be read at START: " + e.getMessage(), e);
+                    out.put(REGION_KEY + name, Long.toHexString(space.readLong(va)));
+                    break;
+                } catch (RuntimeException e) {
+                    // the next tables
                 }
             }
+            // unreadable through all: left out; the merger then takes a nokaslr layout, or refuses a slid image
         }
         return out;
     }
