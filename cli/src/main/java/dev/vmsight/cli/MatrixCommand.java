@@ -60,7 +60,7 @@ final class MatrixCommand implements Callable<Integer> {
 
     /** One cell: a program on a kernel. */
     private record Cell(String kernel, String program, double regenerateSeconds, String sliceKept, String crossval,
-                        Map<String, String> live) { }
+                        Map<String, String> live, boolean corpusCached) { }
 
     @Override
     public Integer call() {
@@ -90,10 +90,10 @@ final class MatrixCommand implements Callable<Integer> {
                 } catch (RuntimeException e) {
                     w.printf("%s %s: training failed: %s%n", k, p.fileName(), e.getMessage());
                     w.flush();
-                    cells.add(new Cell(k.packageName(), p.fileName(), (System.nanoTime() - t0) / 1e9, "failed", "", Map.of()));
+                    cells.add(new Cell(k.packageName(), p.fileName(), (System.nanoTime() - t0) / 1e9, "failed", "", Map.of(), false));
                     continue;
                 }
-                times.put(p, new double[] {(System.nanoTime() - t0) / 1e9});
+                times.put(p, new double[] {(System.nanoTime() - t0) / 1e9, t.traceNanos() / 1e9});
                 trained.add(t);
                 crossval.put(p, crossval(lk, p));
                 w.printf(Locale.ROOT, "%s %s: regenerated in %.0f s, slice %s, crossval %s%n", k, p.fileName(),
@@ -117,7 +117,8 @@ final class MatrixCommand implements Callable<Integer> {
                         long ok = mine.stream().filter(r -> r.result() == LiveSeries.Result.CORRECT).count();
                         long wrong = mine.stream().filter(r -> r.result() == LiveSeries.Result.WRONG).count();
                         String why = mine.stream().filter(r -> r.result() != LiveSeries.Result.CORRECT).findFirst()
-                                .map(r -> " (" + r.result().name().toLowerCase(Locale.ROOT) + ")").orElse("");
+                                .map(r -> " (" + (r.detail().contains("is not running the kernel this program was trained on")
+                                        ? "refused: the code check" : r.result().name().toLowerCase(Locale.ROOT)) + ")").orElse("");
                         live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, ok + "/" + mine.size()
                                 + (wrong > 0 ? " **" + wrong + " wrong**" : "") + why);
                     }
@@ -127,7 +128,8 @@ final class MatrixCommand implements Callable<Integer> {
             }
             for (Training.Trained t : trained) {
                 TrainingProgram p = TrainCommand.program(t.program().name());
-                cells.add(new Cell(k.packageName(), p.fileName(), times.get(p)[0], sliceKept(t), crossval.get(p), live.getOrDefault(p, Map.of())));
+                cells.add(new Cell(k.packageName(), p.fileName(), times.get(p)[0], sliceKept(t), crossval.get(p), live.getOrDefault(p, Map.of()),
+                        times.get(p)[1] < 1));
             }
             write(dir.resolve("matrix.md"), table(cells));   // after each kernel: a long matrix keeps what it measured
         }
@@ -180,8 +182,8 @@ final class MatrixCommand implements Callable<Integer> {
         columns.forEach(c -> b.append(' ').append(c).append(" |"));
         b.append("\n|---|---|---|---|---|").append("---|".repeat(columns.size())).append('\n');
         for (Cell c : cells) {
-            b.append(String.format(Locale.ROOT, "| %s | %s | %.0f s | %s | %s |", c.kernel(), c.program(), c.regenerateSeconds(),
-                    c.sliceKept(), c.crossval()));
+            b.append(String.format(Locale.ROOT, "| %s | %s | %.0f s%s | %s | %s |", c.kernel(), c.program(), c.regenerateSeconds(),
+                    c.corpusCached() ? " (corpus cached)" : "", c.sliceKept(), c.crossval()));
             for (String col : columns) b.append(' ').append(c.live().getOrDefault(col, "")).append(" |");
             b.append('\n');
         }
