@@ -39,7 +39,7 @@ class AgentQemuSocketsLabTest {
         if (root == null) fail("system property vmsight.root is not set (Surefire sets it to the repository root)");
         LabLayout lab = LabLayout.at(Path.of(root));
         Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
-        GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(20);
+        GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(20).withKaslr(true);   // a KASLR guest, as distributions boot: bundles trained nokaslr
         try (QemuGuest guest = QemuLauncher.start(config)) {
             Path ram = guest.ramFile(), qmp = guest.runDir().resolve("qmp.sock"), qga = guest.runDir().resolve("qga.sock");
             guest.detach();   // lets go of QMP and qemu-guest-agent: each takes one client, and the agent is that client
