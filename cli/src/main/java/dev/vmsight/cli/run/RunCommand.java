@@ -12,7 +12,6 @@ import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.ProgramFiles;
 import dev.vmsight.vmi.Budget;
-import dev.vmsight.vmi.paging.AddressSpace;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
