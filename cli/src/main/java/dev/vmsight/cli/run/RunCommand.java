@@ -29,11 +29,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmsight run PROGRAM <source>}: runs a merged program against a guest and prints its answer.
- * Before running, the kernel code the program executes is compared with the guest's own code at
- * the same addresses, read through the guest's page tables ({@link KernelCodeCheck}): another
- * build, other boot patching or a KASLR slide is refused with the first differing address. Exit
- * codes: 0 answer, 3 unseen path, 4 guest error, 5 budget, 2 setup errors (one "vmsight:" line).
+ * {@code vmsight run PROGRAM|DIR <source>}: runs a merged program against a guest and prints its
+ * answer. The program is first placed in the guest's boot (its KASLR layout) and the kernel code
+ * it executes compared with the guest's own, read through the guest's page tables ({@link
+ * KernelCodeCheck}); from a directory, the bundle whose code matches is run ({@link BundleChoice}).
+ * Another build or other boot patching is refused in one line naming both kernels. Exit codes:
+ * 0 answer, 3 unseen path, 4 guest error, 5 budget, 2 setup errors (one "vmsight:" line).
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a merged program (vmsight merge) against a live guest, a RAM file, a libvirt domain or an ELF dump.")
