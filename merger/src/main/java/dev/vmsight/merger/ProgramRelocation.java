@@ -116,8 +116,10 @@ public final class ProgramRelocation {
                 value = m.disp();
                 delta = -slide;
             }
-            int width = delta == 0 ? 0 : value != (int) value || before.length() >= 10 && find(out, value, 8) >= 0 ? 8 : 4;
-            int at = width == 0 ? -1 : find(out, value, width);
+            // an 8-byte field (movabs) where the value needs it or is stored whole, else the 4-byte one
+            int at8 = delta == 0 || before.length() < 10 ? -1 : find(out, value, 8);
+            int width = delta == 0 ? 0 : value != (int) value || at8 >= 0 ? 8 : 4;
+            int at = width == 0 ? -1 : width == 8 ? at8 : find(out, value, 4);
             boolean relocated = at >= 0 && (width == 8 ? g.getLong(at) == value + delta : g.getInt(at) == (int) (value + delta));
             if (!relocated) {
                 expected.add(op instanceof Operand.Rel r ? new Operand.Rel(r.target() + slide) : op);
