@@ -114,10 +114,18 @@ public final class RunCommand implements Callable<Integer> {
             // the bundle whose code, placed at this guest's kernel layout (KASLR), is the guest's; then compiled
             BundleChoice.Chosen chosen = BundleChoice.choose(program.name(), bundles, guest);
             MergedProgram here = chosen.placed().program();
-            var attached = chosen.placed().attached();
             Budget budget = Budget.of(budgetSteps, Duration.ofMillis(budgetMillis));
-            outcome = backend.equals("jit") ? ProgramRuns.runJit(here, ProgramRuns.compile(here), attached, in, budget)
-                    : ProgramRuns.runReference(here, attached, in, budget);
+            ProgramRuns.Settled settled = ProgramRuns.runSettled(chosen.placed(), backend.equals("jit") ? ProgramRuns.compile(here) : null,
+                    guest, in, budget);
+            outcome = settled.outcome();
+            PrintWriter err = spec.commandLine().getErr();
+            for (int i = 0; i < settled.earlier().size(); i++) {
+                // said, not hidden: what is printed below is the outcome of a later pause
+                RunOutcome.UnseenPath u = settled.earlier().get(i);
+                err.println("vmsight: pause " + (i + 1) + ": unseen path at 0x" + Long.toHexString(u.site()) + " (went to 0x"
+                        + Long.toHexString(u.observed()) + "); the guest ran " + ProgramRuns.SETTLE.toMillis() + " ms and was paused again");
+            }
+            err.flush();
         }
         out.println(json ? outcome.toJson() : outcome.toText());
         out.flush();

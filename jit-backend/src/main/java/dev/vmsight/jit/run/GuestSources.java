@@ -69,11 +69,14 @@ public final class GuestSources {
         Runnable release = () -> LabInstance.release(guest);
         try {
             if (guest instanceof LibvirtGuest l) {
+                boolean paused = pause && l.running();
                 release = pause ? pause(l, release) : release;
-                VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, "lab domain '" + name + "'");
+                String where = "lab domain '" + name + "'";
+                VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, where);
                 PhysicalMemory memory = l.ramFileMemory();
                 return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
-                        + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release);
+                        + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release,
+                        paused ? resampler(l, () -> l.hmp("info registers -a"), cpu, where, () -> { }) : null);
             }
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
@@ -99,6 +102,27 @@ public final class GuestSources {
     }
 
     /**
+     * Resumes {@code guest} (which this source paused) for {@code run}, pauses it again, drops what
+     * was cached of its memory and reads vCPU {@code cpu} anew. The guest is paused again even when
+     * the wait is interrupted: a source never leaves a guest running that it holds paused.
+     */
+    private static GuestSource.Resampler resampler(Guest guest, java.util.function.Supplier<String> registers, int cpu, String where,
+                                                   Runnable invalidate) {
+        return run -> {
+            guest.resume();
+            try {
+                Thread.sleep(run.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                guest.pause();
+            }
+            invalidate.run();
+            return hmpCpu(registers.get(), cpu, where);
+        };
+    }
+
+    /**
      * A QEMU guest this process holds (the demo's, a test's): paused now, read through its RAM
      * file with HMP registers, resumed on close (the guest itself stays the caller's).
      */
@@ -108,17 +132,21 @@ public final class GuestSources {
 
     private static GuestSource of(QemuGuest q, int cpu, boolean pause, Runnable afterwards) {
         Runnable release;
+        boolean paused;
         try {
+            paused = pause && q.running();
             release = pause ? pause(q, afterwards) : afterwards;
         } catch (RuntimeException e) {
             afterwards.run();
             throw e;
         }
         try {
-            VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, "lab guest '" + q.name() + "'");
+            String where = "lab guest '" + q.name() + "'";
+            VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, where);
             PhysicalMemory memory = ramFile(q.ramFile());
             return new GuestSource("lab guest '" + q.name() + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
-                    + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release);
+                    + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release,
+                    paused ? resampler(q, () -> q.hmp("info registers -a"), cpu, where, () -> { }) : null);
         } catch (RuntimeException e) {
             release.run();
             throw e;
@@ -170,7 +198,18 @@ public final class GuestSources {
                         } finally {
                             qmp.close();
                         }
-                    });
+                    }, wasRunning ? run -> {
+                        qmp.execute("cont", null, QMP_TIMEOUT);
+                        try {
+                            Thread.sleep(run.toMillis());
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        } finally {
+                            qmp.execute("stop", null, QMP_TIMEOUT);
+                        }
+                        return hmpCpu(qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"),
+                                QMP_TIMEOUT).asText(), cpu, "QMP " + shm.qmp());
+                    } : null);
         } catch (RuntimeException e) {
             try {
                 if (wasRunning) qmp.execute("cont", null, QMP_TIMEOUT);
@@ -188,11 +227,14 @@ public final class GuestSources {
         LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
         Runnable release = guest::disconnect;
         try {
+            boolean paused = pause && guest.running();
             release = pause ? pause(guest, release) : release;
-            VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, "libvirt domain " + domain + " at " + uri);
-            PhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
+            String where = "libvirt domain " + domain + " at " + uri;
+            VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, where);
+            CachingPhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
             return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
-                    memory, vcpu, cpu, true, release);
+                    memory, vcpu, cpu, true, release,
+                    paused ? resampler(guest, () -> guest.hmp("info registers -a"), cpu, where, memory::invalidate) : null);
         } catch (RuntimeException e) {
             release.run();
             throw e;

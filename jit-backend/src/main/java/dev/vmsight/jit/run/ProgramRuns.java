@@ -269,6 +269,62 @@ public final class ProgramRuns {
                          dev.vmsight.merger.KernelPlacement.Found found) {
         /** Whether the program had to be moved (a compiled monitor of the trained program does not fit). */
         public boolean moved(MergedProgram trained) { return program != trained; }
+
+        /** The same placement attached again at {@code source}'s present moment (after {@link GuestSource#resample}). */
+        public Placed reattach(GuestSource source) {
+            VcpuState vcpu = userEntryView(source.vcpu());
+            var context = program.runContext();
+            return new Placed(program, found == null ? context.attach(source.memory(), vcpu, source.cpu())
+                    : context.attach(source.memory(), vcpu, source.cpu(), OptionalLong.of(found.physBase())), found);
+        }
+    }
+
+    /** How long a guest runs between two pauses when a run met it mid-update ({@link #runSettled}). */
+    public static final java.time.Duration SETTLE = java.time.Duration.ofMillis(20);
+
+    /** How many more pauses such a run gets. */
+    public static final int MORE_PAUSES = 2;
+
+    /**
+     * A run's outcome and the refusals that came before it on earlier pauses of the same guest.
+     *
+     * @param outcome what the last run gave
+     * @param earlier unseen paths met on earlier pauses, oldest first (empty: the first pause answered or refused for good)
+     */
+    public record Settled(RunOutcome outcome, List<RunOutcome.UnseenPath> earlier) { }
+
+    /**
+     * Runs a placed program ({@link #place}) on {@code source}; {@code monitor} is compiled from
+     * {@code placed.program()}, or null for the reference executor. A live guest is paused wherever
+     * its vCPUs were: perhaps inside a critical section, holding a lock the program must take (a
+     * dentry hash bucket's bit lock) or halfway through linking a list. Such a run meets a path
+     * training never saw at that moment only. So when a run on a guest vmsight paused itself ends
+     * in an unseen path, the guest runs for {@link #SETTLE} and is paused again, up to {@link
+     * #MORE_PAUSES} times; the same site refusing the same way on two pauses in a row is outside
+     * the training, and refused at once. Dumps and guests paused by someone else run once.
+     */
+    public static Settled runSettled(Placed placed, CompiledMonitor monitor, GuestSource source, byte[] input, Budget budget) {
+        List<RunOutcome.UnseenPath> earlier = new ArrayList<>();
+        Placed here = placed;
+        while (true) {
+            MergedProgram p = here.program();
+            RunOutcome o = monitor == null ? runReference(p, here.attached(), input, budget) : runJit(p, monitor, here.attached(), input, budget);
+            if (!(o instanceof RunOutcome.UnseenPath u) || earlier.size() >= MORE_PAUSES || repeats(earlier, u) || !source.resample(SETTLE)) {
+                return new Settled(o, List.copyOf(earlier));
+            }
+            earlier.add(u);
+            try {
+                here = placed.reattach(source);
+            } catch (dev.vmsight.merger.RunContext.ContextException e) {
+                return new Settled(contextFailure(e), List.copyOf(earlier));
+            }
+        }
+    }
+
+    private static boolean repeats(List<RunOutcome.UnseenPath> earlier, RunOutcome.UnseenPath u) {
+        if (earlier.isEmpty()) return false;
+        RunOutcome.UnseenPath last = earlier.get(earlier.size() - 1);
+        return last.site() == u.site() && last.observed() == u.observed();
     }
 
     /**
@@ -307,7 +363,7 @@ public final class ProgramRuns {
         if (monitor != null && placed.moved(program)) {
             monitor = compile(p);    // the trained monitor holds the training boot's addresses
         }
-        return monitor == null ? runReference(p, attached, input, budget) : runJit(p, monitor, attached, input, budget);
+        return runSettled(placed, monitor, source, input, budget).outcome();
     }
 
     /** Compiles (no cache) and runs {@code program} once over {@code source}. */

@@ -55,9 +55,13 @@ public class ProgramRunsTest {
     }
 
     private static MergedProgram program(ControlRole jneRole) {
+        return program(jneRole, all(CODE + 7, 0x83, 0xf8, 0x07));        // cmp eax, 7
+    }
+
+    private static MergedProgram program(ControlRole jneRole, ProgramInstruction compare) {
         List<ProgramInstruction> code = new ArrayList<>();
         code.add(all(CODE, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x60, 0x00));   // mov eax, [0x601000]
-        code.add(all(CODE + 7, 0x83, 0xf8, 0x07));                        // cmp eax, 7
+        code.add(compare);
         code.add(all(CODE + 10, 0x75, 0x10));                             // jne +0x10
         code.add(all(CODE + 12, 0x83, 0xc0, 0x23));                       // add eax, 35
         code.add(all(CODE + 15, 0x48, 0x89, 0x07));                       // mov [rdi], rax
@@ -72,6 +76,63 @@ public class ProgramRunsTest {
                 CODE, END, code, controls, List.of(new LiveIn.Constant(Loc.GPR0 + 7, DATA), new LiveIn.FromVcpu(Loc.GPR0 + 3, "rbx")),
                 new ProgramInput(IN, 4), List.of(new MemoryRange(DATA, new byte[8]), new MemoryRange(IN, new byte[] {7, 0, 0, 0})),
                 new OutputSpec(OutputKind.INT64), new MergedProgram.Statistics(1, 7, 7, 7, 7, 7, 2, 0, 1, 1));
+    }
+
+    /** As {@link #program} with {@code cmp ebx, 7}: the guard is on the vCPU's rbx, which changes when the guest runs. */
+    private static MergedProgram guardOnRbx() {
+        return program(ControlRole.GUARD, all(CODE + 7, 0x83, 0xfb, 0x07));  // cmp ebx, 7
+    }
+
+    /** A paused guest whose rbx is {@code rbxs[0]}, then {@code rbxs[i]} after the i-th resample (the last one repeating). */
+    private GuestSource resampled(List<Long> resamples, long... rbxs) throws Exception {
+        Path ram = dir.resolve("ram");
+        Files.write(ram, new byte[1 << 16]);
+        java.util.function.LongFunction<VcpuState> vcpu = rbx -> {
+            Map<String, Long> regs = new java.util.HashMap<>(REGS);
+            regs.put("rbx", rbx);
+            return new VcpuState("test", regs);
+        };
+        return new GuestSource("test", PhysicalMemories.rawImage(ram), vcpu.apply(rbxs[0]), 0, true, () -> { }, run -> {
+            resamples.add(run.toMillis());
+            return vcpu.apply(rbxs[Math.min(resamples.size(), rbxs.length - 1)]);
+        });
+    }
+
+    private static ProgramRuns.Settled settled(MergedProgram p, GuestSource s) {
+        return ProgramRuns.runSettled(ProgramRuns.place(p, s), ProgramRuns.compile(p), s, null, Budget.of(1000, Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void aGuestPausedMidUpdateIsPausedAgainAndAnswers() throws Exception {
+        List<Long> resamples = new ArrayList<>();
+        try (GuestSource s = resampled(resamples, 5, 7)) {
+            ProgramRuns.Settled r = settled(guardOnRbx(), s);
+            assertEquals(List.of(42L), assertInstanceOf(RunOutcome.Answered.class, r.outcome(), r.outcome().toText()).answer().numbers());
+            assertEquals(1, r.earlier().size(), "the first pause's refusal is kept, to be said");
+            assertEquals(CODE + 10, r.earlier().get(0).site());
+            assertEquals(List.of(ProgramRuns.SETTLE.toMillis()), resamples);
+        }
+    }
+
+    @Test
+    void theSameRefusalOnTwoPausesIsFinal() throws Exception {
+        List<Long> resamples = new ArrayList<>();
+        try (GuestSource s = resampled(resamples, 5)) {
+            ProgramRuns.Settled r = settled(guardOnRbx(), s);
+            RunOutcome.UnseenPath u = assertInstanceOf(RunOutcome.UnseenPath.class, r.outcome(), r.outcome().toText());
+            assertEquals(CODE + 10, u.site());
+            assertEquals(1, resamples.size(), "one more pause, not " + resamples.size());
+        }
+    }
+
+    @Test
+    void aSourceThatCannotPauseAgainRunsOnce() throws Exception {
+        try (GuestSource s = source(Map.of("cr3", 0x1000L, "cr4", 0x20L, "efer", 0xd01L, "rbx", 5L))) {
+            assertFalse(s.resamplable());
+            ProgramRuns.Settled r = settled(guardOnRbx(), s);
+            assertInstanceOf(RunOutcome.UnseenPath.class, r.outcome(), r.outcome().toText());
+            assertTrue(r.earlier().isEmpty());
+        }
     }
 
     private GuestSource source(Map<String, Long> regs) throws Exception {
