@@ -2,7 +2,7 @@
 # Build the vmsight lab guest image for one Debian kernel package:
 #   .lab/training/bin/<program>                 the six training programs + workload (static, non-PIE)
 #   .lab/training/symbols.tsv                   "<program>\t<symbol>\t0x<address>" for the marks
-#   .lab/images/<package>/initramfs.cpio.gz     busybox, virtio-serial modules, qemu-ga, /training, /init
+#   .lab/images/<package>/initramfs.cpio.gz     busybox, virtio-serial modules (nls ones where virtio is built in), qemu-ga, /training, /init
 #   .lab/images/<package>/inputs.sha256         what the image was built from (rebuilds only on change)
 # Usage: guests/build-image.sh [KERNEL_DIR]
 #   KERNEL_DIR defaults to .lab/kernels/linux-image-6.1.0-$VMSIGHT_KERNEL_ABI-$VMSIGHT_KERNEL_FLAVOR
@@ -46,6 +46,17 @@ for m in "${modules[@]}"; do
   [ -n "$f" ] || die "kernel module $m.ko not found under $kdir/modules/kernel (nor built in: modules.builtin)"
   module_files+=("$f")
 done
+# A kernel with all of virtio built in (6.12) would load no module at all, and lsmod and
+# getdrvfile would have nothing to list or find: such an image loads three small modules
+# without dependencies instead, so that training and live checks see a real list.
+if [ ${#module_files[@]} -eq 0 ]; then
+  for m in fs/nls/nls_ascii fs/nls/nls_utf8 fs/nls/nls_iso8859-1; do
+    grep -qx "kernel/$m.ko" "$kdir/modules/modules.builtin" 2>/dev/null && continue
+    f=$(ls "$kdir/modules/kernel/$m".ko* 2>/dev/null | head -1 || true)
+    [ -n "$f" ] || die "kernel module $m.ko not found under $kdir/modules/kernel (nor built in: modules.builtin)"
+    module_files+=("$f")
+  done
+fi
 
 # One build at a time (test JVMs and CLI runs may call this together).
 mkdir -p "$root/.lab"
