@@ -177,7 +177,7 @@ final class CodeGenerator {
     static KindClass kindClass(UopKind k) {
         return switch (k) {
             case LOAD -> KindClass.LOAD;
-            case RDTSC, CPUID, RDRAND, RDMSR, PORT_IN, WRMSR, PORT_OUT, PRIVILEGED, SYSREG_WRITE, INVLPG,
+            case RDTSC, CPUID, RDRAND, RDPKRU, RDMSR, PORT_IN, WRMSR, PORT_OUT, PRIVILEGED, SYSREG_WRITE, INVLPG,
                     SYSCALL, SYSRET, IRET, HLT, SYSTEM_OP, FAULT -> KindClass.DELEGATED;
             case CONST, MOV, ZEXT, SEXT, MERGE, EXTRACT, ADD, SUB, AND, OR, XOR, NOT, NEG, SHL, SHR, SAR, ROL, ROR,
                     MUL, UMULH, SMULH, DIVU, DIVS, SELECT, EQ, BIT, BSWAP, BSF, BSR, TZCNT, LZCNT, POPCNT, ZERO,
@@ -939,7 +939,7 @@ final class CodeGenerator {
                     yield false;
                 }
                 case FENCE -> false;
-                case RDTSC, CPUID, RDRAND, RDMSR, PORT_IN, WRMSR, PORT_OUT, PRIVILEGED, SYSREG_WRITE, INVLPG,
+                case RDTSC, CPUID, RDRAND, RDPKRU, RDMSR, PORT_IN, WRMSR, PORT_OUT, PRIVILEGED, SYSREG_WRITE, INVLPG,
                         FAULT -> {
                     delegate(i, n, u, false, control);
                     yield true;

@@ -349,6 +349,8 @@ final class RandomPrograms {
         @Override public long portIn(long port, int size) { return port * 5 + size; }
 
         @Override public long rdrand(int size) { return tsc += 13; }
+
+        @Override public long rdpkru() { return tsc += 17; }
     }
 
     /** A deterministic system layer: instruction-ending µops continue at the next instruction. */

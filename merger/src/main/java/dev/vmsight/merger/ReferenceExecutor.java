@@ -426,6 +426,8 @@ public final class ReferenceExecutor {
             @Override public long portIn(long port, int size) { return values("in from port 0x" + Long.toHexString(port))[0]; }
 
             @Override public long rdrand(int size) { return values("rdrand")[0]; }
+
+            @Override public long rdpkru() { return values("rdpkru")[0]; }
         }
 
         @Override

@@ -18,6 +18,14 @@ public interface Environment {
 
     long rdrand(int size);
 
+    /**
+     * PKRU (rdpkru): only CPUs with protection keys run it (not QEMU's qemu64, which the lab
+     * trained on first), so an environment without a value for it refuses by default.
+     */
+    default long rdpkru() {
+        throw new IllegalStateException("rdpkru needs a value this environment does not have (" + getClass().getSimpleName() + ")");
+    }
+
     /** Refuses every query with a clear message: for code that must not touch the environment. */
     Environment NONE = new Environment() {
         @Override public long rdtsc() { throw refuse("rdtsc"); }

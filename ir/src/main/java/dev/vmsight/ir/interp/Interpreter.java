@@ -365,6 +365,10 @@ public final class Interpreter {
                     v[o[0]] = zext(env.rdrand(size), size);
                     yield false;
                 }
+                case RDPKRU -> {
+                    v[o[0]] = env.rdpkru() & 0xFFFF_FFFFL;
+                    yield false;
+                }
                 case RDMSR -> {
                     requireRing0(state, "rdmsr");
                     int loc = Msrs.location(v[i[0]] & 0xFFFF_FFFFL);

@@ -410,6 +410,17 @@ public final class Lifter {
                     }
                     yield null;
                 }
+                case RDPKRU -> {
+                    // #GP unless ecx = 0 is not modelled: Linux's rdpkru() zeroes ecx itself
+                    e.writeReg(Register.EAX, e.op(UopKind.RDPKRU));
+                    e.writeReg(Register.EDX, e.constant(0));
+                    yield null;
+                }
+                case WRPKRU -> {
+                    // PKRU is not machine state here (rdpkru asks the environment); the system layer checks ecx = edx = 0
+                    e.effect(SYSTEM_OP, 8, new int[]{e.constant(0)}, insn.mnemonic().ordinal());
+                    yield null;
+                }
                 case RDPID -> {
                     e.writeReg(reg(0).family(), e.sized(ZEXT, 4, Loc.TSC_AUX));
                     yield null;
@@ -634,7 +645,7 @@ public final class Lifter {
                     yield null;
                 }
                 case CRC32, BZHI, BEXTR, PDEP, PEXT, RETF, CALLF, JMPF, VERR, LAR, SMSW, LMSW, SYSENTER, SYSEXIT,
-                        LSS, LFS, LGS, MONITOR, MWAIT, MONITORX, MWAITX, RDPKRU, WRPKRU, ENCLS, VMCALL,
+                        LSS, LFS, LGS, MONITOR, MWAIT, MONITORX, MWAITX, ENCLS, VMCALL,
                         VMMCALL, VMGEXIT, STGI, CLGI, PVALIDATE, RMPADJUST, TDCALL, TPAUSE, UMONITOR, UMWAIT,
                         MOVDIR64B, ENQCMDS, GETSEC, RSM, XBEGIN, XABORT, XEND, XTEST, FNCLEX, FNSTSW, FNSTCW, FLDCW,
                         FNSAVE, FRSTOR, FNSTENV, FLDENV, FILD, EMMS, PADDD, PADDQ, PUNPCKLDQ, PUNPCKLQDQ, PSHUFD,

@@ -198,6 +198,13 @@ final class SystemInstructions implements SystemLayer {
                 }
                 xcr0 = (s.gpr(2) & 0xFFFF_FFFFL) << 32 | s.gpr(0) & 0xFFFF_FFFFL;
             }
+            case WRPKRU -> {
+                if ((s.gpr(RCX) & 0xFFFF_FFFFL) != 0 || (s.gpr(2) & 0xFFFF_FFFFL) != 0) {
+                    throw new CpuFault(CpuFault.GP, 0, 0, "#GP(0): wrpkru with ecx 0x" + Long.toHexString(s.gpr(RCX) & 0xFFFF_FFFFL)
+                            + ", edx 0x" + Long.toHexString(s.gpr(2) & 0xFFFF_FFFFL));
+                }
+                // PKRU is not held: rdpkru takes its value from the environment (QEMU's, in training)
+            }
             case CLTS -> s.set(Loc.CR0, s.get(Loc.CR0) & ~8L);
             case INVPCID -> mmu.flushAll();
             case WBINVD, INVD, WBNOINVD, FNINIT, VERW -> { }   // caches, x87 and buffer clearing: no modelled state

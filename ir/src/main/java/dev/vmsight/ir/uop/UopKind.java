@@ -119,6 +119,11 @@ public enum UopKind {
     CPUID(4, 2, 0, ENV),
     /** out = a random size-byte value */
     RDRAND(1, 0, 0, ENV, SIDE_EFFECT),
+    /**
+     * out = PKRU, the protection-key rights of user pages (from the Environment: the machine state
+     * does not hold it; training learns it from QEMU at each execution, as it does rdtsc)
+     */
+    RDPKRU(1, 0, 0, ENV),
     /** out = MSR in0: known MSRs from the machine state, others from the Environment; #GP outside ring 0 */
     RDMSR(1, 1, 0, ENV, SYSTEM, FAULTS),
     /** out = size-byte read of I/O port in0 */

@@ -19,6 +19,7 @@ class SystemAndEnvironmentTest {
         @Override public long rdmsr(long msr) { return 0xABCDL; }
         @Override public long portIn(long port, int size) { return 0x5A; }
         @Override public long rdrand(int size) { return 42; }
+        @Override public long rdpkru() { return 0x5555_5554L; }
     }
 
     private static MachineState run(String hex, MachineState st) {
@@ -33,6 +34,26 @@ class SystemAndEnvironmentTest {
         MachineState st = run("0f31", new MachineState().setGpr(0, -1).setGpr(2, -1));
         assertEquals(0x5566_7788L, st.gpr(0));
         assertEquals(0x1122_3344L, st.gpr(2));
+    }
+
+    @Test
+    void rdpkruTakesPkruFromTheEnvironmentAndZeroesEdx() {
+        MachineState st = run("31c9" + "0f01ee", new MachineState().setGpr(0, -1).setGpr(2, -1));   // xor ecx,ecx; rdpkru
+        assertEquals(0x5555_5554L, st.gpr(0));
+        assertEquals(0, st.gpr(2));
+    }
+
+    @Test
+    void anEnvironmentWithoutPkruRefusesRdpkru() {
+        Environment none = new Environment() {
+            @Override public long rdtsc() { return 0; }
+            @Override public long[] cpuid(long leaf, long subleaf) { return new long[4]; }
+            @Override public long rdmsr(long msr) { return 0; }
+            @Override public long portIn(long port, int size) { return 0; }
+            @Override public long rdrand(int size) { return 0; }
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class, none::rdpkru);
+        assertTrue(e.getMessage().startsWith("rdpkru needs a value"), e.getMessage());
     }
 
     @Test

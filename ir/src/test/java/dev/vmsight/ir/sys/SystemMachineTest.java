@@ -386,6 +386,21 @@ class SystemMachineTest {
     }
 
     @Test
+    void wrpkruNeedsEcxAndEdxZero() {
+        g.gate(13, HANDLER, 0, 0xE, 0);
+        g.load(KERNEL_CODE, 0x0f, 0x01, 0xef, 0x0f, 0x01, 0xef);   // wrpkru; wrpkru
+        MachineState s = g.state(0);
+        s.setRip(kva(KERNEL_CODE)).setGpr(RAX, 0x55555554L).setGpr(RCX, 0).setGpr(RDX, 0);
+        SystemMachine m = machine(s);
+        m.step();
+        assertEquals(kva(KERNEL_CODE) + 3, s.rip());
+        s.setGpr(RDX, 1);
+        Step step = m.step();
+        assertEquals(List.of(13), step.deliveries().stream().map(Step.Delivery::vector).toList(), step.describe());
+        assertEquals(HANDLER, s.rip());
+    }
+
+    @Test
     void fxsaveAndFxrstorRoundTripTheSseState() {
         g.load(KERNEL_CODE, 0x0f, 0xae, 0x00, 0x0f, 0xae, 0x08);   // fxsave [rax]; fxrstor [rax]
         MachineState s = g.state(0);

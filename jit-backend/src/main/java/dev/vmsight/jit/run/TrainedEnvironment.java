@@ -63,6 +63,8 @@ public final class TrainedEnvironment implements SiteEnvironment {
         @Override public long portIn(long port, int size) { return values("in from port 0x" + Long.toHexString(port))[0]; }
 
         @Override public long rdrand(int size) { return values("rdrand")[0]; }
+
+        @Override public long rdpkru() { return values("rdpkru")[0]; }
     }
 
     private long[] get(UopKind kind) {
@@ -85,4 +87,6 @@ public final class TrainedEnvironment implements SiteEnvironment {
     @Override public long portIn(long port, int size) { return get(UopKind.PORT_IN)[0]; }
 
     @Override public long rdrand(int size) { return get(UopKind.RDRAND)[0]; }
+
+    @Override public long rdpkru() { return get(UopKind.RDPKRU)[0]; }
 }

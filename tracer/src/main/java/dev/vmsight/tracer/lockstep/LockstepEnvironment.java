@@ -76,6 +76,14 @@ final class LockstepEnvironment implements Environment {
     }
 
     @Override
+    public long rdpkru() {
+        long v = qemu.after().rax() & 0xFFFF_FFFFL;
+        record("rdpkru", v);
+        value("RDPKRU", new long[0], new long[]{v});
+        return v;
+    }
+
+    @Override
     public long rdrand(int size) {
         throw new IllegalStateException("rdrand at rip 0x" + Long.toHexString(qemu.before().rip())
                 + ": its destination register is not known to the lockstep environment");

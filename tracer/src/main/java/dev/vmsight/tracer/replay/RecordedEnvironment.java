@@ -71,4 +71,6 @@ public final class RecordedEnvironment implements Environment {
     @Override public long portIn(long port, int size) { return lookUp("PORT_IN", port, size)[0]; }
 
     @Override public long rdrand(int size) { return lookUp("RDRAND", size)[0]; }
+
+    @Override public long rdpkru() { return lookUp("RDPKRU")[0]; }
 }

@@ -127,6 +127,8 @@ public final class TraceRecorder implements MachineObserver {
 
             @Override public long rdrand(int size) { return record("RDRAND", new long[]{size}, inner.rdrand(size)); }
 
+            @Override public long rdpkru() { return record("RDPKRU", new long[0], inner.rdpkru()); }
+
             private long record(String kind, long[] args, long value) {
                 note(kind, args, new long[]{value});
                 return value;
