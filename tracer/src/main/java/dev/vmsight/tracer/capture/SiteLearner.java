@@ -60,6 +60,12 @@ final class SiteLearner {
     private final GdbClient gdb;
     private final long markOut;
     private final long cr3Root;
+    /**
+     * Page-table roots the replay runs the window with: the trainer's, and with page-table
+     * isolation (Intel models) its kernel half too, which the entry code switches to. QEMU's stops
+     * count in these address spaces only.
+     */
+    private final Set<Long> roots = new java.util.HashSet<>();
     private final CopiedRam ram;
     private final X86Registers start;
     private final SystemTables tables;
@@ -160,7 +166,7 @@ final class SiteLearner {
                             + "QEMU (%d stops at %d value sites on the way)", markOut, budget.toMillis() / 1000.0, stops, sites.size()), e);
                 }
                 X86Registers r = gdb.readRegisters();
-                if (r.pageTableRoot() != cr3Root) {
+                if (!roots.contains(r.pageTableRoot())) {
                     continue;
                 }
                 if (r.rip() == markOut) {
@@ -215,6 +221,7 @@ final class SiteLearner {
             case "CPUID" -> hit(rip, before, new long[]{after.rax() & 0xFFFF_FFFFL,
                     after.rbx() & 0xFFFF_FFFFL, after.rcx() & 0xFFFF_FFFFL, after.rdx() & 0xFFFF_FFFFL});
             case "PORT_IN" -> hit(rip, before, new long[]{after.rax()});
+            case "RDPKRU" -> hit(rip, before, new long[]{after.rax() & 0xFFFF_FFFFL});
             default -> throw new IllegalStateException("no way to read a " + kind + " value from QEMU at 0x" + Long.toHexString(rip));
         }
     }
@@ -267,6 +274,7 @@ final class SiteLearner {
                 if (step > prefixSteps) {
                     noteSyscallSites();
                 }
+                roots.add(state.get(Loc.CR3) & X86Registers.CR3_ROOT_MASK);
                 machine.step();
             }
         }
@@ -371,6 +379,9 @@ final class SiteLearner {
 
         @Override
         public long portIn(long port, int size) { return value("PORT_IN", new long[]{port, size}, new long[1])[0]; }
+
+        @Override
+        public long rdpkru() { return value("RDPKRU", new long[0], new long[1])[0]; }
 
         @Override
         public long rdrand(int size) {
