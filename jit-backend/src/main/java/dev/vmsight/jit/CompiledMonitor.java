@@ -32,9 +32,9 @@ public final class CompiledMonitor implements Monitor {
         } catch (BudgetExceededException e) {
             return new MonitorResult.OverBudget(e);
         } catch (MonitorFault f) {
-            return new MonitorResult.Failed(f);
+            return new MonitorResult.Failed(f, rt.reports());
         } catch (RuntimeException e) {     // not caused by an instruction: still a result, never an escape
-            return new MonitorResult.Failed(new MonitorFault(null, e));
+            return new MonitorResult.Failed(new MonitorFault(null, e), rt.reports());
         }
     }
 

@@ -23,6 +23,15 @@ public sealed interface MonitorResult {
     /** The budget ran out (a cyclic list, a wild loop). */
     record OverBudget(BudgetExceededException cause) implements MonitorResult { }
 
-    /** An instruction failed: unreadable memory, a CPU fault, a µop the context cannot run. */
-    record Failed(MonitorFault fault) implements MonitorResult { }
+    /**
+     * An instruction failed: unreadable memory, a CPU fault, a µop the context cannot run.
+     *
+     * @param reports unseen targets followed at REPORT_AND_FOLLOW sites before the failure (what a
+     *                calibration run learned is not lost with the run)
+     */
+    record Failed(MonitorFault fault, List<UnseenPath> reports) implements MonitorResult {
+        public Failed(MonitorFault fault) {
+            this(fault, List.of());
+        }
+    }
 }

@@ -421,7 +421,7 @@ public final class ProgramRuns {
         }
         MonitorResult.Failed f = (MonitorResult.Failed) r;  // the last of the sealed four
         return new Reported(new RunOutcome.Failed(f.fault().kind().name(), f.fault().site() == null ? 0 : f.fault().site().address(),
-                f.fault().getMessage()), List.of());
+                f.fault().getMessage()), f.reports().stream().map(u -> u.site().address()).toList());
     }
 
     /** Runs {@code program} once over {@code source} with the merger's reference executor (the ir interpreter). */
