@@ -32,8 +32,9 @@ import picocli.CommandLine.Spec;
  * each program regenerated from scratch (trace, slice, merge, compile, self-check: the time and
  * the share of µops the slice keeps), cross-validated on held-out runs of another boot (k = 4,
  * DATA), and run live against the guest's own view on a nokaslr boot and on KASLR boots, for
- * each CPU model (the programs are trained on the default model; on another one the code check
- * decides). A Markdown table under {@code --out} (matrix.md), printed too.
+ * each CPU model: with the programs trained again on that model (the kernel patches itself by CPU
+ * feature at boot), or with {@code --no-train-per-model} those of the first model, where the code
+ * check decides. A Markdown table under {@code --out} (matrix.md), printed too.
  */
 @Command(name = "matrix", mixinStandardHelpOptions = true,
         description = "Kernel matrix: per kernel package and CPU model, every program regenerated, cross-validated and checked live (nokaslr, KASLR).")
@@ -51,6 +52,11 @@ final class MatrixCommand implements Callable<Integer> {
 
     @Option(names = "--cpu-models", split = ",", defaultValue = "qemu64,Skylake-Server-v4", description = "CPU models of the live guests (default: ${DEFAULT-VALUE})")
     List<String> cpuModels;
+
+    @Option(names = "--train-per-model", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "train the programs again on each CPU model after the first and check that model's guests with them "
+                    + "(default: on; --no-train-per-model checks every model with the first model's programs)")
+    boolean trainPerModel;
 
     @Option(names = "--kaslr-boots", defaultValue = "5", description = "KASLR boots per kernel and model (default: ${DEFAULT-VALUE})")
     int kaslrBoots;
@@ -101,13 +107,32 @@ final class MatrixCommand implements Callable<Integer> {
                 w.flush();
             }
             Map<TrainingProgram, Map<String, String>> live = new LinkedHashMap<>();
-            List<TrainingProgram> ready = trained.stream().map(t -> TrainCommand.program(t.program().name())).toList();
             for (String model : cpuModels) {
+                List<Training.Trained> modelTrained = trained;
+                if (trainPerModel && !model.equals(cpuModels.get(0))) {
+                    modelTrained = new ArrayList<>();
+                    for (TrainingProgram p : which) {
+                        long t0 = System.nanoTime();
+                        String column = model + ": trained";
+                        try {
+                            Training.Trained t = Training.train(lk.withCpuModel(model), p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
+                            modelTrained.add(t);
+                            live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, String.format(Locale.ROOT, "%.0f s, slice %s",
+                                    (System.nanoTime() - t0) / 1e9, sliceKept(t)));
+                        } catch (RuntimeException e) {
+                            live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, "failed: " + e.getMessage().lines().findFirst().orElse(""));
+                        }
+                        w.printf("%s %s on %s: %s%n", k, p.fileName(), model, live.get(p).get(column));
+                        w.flush();
+                    }
+                }
+                List<Training.Trained> forModel = modelTrained;
+                List<TrainingProgram> ready = forModel.stream().map(t -> TrainCommand.program(t.program().name())).toList();
                 for (boolean kaslr : new boolean[] {false, true}) {
                     String column = model + (kaslr ? ", KASLR" : ", nokaslr");
                     List<LiveSeries.Run> runs = ready.isEmpty() ? List.of() : LiveSeries.run(lk, new LiveSeries.Plan(kaslr ? kaslrBoots : 1,
                             List.of(300), List.of(2), List.of(5000), List.of(LiveSeries.Pause.IDLE, LiveSeries.Pause.USER), ready,
-                            Budget.of(2_000_000_000L, Duration.ofSeconds(30)), kaslr, model), trained, new LiveSeries.Listener() {
+                            Budget.of(2_000_000_000L, Duration.ofSeconds(30)), kaslr, model), forModel, new LiveSeries.Listener() {
                                 @Override public void boot(int boot, dev.vmsight.guests.GuestConfig config, int pidFloor) { }
 
                                 @Override public void run(LiveSeries.Run r) { }
@@ -175,6 +200,7 @@ final class MatrixCommand implements Callable<Integer> {
     private String table(List<Cell> cells) {
         List<String> columns = new ArrayList<>();
         for (String m : cpuModels) {
+            if (trainPerModel && !m.equals(cpuModels.get(0))) columns.add(m + ": trained");
             columns.add(m + ", nokaslr");
             columns.add(m + ", KASLR");
         }

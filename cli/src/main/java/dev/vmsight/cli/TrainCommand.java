@@ -58,6 +58,13 @@ final class TrainCommand implements Callable<Integer> {
                     + "the last module's base. Training itself takes every kind of input (tracer/README.md)")
     List<String> inputs = List.of();
 
+    @picocli.CommandLine.Mixin KernelOptions kernelOptions = new KernelOptions();
+
+    @Option(names = "--cpu", paramLabel = "MODEL",
+            description = "QEMU CPU model of the training and live-check guests, e.g. Skylake-Server-v4 (default: VMSIGHT_CPU_MODEL, else qemu64); "
+                    + "the bundle is named PROGRAM-POLICY-RUNS.RELEASE.MODEL.vmprog")
+    String cpuModel;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -69,8 +76,10 @@ final class TrainCommand implements Callable<Integer> {
         if (runs == null) runs = Training.defaultRuns(which);
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
         LabLayout lab = Labs.layout();
+        lab = lab.withKernel(kernelOptions.resolve(lab));
+        if (cpuModel != null) lab = lab.withCpuModel(cpuModel);
         long t0 = System.nanoTime();
-        out.printf("vmsight train %s: %s, %d runs, policy %s%n", which.fileName(), lab.pinnedKernel(), runs,
+        out.printf("vmsight train %s: %s on %s, %d runs, policy %s%n", which.fileName(), lab.pinnedKernel(), lab.cpuModel(), runs,
                 guards.name().toLowerCase(Locale.ROOT));
         out.flush();
         lab.build(lab.pinnedKernel());

@@ -24,13 +24,16 @@ public final class LabLayout {
     private final Path root;
     /** The kernel this layout's commands use instead of the pinned one (null: the pinned one). */
     private final KernelPackage kernel;
+    /** The CPU model its guests present instead of the configured one (null: VMSIGHT_CPU_MODEL, else qemu64). */
+    private final String cpuModel;
 
     private LabLayout(Path root) {
-        this(root, null);
+        this(root, null, null);
     }
 
-    private LabLayout(Path root, KernelPackage kernel) {
+    private LabLayout(Path root, KernelPackage kernel, String cpuModel) {
         this.kernel = kernel;
+        this.cpuModel = cpuModel;
         this.root = root;
     }
 
@@ -92,7 +95,24 @@ public final class LabLayout {
 
     /** This lab with {@code kernel} in place of the pinned kernel, for every stage that asks for it (a kernel matrix). */
     public LabLayout withKernel(KernelPackage kernel) {
-        return new LabLayout(root, java.util.Objects.requireNonNull(kernel, "kernel"));
+        return new LabLayout(root, java.util.Objects.requireNonNull(kernel, "kernel"), cpuModel);
+    }
+
+    /**
+     * The QEMU CPU model of this lab's guests (training boots, tests, {@code lab boot} without
+     * {@code --cpu}): the one given to {@link #withCpuModel}, else VMSIGHT_CPU_MODEL, else {@link
+     * GuestConfig#DEFAULT_CPU_MODEL}. The kernel patches itself at boot by CPU feature, so a
+     * program trained on one model is the code of that model.
+     */
+    public String cpuModel() {
+        if (cpuModel != null) return cpuModel;
+        String named = System.getenv("VMSIGHT_CPU_MODEL");
+        return named == null || named.isBlank() ? GuestConfig.DEFAULT_CPU_MODEL : named.strip();
+    }
+
+    /** This lab with guests of CPU model {@code model} (training on another model: {@code vmsight train --cpu}). */
+    public LabLayout withCpuModel(String model) {
+        return new LabLayout(root, kernel, java.util.Objects.requireNonNull(model, "model"));
     }
 
     public Path kernelDir(KernelPackage kernel) {
@@ -138,10 +158,10 @@ public final class LabLayout {
         return root.resolve(".lab/run").resolve(checkName(instanceName));
     }
 
-    /** A default lab configuration for {@code kernel}: 256 MiB, 1 vCPU, nokaslr, 10 sleepers. */
+    /** A default lab configuration for {@code kernel}: 256 MiB, 1 vCPU, nokaslr, 10 sleepers, this lab's {@link #cpuModel()}. */
     public GuestConfig defaultConfig(String instanceName, KernelPackage kernel) {
         return new GuestConfig(checkName(instanceName), kernelImage(kernel), initramfs(kernel), DEFAULT_MEMORY_MIB, 1,
-                false, DEFAULT_PROCS, runDir(instanceName));
+                false, DEFAULT_PROCS, runDir(instanceName), cpuModel());
     }
 
     public GuestConfig defaultConfig(String instanceName) {

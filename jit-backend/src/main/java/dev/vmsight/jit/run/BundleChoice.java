@@ -85,7 +85,7 @@ public final class BundleChoice {
                         source.describe(), placed.program().features());
                 return new Chosen(f, trained, placed, match);
             } catch (RunContext.ContextException | KernelCodeCheck.KernelMismatchException | IllegalArgumentException e) {
-                tried.add(f.getFileName() + " (" + trainedFor(trained) + ": " + reason(e) + ")");
+                tried.add(f.getFileName() + " (" + trainedFor(trained) + " on " + cpuModel(f, trained) + ": " + reason(e) + ")");
                 releases.add(trained.kernelRelease());
             }
         }
@@ -96,19 +96,29 @@ public final class BundleChoice {
                 + (sameRelease ? " (a bundle of the same release does not fit: the kernel patched itself differently at boot,"
                         + " for another CPU model's features, or it is another build of that release)" : "")
                 + (tried.isEmpty() ? "; there are none" : "; tried " + String.join("; ", tried))
-                + "; train one for it with: " + trainCommand(program, release.orElse(null)));
+                + "; train one for it with: " + trainCommand(program, release.orElse(null))
+                + (sameRelease ? " --cpu MODEL (the guest's QEMU CPU model)" : ""));
     }
 
-    /** How to train {@code program} for a guest of {@code release}: the lab's kernel selection for a Debian 6.1 release. */
+    /** How to train {@code program} for a guest of {@code release}: the Debian package of that release. */
     static String trainCommand(String program, String release) {
-        Matcher m = release == null ? null : DEBIAN_61.matcher(release);
-        if (m != null && m.matches()) {
-            return "VMSIGHT_KERNEL_ABI=" + m.group(1) + " VMSIGHT_KERNEL_FLAVOR=" + m.group(2) + " vmsight train " + program;
-        }
-        return "vmsight train " + program + " on a lab of that kernel (VMSIGHT_KERNEL_ABI and VMSIGHT_KERNEL_FLAVOR, scripts/lab.env)";
+        if (release == null) return "vmsight train " + program + " --kernel PACKAGE (the guest's Debian kernel image package)";
+        return "vmsight train " + program + " --kernel linux-image-" + release;
     }
 
-    private static final Pattern DEBIAN_61 = Pattern.compile("6\\.1\\.0-(\\d+)-(amd64|cloud-amd64|rt-amd64)");
+    /**
+     * The CPU model a bundle was trained on, from its name: {@code PROGRAM-POLICY-RUNS.RELEASE.MODEL.vmprog}
+     * for a model other than {@link dev.vmsight.guests.GuestConfig#DEFAULT_CPU_MODEL}, which the other names mean.
+     */
+    static String cpuModel(Path file, MergedProgram trained) {
+        String name = file.getFileName().toString();
+        String release = "." + trained.kernelRelease() + ".";
+        int at = name.indexOf(release);
+        int end = name.length() - ".vmprog".length();
+        // PROGRAM-POLICY-RUNS.RELEASE.vmprog: the release's second dot is the one before "vmprog"
+        if (at < 0 || !name.endsWith(".vmprog") || at + release.length() >= end) return dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL;
+        return name.substring(at + release.length(), end);
+    }
 
     /** The kernel a program was trained on, for people: its release and build hash. */
     public static String trainedFor(MergedProgram p) {

@@ -163,10 +163,13 @@ public final class Training {
                 }
                 context.addAll(found);
             }
-            // the lab's configured kernel: PROGRAM-POLICY-RUNS.vmprog; any other: .RELEASE before .vmprog, so
-            // bundles of several kernels share a directory (vmsight run DIR, the agent)
+            // the lab's configured kernel on qemu64: PROGRAM-POLICY-RUNS.vmprog; any other kernel: .RELEASE
+            // before .vmprog, any other CPU model: .RELEASE.MODEL, so bundles of several kernels and models
+            // share a directory (vmsight run DIR, the agent)
             KernelPackage kernel = lab.pinnedKernel();
-            String release = kernel.equals(lab.configuredKernel()) ? "" : "." + kernel.release();
+            boolean otherModel = !lab.cpuModel().equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL);
+            String release = kernel.equals(lab.configuredKernel()) && !otherModel ? "" : "." + kernel.release()
+                    + (otherModel ? "." + lab.cpuModel() : "");
             Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(Locale.ROOT)
                     + "-" + label + release + ".vmprog");
             try {

@@ -56,11 +56,16 @@ public final class TrainingCorpus {
     /** One run of the corpus: its trace and its START snapshot. */
     public record Entry(Path trace, Path snapshot) { }
 
-    /** The directory of {@code program}'s runs for the pinned kernel. */
+    /**
+     * The directory of {@code program}'s runs for the pinned kernel: {@code <sha12>} on the default
+     * CPU model, {@code <sha12>-<model>} on another (the kernel patches its code by CPU feature at
+     * boot, so each model's traces are of other code).
+     */
     public static Path directory(LabLayout lab, TrainingProgram program) {
         Path vmlinux = lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux");
-        return lab.root().resolve(".lab/corpus").resolve(KernelIdentity.textSha256(vmlinux).substring(0, 12))
-                .resolve(program.fileName());
+        String kernel = KernelIdentity.textSha256(vmlinux).substring(0, 12);
+        String model = lab.cpuModel().equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL) ? "" : "-" + lab.cpuModel();
+        return lab.root().resolve(".lab/corpus").resolve(kernel + model).resolve(program.fileName());
     }
 
     /** Runs 0..runs-1 of {@code program}, traced now (booting a guest) only if missing, damaged or of another format. */
@@ -74,7 +79,7 @@ public final class TrainingCorpus {
             throw new IllegalArgumentException("runs must be at least 1, not " + runs);
         }
         Path dir = directory(lab, program);
-        String kernelSha = dir.getParent().getFileName().toString();
+        String kernelSha = dir.getParent().getFileName().toString().substring(0, 12);   // <sha12>[-<cpu model>]
         List<Entry> entries = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             entries.add(new Entry(dir.resolve("run-" + i + ".trace"), dir.resolve("run-" + i + ".snapshot")));
