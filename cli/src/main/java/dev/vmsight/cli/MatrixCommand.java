@@ -117,8 +117,8 @@ final class MatrixCommand implements Callable<Integer> {
                         try {
                             Training.Trained t = Training.train(lk.withCpuModel(model), p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
                             modelTrained.add(t);
-                            live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, String.format(Locale.ROOT, "%.0f s, slice %s",
-                                    (System.nanoTime() - t0) / 1e9, sliceKept(t)));
+                            live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, String.format(Locale.ROOT, "%.0f s, slice %s%s",
+                                    (System.nanoTime() - t0) / 1e9, sliceKept(t), t.selfCheck().passed() ? "" : ", self-check failed"));
                         } catch (RuntimeException e) {
                             live.computeIfAbsent(p, x -> new LinkedHashMap<>()).put(column, "failed: " + e.getMessage().lines().findFirst().orElse(""));
                         }

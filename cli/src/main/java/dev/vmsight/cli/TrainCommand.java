@@ -65,6 +65,10 @@ final class TrainCommand implements Callable<Integer> {
                     + "the bundle is named PROGRAM-POLICY-RUNS.RELEASE.MODEL.vmprog")
     String cpuModel;
 
+    @Option(names = "--kaslr", description = "train on KASLR boots (each boot's runs traced together; the live check boots with KASLR too); "
+            + "the bundle is named PROGRAM-POLICY-RUNS.RELEASE[.MODEL].kaslr.vmprog")
+    boolean kaslr;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -78,8 +82,10 @@ final class TrainCommand implements Callable<Integer> {
         LabLayout lab = Labs.layout();
         lab = lab.withKernel(kernelOptions.resolve(lab));
         if (cpuModel != null) lab = lab.withCpuModel(cpuModel);
+        if (kaslr) lab = lab.withKaslr(true);
         long t0 = System.nanoTime();
-        out.printf("vmsight train %s: %s on %s, %d runs, policy %s%n", which.fileName(), lab.pinnedKernel(), lab.cpuModel(), runs,
+        out.printf("vmsight train %s: %s on %s%s, %d runs, policy %s%n", which.fileName(), lab.pinnedKernel(), lab.cpuModel(),
+                lab.kaslr() ? " with KASLR" : "", runs,
                 guards.name().toLowerCase(Locale.ROOT));
         out.flush();
         lab.build(lab.pinnedKernel());

@@ -26,14 +26,17 @@ public final class LabLayout {
     private final KernelPackage kernel;
     /** The CPU model its guests present instead of the configured one (null: VMSIGHT_CPU_MODEL, else qemu64). */
     private final String cpuModel;
+    /** Whether its guests, training's included, boot with KASLR. */
+    private final boolean kaslr;
 
     private LabLayout(Path root) {
-        this(root, null, null);
+        this(root, null, null, false);
     }
 
-    private LabLayout(Path root, KernelPackage kernel, String cpuModel) {
+    private LabLayout(Path root, KernelPackage kernel, String cpuModel, boolean kaslr) {
         this.kernel = kernel;
         this.cpuModel = cpuModel;
+        this.kaslr = kaslr;
         this.root = root;
     }
 
@@ -95,7 +98,7 @@ public final class LabLayout {
 
     /** This lab with {@code kernel} in place of the pinned kernel, for every stage that asks for it (a kernel matrix). */
     public LabLayout withKernel(KernelPackage kernel) {
-        return new LabLayout(root, java.util.Objects.requireNonNull(kernel, "kernel"), cpuModel);
+        return new LabLayout(root, java.util.Objects.requireNonNull(kernel, "kernel"), cpuModel, kaslr);
     }
 
     /**
@@ -112,7 +115,15 @@ public final class LabLayout {
 
     /** This lab with guests of CPU model {@code model} (training on another model: {@code vmsight train --cpu}). */
     public LabLayout withCpuModel(String model) {
-        return new LabLayout(root, kernel, java.util.Objects.requireNonNull(model, "model"));
+        return new LabLayout(root, kernel, java.util.Objects.requireNonNull(model, "model"), kaslr);
+    }
+
+    /** Whether this lab's guests boot with KASLR ({@link #defaultConfig}; training on a KASLR boot: {@code vmsight train --kaslr}). */
+    public boolean kaslr() { return kaslr; }
+
+    /** This lab with its guests booting with KASLR, or not (the default). */
+    public LabLayout withKaslr(boolean k) {
+        return new LabLayout(root, kernel, cpuModel, k);
     }
 
     public Path kernelDir(KernelPackage kernel) {
@@ -158,10 +169,10 @@ public final class LabLayout {
         return root.resolve(".lab/run").resolve(checkName(instanceName));
     }
 
-    /** A default lab configuration for {@code kernel}: 256 MiB, 1 vCPU, nokaslr, 10 sleepers, this lab's {@link #cpuModel()}. */
+    /** A default lab configuration for {@code kernel}: 256 MiB, 1 vCPU, 10 sleepers, this lab's {@link #cpuModel()} and {@link #kaslr()}. */
     public GuestConfig defaultConfig(String instanceName, KernelPackage kernel) {
         return new GuestConfig(checkName(instanceName), kernelImage(kernel), initramfs(kernel), DEFAULT_MEMORY_MIB, 1,
-                false, DEFAULT_PROCS, runDir(instanceName), cpuModel());
+                kaslr, DEFAULT_PROCS, runDir(instanceName), cpuModel());
     }
 
     public GuestConfig defaultConfig(String instanceName) {

@@ -107,14 +107,14 @@ public final class BundleChoice {
     }
 
     /**
-     * The CPU model a bundle was trained on, from its name: {@code PROGRAM-POLICY-RUNS.RELEASE.MODEL.vmprog}
+     * The CPU model a bundle was trained on, from its name: {@code PROGRAM-POLICY-RUNS.RELEASE.MODEL[.kaslr].vmprog}
      * for a model other than {@link dev.vmsight.guests.GuestConfig#DEFAULT_CPU_MODEL}, which the other names mean.
      */
     static String cpuModel(Path file, MergedProgram trained) {
         String name = file.getFileName().toString();
         String release = "." + trained.kernelRelease() + ".";
         int at = name.indexOf(release);
-        int end = name.length() - ".vmprog".length();
+        int end = name.length() - (name.endsWith(".kaslr.vmprog") ? ".kaslr.vmprog" : ".vmprog").length();
         // PROGRAM-POLICY-RUNS.RELEASE.vmprog: the release's second dot is the one before "vmprog"
         if (at < 0 || !name.endsWith(".vmprog") || at + release.length() >= end) return dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL;
         return name.substring(at + release.length(), end);

@@ -163,13 +163,13 @@ public final class Training {
                 }
                 context.addAll(found);
             }
-            // the lab's configured kernel on qemu64: PROGRAM-POLICY-RUNS.vmprog; any other kernel: .RELEASE
-            // before .vmprog, any other CPU model: .RELEASE.MODEL, so bundles of several kernels and models
-            // share a directory (vmsight run DIR, the agent)
+            // the lab's configured kernel on qemu64 without KASLR: PROGRAM-POLICY-RUNS.vmprog; any other kernel:
+            // .RELEASE before .vmprog, any other CPU model: .RELEASE.MODEL, KASLR boots: .kaslr after those, so
+            // bundles of several kernels and models share a directory (vmsight run DIR, the agent)
             KernelPackage kernel = lab.pinnedKernel();
             boolean otherModel = !lab.cpuModel().equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL);
-            String release = kernel.equals(lab.configuredKernel()) && !otherModel ? "" : "." + kernel.release()
-                    + (otherModel ? "." + lab.cpuModel() : "");
+            String release = kernel.equals(lab.configuredKernel()) && !otherModel && !lab.kaslr() ? "" : "." + kernel.release()
+                    + (otherModel ? "." + lab.cpuModel() : "") + (lab.kaslr() ? ".kaslr" : "");
             Path file = lab.root().resolve(".lab/programs").resolve(which.fileName() + "-" + policy.name().toLowerCase(Locale.ROOT)
                     + "-" + label + release + ".vmprog");
             try {

@@ -32,6 +32,8 @@ class BundleChoiceTest {
         assertEquals("Skylake-Server-v4", BundleChoice.cpuModel(Path.of("pslist-data-4.test.Skylake-Server-v4.vmprog"), p));
         assertEquals("qemu64", BundleChoice.cpuModel(Path.of("pslist-data-4.test.vmprog"), p));
         assertEquals("qemu64", BundleChoice.cpuModel(Path.of("pslist-data-4.vmprog"), p));
+        assertEquals("qemu64", BundleChoice.cpuModel(Path.of("pslist-data-4.test.kaslr.vmprog"), p));
+        assertEquals("Skylake-Server-v4", BundleChoice.cpuModel(Path.of("pslist-data-4.test.Skylake-Server-v4.kaslr.vmprog"), p));
     }
 
     @Test

@@ -63,6 +63,31 @@ public final class KernelSymbols {
     private KernelSymbols() { }
 
     /**
+     * The kernel layout a trace's header records, for comparing traces: where the image starts and
+     * the randomisable regions' bases ("?" for what it does not record: a nokaslr boot traced
+     * before they were). Traces of one program are merged only when theirs agree: every address a
+     * program holds is of one boot's layout.
+     */
+    public static String layout(Map<String, String> context) {
+        StringBuilder b = new StringBuilder("_text ").append(context.getOrDefault(KEY + "_text", "?"));
+        for (String r : REGIONS) {
+            b.append(", ").append(r).append(' ').append(context.getOrDefault(REGION_KEY + r, "?"));
+        }
+        return b.toString();
+    }
+
+    /** Whether two traces' layouts ({@link #layout}) agree: equal wherever both record a value. */
+    public static boolean sameLayout(Map<String, String> a, Map<String, String> b) {
+        java.util.List<String> keys = new java.util.ArrayList<>(List.of(KEY + "_text"));
+        REGIONS.forEach(r -> keys.add(REGION_KEY + r));
+        for (String k : keys) {
+            String x = a.get(k), y = b.get(k);
+            if (x != null && y != null && !x.equals(y)) return false;
+        }
+        return true;
+    }
+
+    /**
      * {@code KEY + name → hex address} for each recorded symbol the guest's kallsyms lists (global
      * symbols first), and {@link #TASK_STRUCT_SIZE} from its /proc/slabinfo.
      */

@@ -59,13 +59,13 @@ public final class TrainingCorpus {
     /**
      * The directory of {@code program}'s runs for the pinned kernel: {@code <sha12>} on the default
      * CPU model, {@code <sha12>-<model>} on another (the kernel patches its code by CPU feature at
-     * boot, so each model's traces are of other code).
+     * boot, so each model's traces are of other code), and {@code -kaslr} after it for KASLR boots.
      */
     public static Path directory(LabLayout lab, TrainingProgram program) {
         Path vmlinux = lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux");
         String kernel = KernelIdentity.textSha256(vmlinux).substring(0, 12);
         String model = lab.cpuModel().equals(dev.vmsight.guests.GuestConfig.DEFAULT_CPU_MODEL) ? "" : "-" + lab.cpuModel();
-        return lab.root().resolve(".lab/corpus").resolve(kernel + model).resolve(program.fileName());
+        return lab.root().resolve(".lab/corpus").resolve(kernel + model + (lab.kaslr() ? "-kaslr" : "")).resolve(program.fileName());
     }
 
     /** Runs 0..runs-1 of {@code program}, traced now (booting a guest) only if missing, damaged or of another format. */
@@ -93,6 +93,9 @@ public final class TrainingCorpus {
             try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock lock = lockFile.lock()) {
                 List<Integer> todo = missing(entries, kernelSha);   // another JVM may have made them meanwhile
+                if (lab.kaslr()) {
+                    todo = wholeBoots(todo, runs);
+                }
                 if (!todo.isEmpty() || !Files.isRegularFile(kallsyms)) {
                     produce(lab, program, entries, todo, progress);
                 }
@@ -204,6 +207,22 @@ public final class TrainingCorpus {
         } catch (IOException ex) {
             throw new UncheckedIOException("cannot move a new trace into the training corpus: " + ex.getMessage(), ex);
         }
+    }
+
+    /**
+     * {@code todo} grown to whole boots ({@link #RUNS_PER_BOOT} runs each, up to {@code runs}): on
+     * KASLR guests every boot has its own kernel layout, and the runs a program is merged from must
+     * share one, so a boot's runs are traced again together.
+     */
+    static List<Integer> wholeBoots(List<Integer> todo, int runs) {
+        java.util.TreeSet<Integer> all = new java.util.TreeSet<>();
+        for (int i : todo) {
+            int first = i / RUNS_PER_BOOT * RUNS_PER_BOOT;
+            for (int j = first; j < Math.min(first + RUNS_PER_BOOT, runs); j++) {
+                all.add(j);
+            }
+        }
+        return List.copyOf(all);
     }
 
     /** Indices of runs whose files are absent, unreadable, of another format or kernel, or without fidelity. */

@@ -33,10 +33,10 @@ public final class Lockstep {
 
     private Lockstep() { }
 
-    /** Boots a lab guest for lockstep runs: 1 vCPU (the gdbstub steps the one CPU), no KASLR. */
+    /** Boots a lab guest for lockstep runs: 1 vCPU (the gdbstub steps the one CPU), KASLR as the lab says (off by default). */
     public static QemuGuest bootGuest(LabLayout lab, String name) {
         lab.build(lab.pinnedKernel());
-        return QemuLauncher.start(lab.defaultConfig(name).withCpus(1).withKaslr(false));
+        return QemuLauncher.start(lab.defaultConfig(name).withCpus(1));
     }
 
     /**

@@ -8,6 +8,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class KernelSymbolsTest {
     @Test
+    void tracesAgreeOnTheirLayoutWhereBothRecordIt() {
+        String text = KernelSymbols.KEY + "_text", pob = KernelSymbols.REGION_KEY + "page_offset_base";
+        Map<String, String> nokaslr = Map.of(text, "ffffffff81000000", pob, "ffff888000000000");
+        Map<String, String> older = Map.of(text, "ffffffff81000000");              // traced before region bases were recorded
+        Map<String, String> slid = Map.of(text, "ffffffff96000000", pob, "ffff9e8b40000000");
+        org.junit.jupiter.api.Assertions.assertTrue(KernelSymbols.sameLayout(nokaslr, older));
+        org.junit.jupiter.api.Assertions.assertFalse(KernelSymbols.sameLayout(nokaslr, slid));
+        org.junit.jupiter.api.Assertions.assertFalse(KernelSymbols.sameLayout(older, slid));
+        assertEquals("_text ffffffff96000000, page_offset_base ffff9e8b40000000, vmalloc_base ?, vmemmap_base ?", KernelSymbols.layout(slid));
+    }
+
+    @Test
+    void aKaslrCorpusTracesWholeBoots() {
+        assertEquals(java.util.List.of(0, 1, 2, 3), TrainingCorpus.wholeBoots(java.util.List.of(2), 8));
+        assertEquals(java.util.List.of(0, 1, 2, 3, 4, 5, 6, 7), TrainingCorpus.wholeBoots(java.util.List.of(1, 6), 8));
+        assertEquals(java.util.List.of(8, 9), TrainingCorpus.wholeBoots(java.util.List.of(9), 10));
+        assertEquals(java.util.List.of(), TrainingCorpus.wholeBoots(java.util.List.of(), 8));
+    }
+
+    @Test
     void globalSymbolsWinAndHiddenAddressesAreNoAddress() {
         String kallsyms = """
                 ffffffff816b9650 T get_random_u32
