@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
  * DATA), and run live against the guest's own view on a nokaslr boot and on KASLR boots, for
  * each CPU model: with the programs trained again on that model (the kernel patches itself by CPU
  * feature at boot), or with {@code --no-train-per-model} those of the first model, where the code
- * check decides. A Markdown table under {@code --out} (matrix.md), printed too.
+ * check decides. A Markdown table under {@code --out} (matrix.md), printed too, and every live run
+ * in runs.csv.
  */
 @Command(name = "matrix", mixinStandardHelpOptions = true,
         description = "Kernel matrix: per kernel package and CPU model, every program regenerated, cross-validated and checked live (nokaslr, KASLR).")
@@ -76,6 +77,7 @@ final class MatrixCommand implements Callable<Integer> {
         List<TrainingProgram> which = programs.stream().map(TrainCommand::program).toList();
         Path dir = out != null ? out : lab.root().resolve(".lab/matrix");
         List<Cell> cells = new ArrayList<>();
+        List<String> csv = new ArrayList<>(List.of("kernel,cpu_model,kaslr," + LiveSeries.CSV_HEADER));
         for (KernelPackage k : packages) {
             LabLayout lk = lab.withKernel(k);
             try {
@@ -135,7 +137,9 @@ final class MatrixCommand implements Callable<Integer> {
                             Budget.of(2_000_000_000L, Duration.ofSeconds(30)), kaslr, model), forModel, new LiveSeries.Listener() {
                                 @Override public void boot(int boot, dev.vmsight.guests.GuestConfig config, int pidFloor) { }
 
-                                @Override public void run(LiveSeries.Run r) { }
+                                @Override public void run(LiveSeries.Run r) {
+                                    csv.add(k.packageName() + "," + model + "," + kaslr + "," + r.csv());
+                                }
                             });
                     for (TrainingProgram p : ready) {
                         List<LiveSeries.Run> mine = runs.stream().filter(r -> r.program() == p).toList();
@@ -157,6 +161,7 @@ final class MatrixCommand implements Callable<Integer> {
                         times.get(p)[1] < 1));
             }
             write(dir.resolve("matrix.md"), table(cells));   // after each kernel: a long matrix keeps what it measured
+            write(dir.resolve("runs.csv"), String.join("\n", csv) + "\n");   // every live run, with its site when it refused
         }
         String table = table(cells);
         write(dir.resolve("matrix.md"), table);
