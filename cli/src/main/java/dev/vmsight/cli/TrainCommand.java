@@ -79,6 +79,11 @@ final class TrainCommand implements Callable<Integer> {
         GuardPolicy guards = GuardPolicy.parse(policy);
         if (runs == null) runs = Training.defaultRuns(which);
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
+        if (kaslr && runs > dev.vmsight.tracer.capture.TrainingCorpus.RUNS_PER_BOOT) {
+            throw new IllegalArgumentException("--kaslr trains on the runs of one boot (each KASLR boot has its own kernel layout): --runs "
+                    + dev.vmsight.tracer.capture.TrainingCorpus.RUNS_PER_BOOT + " at most, not " + runs
+                    + (which == TrainingProgram.GETPSFILE ? " (getpsfile's default is 12)" : ""));
+        }
         LabLayout lab = Labs.layout();
         lab = lab.withKernel(kernelOptions.resolve(lab));
         if (cpuModel != null) lab = lab.withCpuModel(cpuModel);

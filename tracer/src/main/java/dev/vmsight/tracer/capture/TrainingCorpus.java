@@ -42,7 +42,7 @@ public final class TrainingCorpus {
      * come from another boot than training's, where slab addresses, and with them the order of
      * hash chains, differ, as they do on any live guest.
      */
-    static final int RUNS_PER_BOOT = 4;
+    public static final int RUNS_PER_BOOT = 4;
     /**
      * Boots tried for a boot's first run (0, 4, ...) before a run that is not the trainer's first
      * since boot is kept. That run is defined as the first after boot (for pslist: the listing
