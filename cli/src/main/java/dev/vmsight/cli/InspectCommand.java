@@ -47,7 +47,10 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private Symbols kernelSymbols(MergedProgram p) {
-        return Labs.kernelSymbols(symbols, p.kernelTextSha256()).orElse(Symbols.none());
+        Symbols s = Labs.kernelSymbols(symbols, p.kernelTextSha256()).orElse(Symbols.none());
+        // the saved kallsyms are a nokaslr boot's; a program trained on a KASLR boot holds that boot's addresses
+        long slide = p.runContext().layout().text() - dev.vmsight.merger.KernelLayout.NOKASLR.text();
+        return symbols == null && slide != 0 ? s.slid(slide) : s;
     }
 
     private Symbols userSymbols(MergedProgram p) {

@@ -28,6 +28,16 @@ public final class Symbols {
         return new Symbols(map);
     }
 
+    /**
+     * These symbols with every kernel-image address (at or above {@code __START_KERNEL_map}) moved
+     * by {@code slide}: a nokaslr boot's kallsyms naming the code of a boot whose image slid.
+     */
+    public Symbols slid(long slide) {
+        TreeMap<Long, String> map = new TreeMap<>(Long::compareUnsigned);
+        byAddress.forEach((a, name) -> map.put(Long.compareUnsigned(a, KernelLayout.IMAGE_WINDOW_START) >= 0 ? a + slide : a, name));
+        return new Symbols(map);
+    }
+
     /** These symbols and {@code other}'s (this one's name wins at an address both have). */
     public Symbols plus(Symbols other) {
         TreeMap<Long, String> map = new TreeMap<>(byAddress);
