@@ -76,6 +76,10 @@ class TrainingEnvelopeLabTest {
         Training.Trained full = trained.get(TrainingProgram.PSLIST.ordinal());
         GuestConfig config = lab.defaultConfig("test-envelope", lab.pinnedKernel()).withProcs(400);
         try (QemuGuest guest = QemuLauncher.start(config)) {
+            // The guest's own listing first, as the reliability series does: what is under test is the
+            // listing beyond one getdents64 buffer, not a cold first lookup of every /proc/PID, which
+            // can refuse at d_alloc_parallel (README, "Cold lookups": 2 of 4 CI runs on 2026-12-05)
+            guest.exec(Duration.ofSeconds(60), List.of("/bin/sh", "-c", "ls /proc > /dev/null")).stdoutOrThrow("ls /proc");
             RunOutcome answered, refused;
             long t0, t1, t2;
             try (GuestSource s = GuestSources.of(guest, 0)) {
