@@ -253,6 +253,7 @@ final class SiteLearner {
         private final SystemMachine machine;
         private long step;
         private long lastTsc;
+        private long lastRoot = -1;
 
         Probe(Map<Long, List<Hit>> given) {
             this.given = given;
@@ -274,7 +275,11 @@ final class SiteLearner {
                 if (step > prefixSteps) {
                     noteSyscallSites();
                 }
-                roots.add(state.get(Loc.CR3) & X86Registers.CR3_ROOT_MASK);
+                long root = state.get(Loc.CR3) & X86Registers.CR3_ROOT_MASK;
+                if (root != lastRoot) {     // CR3 changes a few times per window; the set is not touched per step
+                    roots.add(root);
+                    lastRoot = root;
+                }
                 machine.step();
             }
         }
