@@ -423,10 +423,9 @@ public final class Slicer {
         if (!a.features().equals(b.features())) {
             throw new SliceException("traces with different CPU features: " + a.features() + " and " + b.features());
         }
-        String la = dev.vmsight.tracer.capture.KernelSymbols.layout(a.context()), lb = dev.vmsight.tracer.capture.KernelSymbols.layout(b.context());
-        if (!dev.vmsight.tracer.capture.KernelSymbols.sameLayout(a.context(), b.context())) {
-            throw new SliceException("traces of boots with different kernel layouts (KASLR): " + la + " and " + lb
-                    + "; a program is trained on the runs of one boot (vmsight train --kaslr traces a boot's runs together)");
+        String layouts = dev.vmsight.tracer.capture.KernelSymbols.layoutMismatch(a.context(), b.context());
+        if (layouts != null) {
+            throw new SliceException(layouts);
         }
         if (a.marks().markOut() != b.marks().markOut()) {
             throw new SliceException("traces with different END marks: 0x" + Long.toHexString(a.marks().markOut())

@@ -62,29 +62,35 @@ public final class KernelSymbols {
 
     private KernelSymbols() { }
 
+    /** The header keys of a traced boot's kernel layout: where the image starts, the randomisable regions' bases. */
+    private static final List<String> LAYOUT_KEYS = List.of(KEY + "_text", REGION_KEY + "page_offset_base",
+            REGION_KEY + "vmalloc_base", REGION_KEY + "vmemmap_base");
+
     /**
-     * The kernel layout a trace's header records, for comparing traces: where the image starts and
-     * the randomisable regions' bases ("?" for what it does not record: a nokaslr boot traced
-     * before they were). Traces of one program are merged only when theirs agree: every address a
-     * program holds is of one boot's layout.
+     * The kernel layout a trace's header records, for messages ("?" for what it does not record:
+     * a nokaslr boot traced before the region bases were).
      */
     public static String layout(Map<String, String> context) {
-        StringBuilder b = new StringBuilder("_text ").append(context.getOrDefault(KEY + "_text", "?"));
-        for (String r : REGIONS) {
-            b.append(", ").append(r).append(' ').append(context.getOrDefault(REGION_KEY + r, "?"));
-        }
-        return b.toString();
+        return String.join(", ", LAYOUT_KEYS.stream()
+                .map(k -> k.substring(k.lastIndexOf('.') + 1) + " " + context.getOrDefault(k, "?")).toList());
     }
 
-    /** Whether two traces' layouts ({@link #layout}) agree: equal wherever both record a value. */
+    /** Whether two traces' layouts agree: equal wherever both record a value. */
     public static boolean sameLayout(Map<String, String> a, Map<String, String> b) {
-        java.util.List<String> keys = new java.util.ArrayList<>(List.of(KEY + "_text"));
-        REGIONS.forEach(r -> keys.add(REGION_KEY + r));
-        for (String k : keys) {
+        for (String k : LAYOUT_KEYS) {
             String x = a.get(k), y = b.get(k);
             if (x != null && y != null && !x.equals(y)) return false;
         }
         return true;
+    }
+
+    /**
+     * Why traces of two boots cannot make one program (every address a program holds is of one
+     * boot's layout), or null when their layouts agree: the slicer's and the merger's check.
+     */
+    public static String layoutMismatch(Map<String, String> a, Map<String, String> b) {
+        return sameLayout(a, b) ? null : "traces of boots with different kernel layouts (KASLR): " + layout(a) + " and " + layout(b)
+                + "; a program is trained on the runs of one boot (vmsight train --kaslr traces a boot's runs together)";
     }
 
     /**

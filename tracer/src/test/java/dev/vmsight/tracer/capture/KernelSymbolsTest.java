@@ -17,6 +17,9 @@ class KernelSymbolsTest {
         org.junit.jupiter.api.Assertions.assertFalse(KernelSymbols.sameLayout(nokaslr, slid));
         org.junit.jupiter.api.Assertions.assertFalse(KernelSymbols.sameLayout(older, slid));
         assertEquals("_text ffffffff96000000, page_offset_base ffff9e8b40000000, vmalloc_base ?, vmemmap_base ?", KernelSymbols.layout(slid));
+        org.junit.jupiter.api.Assertions.assertNull(KernelSymbols.layoutMismatch(nokaslr, older));
+        String why = KernelSymbols.layoutMismatch(nokaslr, slid);
+        org.junit.jupiter.api.Assertions.assertTrue(why.contains("_text ffffffff81000000") && why.contains("_text ffffffff96000000"), why);
     }
 
     @Test
