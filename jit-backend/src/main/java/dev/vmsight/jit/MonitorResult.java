@@ -29,9 +29,5 @@ public sealed interface MonitorResult {
      * @param reports unseen targets followed at REPORT_AND_FOLLOW sites before the failure (what a
      *                calibration run learned is not lost with the run)
      */
-    record Failed(MonitorFault fault, List<UnseenPath> reports) implements MonitorResult {
-        public Failed(MonitorFault fault) {
-            this(fault, List.of());
-        }
-    }
+    record Failed(MonitorFault fault, List<UnseenPath> reports) implements MonitorResult { }
 }

@@ -69,7 +69,7 @@ public final class GuestSource implements AutoCloseable {
 
     /**
      * Lets the guest run for {@code run}, pauses it again and reads the vCPU anew: another moment
-     * of the same guest, for a run that met the kernel mid-update (a lock the paused vCPU held).
+     * of the same guest, for a run that may have met the kernel mid-update.
      *
      * @return false, changing nothing, when this source cannot ({@link #resamplable()})
      */

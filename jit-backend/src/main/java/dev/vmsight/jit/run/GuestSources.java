@@ -69,14 +69,14 @@ public final class GuestSources {
         Runnable release = () -> LabInstance.release(guest);
         try {
             if (guest instanceof LibvirtGuest l) {
-                boolean paused = pause && l.running();
-                release = pause ? pause(l, release) : release;
+                Paused paused = pause ? pause(l, release) : new Paused(release, false);
+                release = paused.release();
                 String where = "lab domain '" + name + "'";
                 VcpuState vcpu = hmpCpu(l.hmp("info registers -a"), cpu, where);
                 PhysicalMemory memory = l.ramFileMemory();
                 return new GuestSource("lab domain '" + name + "' at " + l.uri() + " (RAM file " + l.ramFile()
                         + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release,
-                        paused ? resampler(l, () -> l.hmp("info registers -a"), cpu, where, () -> { }) : null);
+                        paused.byThisSource() ? resampler(l::resume, l::pause, () -> l.hmp("info registers -a"), cpu, where, () -> { }) : null);
             }
             throw new GuestException("lab guest '" + name + "' is of an unknown kind: " + guest.getClass().getName());
         } catch (RuntimeException e) {
@@ -86,36 +86,43 @@ public final class GuestSources {
     }
 
     /**
-     * Pauses {@code guest} and returns what closing the source must do: resume it if it was running
-     * (a guest someone else paused stays paused), then {@code afterwards}, even if resuming fails.
+     * What pausing a guest left: {@code release} is what closing the source must do, and {@code
+     * byThisSource} says whether the guest was running (a guest someone else paused stays paused,
+     * and is never resumed, not even for a moment).
      */
-    private static Runnable pause(Guest guest, Runnable afterwards) {
+    private record Paused(Runnable release, boolean byThisSource) { }
+
+    /**
+     * Pauses {@code guest}; closing must resume it if it was running, then run {@code afterwards},
+     * even if resuming fails.
+     */
+    private static Paused pause(Guest guest, Runnable afterwards) {
         boolean wasRunning = guest.running();
         guest.pause();
-        return () -> {
+        return new Paused(() -> {
             try {
                 if (wasRunning) guest.resume();
             } finally {
                 afterwards.run();
             }
-        };
+        }, wasRunning);
     }
 
     /**
-     * Resumes {@code guest} (which this source paused) for {@code run}, pauses it again, drops what
+     * Resumes a guest (which this source paused) for {@code run}, pauses it again, drops what
      * was cached of its memory and reads vCPU {@code cpu} anew. The guest is paused again even when
      * the wait is interrupted: a source never leaves a guest running that it holds paused.
      */
-    private static GuestSource.Resampler resampler(Guest guest, java.util.function.Supplier<String> registers, int cpu, String where,
-                                                   Runnable invalidate) {
+    private static GuestSource.Resampler resampler(Runnable resume, Runnable pause, java.util.function.Supplier<String> registers,
+                                                   int cpu, String where, Runnable invalidate) {
         return run -> {
-            guest.resume();
+            resume.run();
             try {
                 Thread.sleep(run.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                guest.pause();
+                pause.run();
             }
             invalidate.run();
             return hmpCpu(registers.get(), cpu, where);
@@ -131,22 +138,21 @@ public final class GuestSources {
     }
 
     private static GuestSource of(QemuGuest q, int cpu, boolean pause, Runnable afterwards) {
-        Runnable release;
-        boolean paused;
+        Paused paused;
         try {
-            paused = pause && q.running();
-            release = pause ? pause(q, afterwards) : afterwards;
+            paused = pause ? pause(q, afterwards) : new Paused(afterwards, false);
         } catch (RuntimeException e) {
             afterwards.run();
             throw e;
         }
+        Runnable release = paused.release();
         try {
             String where = "lab guest '" + q.name() + "'";
             VcpuState vcpu = hmpCpu(q.hmp("info registers -a"), cpu, where);
             PhysicalMemory memory = ramFile(q.ramFile());
             return new GuestSource("lab guest '" + q.name() + "' (QEMU PID " + q.pid() + ", RAM file " + q.ramFile()
                     + ", HMP registers of vCPU " + cpu + (pause ? "" : "; not paused") + ")", memory, vcpu, cpu, true, release,
-                    paused ? resampler(q, () -> q.hmp("info registers -a"), cpu, where, () -> { }) : null);
+                    paused.byThisSource() ? resampler(q::resume, q::pause, () -> q.hmp("info registers -a"), cpu, where, () -> { }) : null);
         } catch (RuntimeException e) {
             release.run();
             throw e;
@@ -198,18 +204,9 @@ public final class GuestSources {
                         } finally {
                             qmp.close();
                         }
-                    }, wasRunning ? run -> {
-                        qmp.execute("cont", null, QMP_TIMEOUT);
-                        try {
-                            Thread.sleep(run.toMillis());
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        } finally {
-                            qmp.execute("stop", null, QMP_TIMEOUT);
-                        }
-                        return hmpCpu(qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"),
-                                QMP_TIMEOUT).asText(), cpu, "QMP " + shm.qmp());
-                    } : null);
+                    }, wasRunning ? resampler(() -> qmp.execute("cont", null, QMP_TIMEOUT), () -> qmp.execute("stop", null, QMP_TIMEOUT),
+                            () -> qmp.execute("human-monitor-command", QmpClient.args().put("command-line", "info registers -a"),
+                                    QMP_TIMEOUT).asText(), cpu, "QMP " + shm.qmp(), () -> { }) : null);
         } catch (RuntimeException e) {
             try {
                 if (wasRunning) qmp.execute("cont", null, QMP_TIMEOUT);
@@ -227,14 +224,15 @@ public final class GuestSources {
         LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
         Runnable release = guest::disconnect;
         try {
-            boolean paused = pause && guest.running();
-            release = pause ? pause(guest, release) : release;
+            Paused paused = pause ? pause(guest, release) : new Paused(release, false);
+            release = paused.release();
             String where = "libvirt domain " + domain + " at " + uri;
             VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, where);
             CachingPhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
             return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
                     memory, vcpu, cpu, true, release,
-                    paused ? resampler(guest, () -> guest.hmp("info registers -a"), cpu, where, memory::invalidate) : null);
+                    paused.byThisSource() ? resampler(guest::resume, guest::pause, () -> guest.hmp("info registers -a"), cpu, where,
+                            memory::invalidate) : null);
         } catch (RuntimeException e) {
             release.run();
             throw e;

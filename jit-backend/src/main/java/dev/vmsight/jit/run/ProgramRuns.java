@@ -296,9 +296,10 @@ public final class ProgramRuns {
     /**
      * Runs a placed program ({@link #place}) on {@code source}; {@code monitor} is compiled from
      * {@code placed.program()}, or null for the reference executor. A live guest is paused wherever
-     * its vCPUs were: perhaps inside a critical section, holding a lock the program must take (a
-     * dentry hash bucket's bit lock) or halfway through linking a list. Such a run meets a path
-     * training never saw at that moment only. So when a run on a guest vmsight paused itself ends
+     * its vCPUs were: perhaps inside a critical section, holding a lock the program must take, or
+     * halfway through linking a list. Such a run meets a path training never saw at that moment
+     * only (a first, cold listing of a fresh guest is not that: it refuses on every pause, see
+     * README "Cold lookups"). So when a run on a guest vmsight paused itself ends
      * in an unseen path, the guest runs for {@link #SETTLE} and is paused again, up to {@link
      * #MORE_PAUSES} times; the same site refusing the same way on two pauses in a row is outside
      * the training, and refused at once. Dumps and guests paused by someone else run once.
