@@ -272,13 +272,10 @@ final class BackwardPass {
         } else {
             liveOut = ALL;   // no single live output: a control/store/system µop, or kept by closure
         }
-        int storeLive = 0;
         for (MemoryAccess a : x.accesses()) {
             if (a.write()) {
                 for (int b = 0; b < a.size(); b++) {
-                    if (memory.remove(a.byteAddress(b))) {
-                        storeLive |= 1 << b;
-                    }
+                    memory.remove(a.byteAddress(b));
                 }
             }
         }
@@ -290,7 +287,9 @@ final class BackwardPass {
         }
         int[] in = u.in();
         for (int j = 0; j < in.length; j++) {
-            int m = u.kind() == UopKind.STORE && j == 1 ? (x.accesses().length == 0 ? ALL : storeLive)
+            // a kept store runs in every instance of its site: it must write the kernel's value even where
+            // training never read it back, or a path training did not take reads garbage from the overlay
+            int m = u.kind() == UopKind.STORE && j == 1 ? ALL
                     : zeroing ? 0   // a copy only xor'ed with another copy of itself
                     : ByteUses.uses(u, j, liveOut);
             use(in[j], m, who);

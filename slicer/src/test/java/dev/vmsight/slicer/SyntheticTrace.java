@@ -38,6 +38,17 @@ final class SyntheticTrace {
     private int cpl;
 
     SyntheticTrace(int outputLength, int inputLength) {
+        this(outputLength, inputLength, Map.of());
+    }
+
+    /** The context the DATA guard policy needs: per-CPU symbols and the task_struct size (values arbitrary). */
+    static Map<String, String> dataPolicyContext() {
+        return Map.of(dev.vmsight.tracer.capture.KernelSymbols.KEY + "current_task", "1fbc0",
+                dev.vmsight.tracer.capture.KernelSymbols.KEY + "__per_cpu_end", "32000",
+                dev.vmsight.tracer.capture.KernelSymbols.TASK_STRUCT_SIZE, "9472");
+    }
+
+    SyntheticTrace(int outputLength, int inputLength, Map<String, String> context) {
         long[] arch = new long[Loc.ARCH_COUNT];
         TraceHeader header = new TraceHeader("synthetic", List.of(),
                 new TraceHeader.GuestIdentity("feedface", "test", "none", 1, 1 << 20), CpuFeatures.ALL,
@@ -45,7 +56,7 @@ final class SyntheticTrace {
                 new TraceHeader.BufferSpec("in", IN_VA, inputLength, inputLength == 0 ? new long[0] : new long[]{IN_PA},
                         new byte[inputLength]),
                 new TraceHeader.BufferSpec("out", OUT_VA, outputLength, new long[]{OUT_PA}, new byte[outputLength]),
-                new TraceHeader.StartState(arch, 0, 0, 0, 0, 0, 40), Map.of(), 0);
+                new TraceHeader.StartState(arch, 0, 0, 0, 0, 0, 40), context, 0);
         trace = new InMemoryTrace(header);
     }
 
