@@ -437,7 +437,7 @@ public final class Tracer {
 
     private void setWorkload(Variation v) {
         if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()
-                && v.crowd() == currentWorkload.crowd()) {
+                && v.crowd() == currentWorkload.crowd() && v.coldDcache() == currentWorkload.coldDcache()) {
             return;
         }
         currentWorkload = v;

@@ -27,8 +27,12 @@ import java.util.stream.Collectors;
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
+ * @param coldDcache    drop the guest's unused dentries after the sleepers start: their /proc/PID
+ *                      entries are uncached, as those of processes a real init started (busybox
+ *                      caches each new process's own), so the trainer's listing of them is cold
  */
-public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu) {
+public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu,
+                        boolean coldDcache) {
 
     /** Which process runs (or starts) the trainer. */
     public enum Launcher {
@@ -43,13 +47,21 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     }
 
     /** The plain run: no extra processes, exec'd by qemu-ga's shell, no extra descriptors, CPU 0. */
-    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0);
+    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0, false);
 
     /** The kernel's largest pid_max on 64-bit (PID_MAX_LIMIT): PIDs are below it. */
     public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
 
-    /** Workload sizes cycled: 300 extra sleepers overflow one 8 KiB getdents64 buffer of /proc. */
-    private static final int[] SLEEPERS = {0, 300, 8, 3, 5, 1};
+    /**
+     * Workload sizes cycled. 500 extra sleepers overflow the 8 KiB getdents64 buffer of /proc twice,
+     * and their listing is cold ({@link #COLD}): each new PID's name is looked up and added to the
+     * dentry cache, so some lookups walk past a sibling (another /proc PID in the same hash bucket,
+     * with another name), as the first listing of a crowded guest does: about 570 names in 32,768
+     * buckets give several such walks.
+     */
+    private static final int[] SLEEPERS = {0, 500, 8, 3, 5, 1};
+    /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
+    private static final boolean[] COLD = {false, true, false, false};
     /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
@@ -63,20 +75,26 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
 
     /**
      * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
-     * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories).
+     * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
+     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash).
      */
-    public static final int CYCLE_VERSION = 4;
+    public static final int CYCLE_VERSION = 5;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
     /** A variation with PIDs left where they are and the dcache as it is. */
     public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, 0, 0, launcher, openFiles, cpu);
+        this(extraSleepers, 0, 0, launcher, openFiles, cpu, false);
     }
 
     /** A variation with the dcache as it is. */
     public Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu);
+        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu, false);
+    }
+
+    /** A variation whose dentry cache stays as the sleepers left it. */
+    public Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu) {
+        this(extraSleepers, pidFloor, crowd, launcher, openFiles, cpu, false);
     }
 
     private static final List<List<String>> FD_SETS = List.of(
@@ -108,7 +126,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         }
         Launcher[] launchers = Launcher.values();
         return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], CROWDS[i % CROWDS.length],
-                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0);
+                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0, COLD[i % COLD.length]);
     }
 
     /** The /bin/sh command that runs {@code argv} this way (it must not print anything of its own). */
@@ -130,6 +148,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         m.put("variation.extraSleepers", String.valueOf(extraSleepers));
         m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
         m.put(CROWD_KEY, String.valueOf(crowd));
+        m.put("variation.coldDcache", String.valueOf(coldDcache));
         m.put(CYCLE_VERSION_KEY, String.valueOf(CYCLE_VERSION));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
@@ -158,6 +177,13 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         }
         s.append("i=0; while [ $i -lt ").append(extraSleepers).append(" ]; do sleep 2147483647 </dev/null >/dev/null 2>&1 & ")
                 .append("echo $! >> ").append(pidFile).append("; i=$((i+1)); done; ");
+        if (coldDcache) {
+            // each sleeper caches its /proc/PID when it execs (busybox runs applets through /proc/self/exe):
+            // wait for every exec, then drop; a dentry the LRU marked referenced goes on a later pass
+            s.append("for p in $(cat ").append(pidFile).append("); do n=0; until grep -q '^sleep' /proc/$p/cmdline 2>/dev/null ")
+                    .append("|| [ $n -ge 100 ]; do sleep 0.1; n=$((n+1)); done; done; ")
+                    .append("for p in 1 2 3; do echo 3 > /proc/sys/vm/drop_caches || exit 1; done; ");
+        }
         if (crowd > 0) {
             s.append("i=0; while [ $i -lt ").append(crowd / 2).append(" ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; ")
                     .append("i=$((i+1)); done; ");

@@ -69,6 +69,11 @@ class VariationTest {
         }
         assertTrue(Variation.cycle(1).extraSleepers() >= 300 && Variation.cycle(2).pidFloor() > 1_000_000,
                 "runs 1 and 2 (in a 3-run training) overflow the buffer and reach 7-digit PIDs");
+        // the big listing is cold (busybox caches each new process's /proc/PID; a real init's processes are not)
+        assertTrue(Variation.cycle(1).coldDcache() && Variation.cycle(1).workloadScript("/run/x").contains("drop_caches"));
+        assertTrue(!Variation.cycle(2).coldDcache() && !Variation.cycle(3).workloadScript("/run/x").contains("drop_caches"),
+                "run 3 keeps run 2's crowd of negative dentries");
+        assertEquals("true", Variation.cycle(1).context().get("variation.coldDcache"));
     }
 
     /** The workload script on the host's sh (without the guest's sysctls): it starts and later kills exactly its sleepers. */
