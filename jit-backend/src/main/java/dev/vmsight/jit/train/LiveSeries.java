@@ -134,29 +134,38 @@ public final class LiveSeries {
                     guest.exec(EXEC, List.of("/bin/sh", "-c", new Variation(20, floor, Variation.Launcher.EXEC, List.of(), 0)
                             .workloadScript(dev.vmsight.tracer.capture.Tracer.extraSleepersFile()))).stdoutOrThrow("moving PIDs to " + floor);
                 }
+                boolean first = true;
                 for (Pause pause : plan.pauses()) {
                     load(guest, pause, cpus);
                     for (int k = 0; k < plan.programs().size(); k++) {
-                        Run r = once(guest, b, size, cpus, floor, pause, trained.get(k), b, plan.budget());
+                        Run r = once(guest, b, size, cpus, floor, pause, trained.get(k), b, plan.budget(), first);
                         out.add(r);
                         listener.run(r);
                     }
+                    first = false;
                 }
             }
         }
         return out;
     }
 
-    /** One program on the paused guest against the guest's view. */
+    /**
+     * One program on the paused guest against the guest's view. At a boot's first pause point
+     * ({@code first}) the monitor runs before the guest's own view of what it reads (a listing of
+     * /proc, /proc/modules, a comm file): its lookups are the first, cold ones, as on a guest nobody
+     * ran ps on; the view is then read twice after it (the workload neither starts nor ends
+     * processes). Time and the running task have no cache and are always read around the run.
+     */
     private static Run once(QemuGuest guest, int boot, int size, int cpus, int floor, Pause pause, Training.Trained t, int k,
-                            Budget budget) {
+                            Budget budget, boolean first) {
         TrainingProgram p = TrainingProgram.valueOf(t.program().name().toUpperCase(Locale.ROOT));
         String input = null;
         String observed = "?";
         try {
             List<String> args = TrainingInputs.args(p, k, guest);
             input = args.isEmpty() ? null : args.get(0);
-            GuestView view = GuestView.before(guest, p, input);
+            boolean cold = first && p != TrainingProgram.GETTIME && p != TrainingProgram.GETPID;
+            GuestView view = cold ? null : GuestView.before(guest, p, input);
             RunOutcome o;
             try (GuestSource s = GuestSources.of(guest, 0)) {
                 observed = observed(s);
@@ -164,7 +173,7 @@ public final class LiveSeries {
             }
             long micros = o instanceof RunOutcome.Answered a ? a.micros() : 0;
             if (o instanceof RunOutcome.Answered a) {
-                GuestView.Verdict v = view.after(guest, a.answer());
+                GuestView.Verdict v = (cold ? GuestView.before(guest, p, input) : view).after(guest, a.answer());
                 return new Run(boot, size, cpus, floor, pause, observed, p, input, v.agrees() ? Result.CORRECT : Result.WRONG,
                         v.detail(), micros);
             }

@@ -70,16 +70,14 @@ class TrainingEnvelopeLabTest {
 
     @Test
     void aProgramOutsideItsTrainingRefusesAtTheFirstUntrainedDecision() {
-        // runs 0, 2 and 3 list at most ~70 processes: one getdents64 buffer; run 1 (300 more sleepers) is left out
+        // runs 0, 2 and 3 list at most ~70 processes: one getdents64 buffer; run 1 (500 more sleepers) is left out
         Training.Trained narrow = Training.train(lab, TrainingProgram.PSLIST, List.of(0, 2, 3), GuardPolicy.DATA, Training.Progress.NONE);
         assertTrue(narrow.selfCheck().passed(), narrow.selfCheck().summary());
         Training.Trained full = trained.get(TrainingProgram.PSLIST.ordinal());
         GuestConfig config = lab.defaultConfig("test-envelope", lab.pinnedKernel()).withProcs(400);
         try (QemuGuest guest = QemuLauncher.start(config)) {
-            // The guest's own listing first, as the reliability series does: what is under test is the
-            // listing beyond one getdents64 buffer, not a cold first lookup of every /proc/PID, which
-            // can refuse at d_alloc_parallel (README, "Cold lookups": 2 of 4 CI runs on 2026-12-05)
-            guest.exec(Duration.ofSeconds(60), List.of("/bin/sh", "-c", "ls /proc > /dev/null")).stdoutOrThrow("ls /proc");
+            // No listing by the guest first: the monitors' is the first, cold one (no /proc/PID cached),
+            // as on a guest nobody ran ps on; training's run 1 lists 500 uncached processes
             RunOutcome answered, refused;
             long t0, t1, t2;
             try (GuestSource s = GuestSources.of(guest, 0)) {
@@ -94,6 +92,10 @@ class TrainingEnvelopeLabTest {
                     answered instanceof RunOutcome.Answered a ? a.answer().numbers().size() + " PIDs" : answered.toText(),
                     (t1 - t0) / 1_000_000, refused.toText(), (t2 - t1) / 1_000_000);
             assertInstanceOf(RunOutcome.Answered.class, answered, answered.toText());
+            // the guest's own view, read twice after the monitors (a guest of sleepers: nothing starts or exits)
+            GuestView.Verdict verdict = GuestView.before(guest, TrainingProgram.PSLIST, null)
+                    .after(guest, ((RunOutcome.Answered) answered).answer());
+            assertTrue(verdict.agrees(), verdict.detail());
             assertInstanceOf(RunOutcome.UnseenPath.class, refused, "outside its training the program must refuse with the site: "
                     + refused.toText());
             assertTrue(t2 - t1 < 10 * Math.max(t1 - t0, 100_000_000L), "the refusal took " + (t2 - t1) / 1_000_000
