@@ -60,26 +60,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * buckets give several such walks.
      */
     private static final int[] SLEEPERS = {0, 500, 8, 3, 5, 1};
-    /**
-     * Runs whose dentry cache is dropped after the sleepers start: run 1 of every four (the 500
-     * sleepers' listing) and run 2, before its crowd, so that a name cached by runs 0 and 1
-     * (/proc/modules) is looked up again cold, in a bucket the crowd has filled.
-     */
-    private static final boolean[] COLD = {false, true, true, false};
-
-    /**
-     * The dentry hash table of every other training boot (runs 4-7 of every eight): 2^20 buckets
-     * (8 MiB) for ~10,000 dentries, so a name's first lookup almost always finds its bucket empty,
-     * where the kernel's own table (32,768 buckets on the lab's 256 MiB) gives an empty bucket
-     * about 3 times in 4 and run 2's crowd an occupied one about 98 times in 100. A program that looks
-     * one name up cold (lsmod: /proc/modules) needs a boot of each kind to be trained for both.
-     */
-    public static final int SPARSE_DENTRY_HASH = 1 << 20;
-
-    /** The dentry hash buckets of training boot {@code boot} (runs 4·boot to 4·boot+3): 0 is the kernel's own size. */
-    public static int dentryHashEntries(int boot) {
-        return boot % 2 == 1 ? SPARSE_DENTRY_HASH : 0;
-    }
+    /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
+    private static final boolean[] COLD = {false, true, false, false};
     /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
@@ -94,10 +76,9 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     /**
      * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
      * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
-     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: run 2 cold
-     * before its crowd, a sparse dentry hash table on every other boot).
+     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash).
      */
-    public static final int CYCLE_VERSION = 6;
+    public static final int CYCLE_VERSION = 5;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
