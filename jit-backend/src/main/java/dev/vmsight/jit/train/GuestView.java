@@ -51,6 +51,14 @@ public final class GuestView {
         return new GuestView(program, input, read(guest, program, input));
     }
 
+    /**
+     * The verdict on an answer of a monitor that ran before the guest looked (a cold run): the view
+     * is read twice after it, which holds for a guest whose processes neither start nor end.
+     */
+    public static Verdict afterColdRun(Guest guest, TrainingProgram program, String input, Answer answer) {
+        return before(guest, program, input).after(guest, answer);
+    }
+
     /** The guest's view after the monitor ran, and the verdict on its answer. */
     public Verdict after(Guest guest, Answer answer) {
         String after = read(guest, program, input);

@@ -173,7 +173,7 @@ public final class LiveSeries {
             }
             long micros = o instanceof RunOutcome.Answered a ? a.micros() : 0;
             if (o instanceof RunOutcome.Answered a) {
-                GuestView.Verdict v = (cold ? GuestView.before(guest, p, input) : view).after(guest, a.answer());
+                GuestView.Verdict v = cold ? GuestView.afterColdRun(guest, p, input, a.answer()) : view.after(guest, a.answer());
                 return new Run(boot, size, cpus, floor, pause, observed, p, input, v.agrees() ? Result.CORRECT : Result.WRONG,
                         v.detail(), micros);
             }

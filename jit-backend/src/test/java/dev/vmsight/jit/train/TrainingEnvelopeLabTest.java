@@ -92,9 +92,9 @@ class TrainingEnvelopeLabTest {
                     answered instanceof RunOutcome.Answered a ? a.answer().numbers().size() + " PIDs" : answered.toText(),
                     (t1 - t0) / 1_000_000, refused.toText(), (t2 - t1) / 1_000_000);
             assertInstanceOf(RunOutcome.Answered.class, answered, answered.toText());
-            // the guest's own view, read twice after the monitors (a guest of sleepers: nothing starts or exits)
-            GuestView.Verdict verdict = GuestView.before(guest, TrainingProgram.PSLIST, null)
-                    .after(guest, ((RunOutcome.Answered) answered).answer());
+            // the guest's own view, read after the monitors (a guest of sleepers: nothing starts or exits)
+            GuestView.Verdict verdict = GuestView.afterColdRun(guest, TrainingProgram.PSLIST, null,
+                    ((RunOutcome.Answered) answered).answer());
             assertTrue(verdict.agrees(), verdict.detail());
             assertInstanceOf(RunOutcome.UnseenPath.class, refused, "outside its training the program must refuse with the site: "
                     + refused.toText());

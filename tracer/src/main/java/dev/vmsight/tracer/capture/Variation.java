@@ -92,10 +92,6 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu, false);
     }
 
-    /** A variation whose dentry cache stays as the sleepers left it. */
-    public Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, pidFloor, crowd, launcher, openFiles, cpu, false);
-    }
 
     private static final List<List<String>> FD_SETS = List.of(
             List.of(), List.of("3</proc/version"), List.of("3</proc/version", "5</", "7</dev/null"));

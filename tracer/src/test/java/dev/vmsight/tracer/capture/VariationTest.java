@@ -96,7 +96,7 @@ class VariationTest {
             assertTrue(new Variation(1, 5000, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile)
                     .contains("echo 4999 > /proc/sys/kernel/ns_last_pid"));
             // crowding the dcache: names that do not exist, looked up in /, leave nothing behind but negative dentries
-            run(new Variation(0, 0, 50, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile)
+            run(new Variation(0, 0, 50, Variation.Launcher.EXEC, List.of(), 0, false).workloadScript(pidFile)
                     .replace(" /sys/.vmsight-absent-", " " + dir.resolve("absent-")).replace(" /sys/kernel/.vmsight-absent-", " " + dir.resolve("absent2-")));
             try (var files = java.nio.file.Files.list(dir)) {
                 assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("absent-")), "the crowd created files");
