@@ -123,7 +123,7 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
         String tables;
         long cr3;
         OptionalLong physBase = kernelPageTables == 0 ? OptionalLong.empty()
-                : provenPhysBase.isPresent() ? provenPhysBase : physBase(memory);
+                : provenPhysBase.isPresent() ? provenPhysBase : physBase(memory, vcpu);
         if (physBase.isPresent()) {
             cr3 = kernelPageTables - START_KERNEL_MAP + physBase.getAsLong();
             tables = "init_top_pgt at physical 0x" + Long.toHexString(cr3);
@@ -170,17 +170,37 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
     }
 
     /**
+     * Where the kernel image lies physically when no placement proved it: {@code phys_base} read
+     * through the vCPU's own page tables (and, under page-table isolation, the kernel's copy of
+     * them), which must hold the physical offset they map it at ({@link
+     * KernelPlacement#provenPhysBase}). Only a nokaslr context without a usable CR3 falls back to
+     * {@link #unslidPhysBase}: on a KASLR boot the image is not where it was linked, and a zero
+     * read at the unslid place would "confirm" 0 (a CI run met exactly that: init_top_pgt taken
+     * from memory that was not the image).
+     */
+    private OptionalLong physBase(PhysicalMemory memory, VcpuState vcpu) {
+        if (physBaseSymbol == 0) {
+            return layout.equals(KernelLayout.NOKASLR) ? OptionalLong.of(0) : OptionalLong.empty();
+        }
+        OptionalLong cr3 = vcpu.find("cr3");
+        if (cr3.isPresent()) {
+            PagingMode mode = PagingMode.of(vcpu);
+            long root = cr3.getAsLong() & mode.addressMask();
+            for (long r : new long[] {root, root & ~0x1000L}) {
+                OptionalLong proved = KernelPlacement.provenPhysBase(AddressSpace.of(memory, r, mode), physBaseSymbol);
+                if (proved.isPresent()) return proved;
+            }
+        }
+        return layout.equals(KernelLayout.NOKASLR) ? unslidPhysBase(memory) : OptionalLong.empty();
+    }
+
+    /**
      * Where the kernel image of a nokaslr boot lies physically: {@code phys_base} read through the
      * image's own mapping (virtual - __START_KERNEL_map + phys_base), which must hold the value it
      * was read with. Tried with 0 (a kernel loaded where it was linked) and then with the value
-     * found; empty when neither is consistent (another build, or no such symbol). A KASLR boot's
-     * is proved through the page tables instead ({@link KernelPlacement}): there a zero read at
-     * the unslid place would "confirm" 0.
+     * found; empty when neither is consistent (another build, or no such symbol).
      */
-    private OptionalLong physBase(PhysicalMemory memory) {
-        if (physBaseSymbol == 0) {
-            return OptionalLong.of(0);
-        }
+    private OptionalLong unslidPhysBase(PhysicalMemory memory) {
         long candidate = 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             long value;
