@@ -17,9 +17,12 @@ import java.util.Objects;
  * @param cpuModel  the QEMU CPU model the vCPUs present ({@link #DEFAULT_CPU_MODEL}, or any model
  *                  QEMU's TCG runs, e.g. Skylake-Server-v4): the kernel patches itself at boot by
  *                  the features it sees, so the model is part of what a monitor was trained on
+ * @param dentryHashEntries buckets of the kernel's dentry hash table ({@code dhash_entries=}, a
+ *                  power of two), or 0 for the kernel's own choice by memory size: training boots
+ *                  vary it so that a name's first lookup meets an empty bucket and a crowded one
  */
 public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus,
-                          boolean kaslr, int procs, Path runDir, String cpuModel) {
+                          boolean kaslr, int procs, Path runDir, String cpuModel, int dentryHashEntries) {
 
     /** QEMU's own default for x86-64 TCG guests, and the lab's. */
     public static final String DEFAULT_CPU_MODEL = "qemu64";
@@ -27,6 +30,12 @@ public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMi
     /** A configuration on the default CPU model. */
     public GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus, boolean kaslr, int procs, Path runDir) {
         this(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, DEFAULT_CPU_MODEL);
+    }
+
+    /** A configuration whose kernel sizes its dentry hash table itself. */
+    public GuestConfig(String name, Path kernel, Path initramfs, int memoryMiB, int cpus, boolean kaslr, int procs, Path runDir,
+                       String cpuModel) {
+        this(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, cpuModel, 0);
     }
 
     public GuestConfig {
@@ -41,18 +50,24 @@ public record GuestConfig(String name, Path kernel, Path initramfs, int memoryMi
         if (!cpuModel.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
             throw new IllegalArgumentException("CPU model '" + cpuModel + "' is not a QEMU model name (qemu-system-x86_64 -cpu help lists them)");
         }
+        if (dentryHashEntries != 0 && (dentryHashEntries < 0 || Integer.bitCount(dentryHashEntries) != 1)) {
+            throw new IllegalArgumentException("dentry hash entries must be 0 (the kernel's choice) or a power of two, not "
+                    + dentryHashEntries);
+        }
     }
 
     /** The kernel command line this configuration implies. */
     public String kernelCommandLine() {
-        return "console=ttyS0 panic=-1 " + (kaslr ? "" : "nokaslr ") + "vmsight.procs=" + procs;
+        return "console=ttyS0 panic=-1 " + (kaslr ? "" : "nokaslr ") + "vmsight.procs=" + procs
+                + (dentryHashEntries == 0 ? "" : " dhash_entries=" + dentryHashEntries);
     }
 
-    public GuestConfig withName(String n) { return new GuestConfig(n, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, cpuModel); }
-    public GuestConfig withKaslr(boolean k) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, k, procs, runDir, cpuModel); }
-    public GuestConfig withProcs(int p) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, p, runDir, cpuModel); }
-    public GuestConfig withCpus(int c) { return new GuestConfig(name, kernel, initramfs, memoryMiB, c, kaslr, procs, runDir, cpuModel); }
-    public GuestConfig withMemoryMiB(int m) { return new GuestConfig(name, kernel, initramfs, m, cpus, kaslr, procs, runDir, cpuModel); }
-    public GuestConfig withCpuModel(String m) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, m); }
-    public GuestConfig withRunDir(Path d) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, d, cpuModel); }
+    public GuestConfig withName(String n) { return new GuestConfig(n, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, cpuModel, dentryHashEntries); }
+    public GuestConfig withKaslr(boolean k) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, k, procs, runDir, cpuModel, dentryHashEntries); }
+    public GuestConfig withProcs(int p) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, p, runDir, cpuModel, dentryHashEntries); }
+    public GuestConfig withCpus(int c) { return new GuestConfig(name, kernel, initramfs, memoryMiB, c, kaslr, procs, runDir, cpuModel, dentryHashEntries); }
+    public GuestConfig withMemoryMiB(int m) { return new GuestConfig(name, kernel, initramfs, m, cpus, kaslr, procs, runDir, cpuModel, dentryHashEntries); }
+    public GuestConfig withCpuModel(String m) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, m, dentryHashEntries); }
+    public GuestConfig withDentryHashEntries(int e) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, runDir, cpuModel, e); }
+    public GuestConfig withRunDir(Path d) { return new GuestConfig(name, kernel, initramfs, memoryMiB, cpus, kaslr, procs, d, cpuModel, dentryHashEntries); }
 }

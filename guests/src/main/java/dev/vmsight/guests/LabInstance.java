@@ -54,6 +54,7 @@ public record LabInstance(Kind kind, GuestConfig config, String uri) {
         p.setProperty("kaslr", String.valueOf(config.kaslr()));
         p.setProperty("cpuModel", config.cpuModel());
         p.setProperty("procs", String.valueOf(config.procs()));
+        p.setProperty("dentryHashEntries", String.valueOf(config.dentryHashEntries()));
         p.setProperty("runDir", config.runDir().toString());
         if (uri != null) p.setProperty("uri", uri);
         Path f = file(config.runDir());
@@ -81,7 +82,8 @@ public record LabInstance(Kind kind, GuestConfig config, String uri) {
                     Path.of(p.getProperty("initramfs")), Integer.parseInt(p.getProperty("memoryMiB")),
                     Integer.parseInt(p.getProperty("cpus")), Boolean.parseBoolean(p.getProperty("kaslr")),
                     Integer.parseInt(p.getProperty("procs")), Path.of(p.getProperty("runDir")),
-                    p.getProperty("cpuModel", GuestConfig.DEFAULT_CPU_MODEL));
+                    p.getProperty("cpuModel", GuestConfig.DEFAULT_CPU_MODEL),
+                    Integer.parseInt(p.getProperty("dentryHashEntries", "0")));
             return new LabInstance(kind, config, p.getProperty("uri"));
         } catch (IOException | RuntimeException e) {
             throw new GuestException("unreadable lab state " + f + " (" + e.getMessage() + "); remove it and boot again", e);
