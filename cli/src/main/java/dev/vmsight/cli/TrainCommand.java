@@ -77,7 +77,12 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(which.fileName() + " takes no input (--input is for getpsfile and getdrvfile)");
         }
         GuardPolicy guards = GuardPolicy.parse(policy);
-        if (runs == null) runs = Training.defaultRuns(which);
+        if (runs == null) {
+            runs = Training.defaultRuns(which);
+            if (kaslr && which == TrainingProgram.LSMOD) {
+                runs = dev.vmsight.tracer.capture.TrainingCorpus.RUNS_PER_BOOT;   // one KASLR boot's runs (its own layout)
+            }
+        }
         if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, not " + runs);
         if (kaslr && runs > dev.vmsight.tracer.capture.TrainingCorpus.RUNS_PER_BOOT) {
             throw new IllegalArgumentException("--kaslr trains on the runs of one boot (each KASLR boot has its own kernel layout): --runs "

@@ -47,11 +47,17 @@ public final class Training {
 
     /**
      * Training runs of a program unless told otherwise: one boot's four (a cold listing, one over
-     * two getdents64 buffers, 7- and 6-digit PIDs: tracer's Variation), and for getpsfile two
-     * cycles of its six kinds of PID (a PID no process has, looked up in PID trees of 3 and 4 levels).
+     * two getdents64 buffers, 7- and 6-digit PIDs: tracer's Variation); for getpsfile two cycles
+     * of its six kinds of PID (a PID no process has, looked up in PID trees of 3 and 4 levels); for
+     * lsmod two boots', the second with a sparse dentry hash table, because its one cold lookup
+     * (/proc/modules) must meet both an empty bucket and a crowded one.
      */
     public static int defaultRuns(TrainingProgram program) {
-        return program == TrainingProgram.GETPSFILE ? 12 : 4;
+        return switch (program) {
+            case GETPSFILE -> 12;
+            case LSMOD -> 8;
+            default -> 4;
+        };
     }
 
     /** Rounds of slicing after calibration found context guards, before the result is kept as it is. */

@@ -179,6 +179,7 @@ public final class Tracer {
                     capture.expectedOutput().length());
             Map<String, String> context = new LinkedHashMap<>(variation.context());
             context.put("run", String.valueOf(runIndex));
+            context.put("guest.dentryHashEntries", String.valueOf(guest.config().dentryHashEntries()));
             context.put("launch", variation.shellCommand(argv));
             context.put("prefix.steps", String.valueOf(capture.prefixSteps()));
             context.put("prefix.retries", String.valueOf(retries));

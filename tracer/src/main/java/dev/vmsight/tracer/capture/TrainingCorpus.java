@@ -130,11 +130,12 @@ public final class TrainingCorpus {
             byBoot.computeIfAbsent(i / RUNS_PER_BOOT, b -> new ArrayList<>()).add(i);
         }
         boolean symbolsSaved = false;
-        for (List<Integer> group : byBoot.values()) {
-            List<Integer> left = new ArrayList<>(group);
+        for (var bootGroup : byBoot.entrySet()) {
+            List<Integer> left = new ArrayList<>(bootGroup.getValue());
+            int dentryHash = Variation.dentryHashEntries(bootGroup.getKey());
             for (int boot = 1; !left.isEmpty(); boot++) {
-                progress.accept("booting a guest for runs " + left);
-                try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus")) {
+                progress.accept("booting a guest for runs " + left + (dentryHash == 0 ? "" : " (dhash_entries=" + dentryHash + ")"));
+                try (QemuGuest guest = Lockstep.bootGuest(lab, "corpus", dentryHash)) {
                     if (!symbolsSaved) {
                         saveSymbols(guest, symbols);
                         symbolsSaved = true;

@@ -62,6 +62,23 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     private static final int[] SLEEPERS = {0, 500, 8, 3, 5, 1};
     /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
     private static final boolean[] COLD = {false, true, false, false};
+
+    /**
+     * The dentry hash table of every other training boot (runs 4-7 of every eight): 2^20 buckets
+     * (8 MiB) for ~10,000 dentries, so a name's first lookup almost always finds its bucket empty,
+     * where the kernel's own table (32,768 buckets on the lab's 256 MiB) gives an empty bucket
+     * about 3 times in 4, and the lab's nokaslr training boot happens to give /proc/modules an
+     * occupied one. A program that looks one name up cold (lsmod: /proc/modules) needs a boot of
+     * each kind to be trained for both. (Cycle 6 as first tried also dropped the dentry cache
+     * before run 2's crowd; pslist then lost run 2's warm listing and refused in dput on the
+     * agent's guests, so run 2 stays warm.)
+     */
+    public static final int SPARSE_DENTRY_HASH = 1 << 20;
+
+    /** The dentry hash buckets of training boot {@code boot} (runs 4·boot to 4·boot+3): 0 is the kernel's own size. */
+    public static int dentryHashEntries(int boot) {
+        return boot % 2 == 1 ? SPARSE_DENTRY_HASH : 0;
+    }
     /** PID floors cycled: 4- to 7-digit PIDs, radix trees of 3 and 4 levels (64 slots a node). */
     private static final int[] PID_FLOORS = {0, 4_200, 1_100_000, 300_000, 0, 70_000, 0, 2_000_000};
 
@@ -76,9 +93,10 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     /**
      * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
      * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
-     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash).
+     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: a sparse
+     * dentry hash table on every other boot).
      */
-    public static final int CYCLE_VERSION = 5;
+    public static final int CYCLE_VERSION = 6;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 

@@ -35,8 +35,13 @@ public final class Lockstep {
 
     /** Boots a lab guest for lockstep runs: 1 vCPU (the gdbstub steps the one CPU), KASLR as the lab says (off by default). */
     public static QemuGuest bootGuest(LabLayout lab, String name) {
+        return bootGuest(lab, name, 0);
+    }
+
+    /** {@link #bootGuest(LabLayout, String)} with a dentry hash table of {@code dentryHashEntries} buckets (0: the kernel's choice). */
+    public static QemuGuest bootGuest(LabLayout lab, String name, int dentryHashEntries) {
         lab.build(lab.pinnedKernel());
-        return QemuLauncher.start(lab.defaultConfig(name).withCpus(1));
+        return QemuLauncher.start(lab.defaultConfig(name).withCpus(1).withDentryHashEntries(dentryHashEntries));
     }
 
     /**
