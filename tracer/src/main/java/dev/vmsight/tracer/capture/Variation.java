@@ -23,7 +23,10 @@ import java.util.stream.Collectors;
  *                      {@code pid_max} raised to its limit when needed; 0 leaves PIDs where they are
  * @param crowd         names looked up in {@code /sys} and {@code /sys/kernel} that do not exist, before the run:
  *                      negative dentries that crowd the dentry hash table, so lookups walk past
- *                      entries of other names and directories in their bucket, as on a busy guest (0: none)
+ *                      entries of other names and directories in their bucket, as on a busy guest (0: none).
+ *                      The crowd comes after the guest dropped its unused dentries and listed /proc
+ *                      again: a name only the trainer looks up ({@code /proc/modules}) is then cold,
+ *                      in a crowded bucket, while the /proc/PID entries are as warm as before
  * @param launcher      the trainer's parent
  * @param openFiles     redirections applied before the trainer starts, e.g. {@code 3</proc/version}
  * @param cpu           vCPU the trainer is pinned to with taskset (0: the one vCPU tracing supports)
@@ -69,9 +72,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * where the kernel's own table (32,768 buckets on the lab's 256 MiB) gives an empty bucket
      * about 3 times in 4, and the lab's nokaslr training boot happens to give /proc/modules an
      * occupied one. A program that looks one name up cold (lsmod: /proc/modules) needs a boot of
-     * each kind to be trained for both. (Cycle 6 as first tried also dropped the dentry cache
-     * before run 2's crowd; pslist then lost run 2's warm listing and refused in dput on the
-     * agent's guests, so run 2 stays warm.)
+     * each kind to be trained for both; the occupied bucket's other direction (a walk past
+     * other names to the chain's end) is run 2's: see {@link #crowd()}.
      */
     public static final int SPARSE_DENTRY_HASH = 1 << 20;
 
@@ -93,10 +95,11 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     /**
      * What the cycle's runs mean; bumped when it changes, and a corpus of another version is traced
      * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
-     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: a sparse
-     * dentry hash table on every other boot).
+     * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: first tried,
+     * reverted: run 2 cold before its crowd; 7: a sparse dentry hash table on every other boot,
+     * run 2's crowd after a drop and a re-listing of /proc).
      */
-    public static final int CYCLE_VERSION = 6;
+    public static final int CYCLE_VERSION = 7;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
@@ -199,6 +202,9 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
                     .append("for p in 1 2 3; do echo 3 > /proc/sys/vm/drop_caches || exit 1; done; ");
         }
         if (crowd > 0) {
+            // names of earlier runs (/proc/modules) go cold; the PID entries come back (a readdir of /proc
+            // instantiates each PID's dentry, nothing else), so a listing stays warm as the agent's are
+            s.append("for p in 1 2 3; do echo 3 > /proc/sys/vm/drop_caches || exit 1; done; : /proc/[0-9]*; ");
             s.append("i=0; while [ $i -lt ").append(crowd / 2).append(" ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; ")
                     .append("i=$((i+1)); done; ");
         }
