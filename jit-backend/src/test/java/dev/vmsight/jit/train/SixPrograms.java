@@ -7,7 +7,9 @@ import dev.vmsight.guests.LabLayout;
 import dev.vmsight.guests.TrainingProgram;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** What the live lab tests of this package start from: the lab of this checkout and the six programs trained as vmsight train does. */
 final class SixPrograms {
@@ -20,8 +22,25 @@ final class SixPrograms {
         return LabLayout.at(Path.of(root));
     }
 
-    /** The six programs trained on {@code lab} (default runs and policy), in {@link TrainingProgram} order, each passing its self-check. */
-    static List<Training.Trained> trained(LabLayout lab) {
+    /** Trainings already done in this JVM (Surefire runs a module's test classes in one): slicing all six takes minutes. */
+    private static final Map<String, List<Training.Trained>> DONE = new HashMap<>();
+
+    /**
+     * The six programs trained on {@code lab} (default runs and policy), in {@link TrainingProgram}
+     * order, each passing its self-check; trained once per lab (root, kernel, CPU model, KASLR) in
+     * this JVM, as the corpus on disk is traced once.
+     */
+    static synchronized List<Training.Trained> trained(LabLayout lab) {
+        String key = lab.root().toAbsolutePath() + " " + lab.pinnedKernel() + " " + lab.cpuModel() + " " + lab.kaslr();
+        List<Training.Trained> done = DONE.get(key);
+        if (done == null) {
+            done = List.copyOf(train(lab));
+            DONE.put(key, done);
+        }
+        return done;
+    }
+
+    private static List<Training.Trained> train(LabLayout lab) {
         List<Training.Trained> out = new ArrayList<>();
         for (TrainingProgram p : TrainingProgram.values()) {
             Training.Trained t = Training.train(lab, p, Training.defaultRuns(p), Training.DEFAULT_POLICY);
