@@ -171,6 +171,7 @@ public final class Tracer {
                 }
                 retries++;
                 say("%s run %d: %s; tracing a new run of the trainer (retry %d)", program.fileName(), runIndex, e.getMessage(), retries);
+                restoreDentryCache(variation);
                 continue;
             }
             say("%s run %d: prefix %,d lockstep steps, values from QEMU at %d sites (matched exactly %d, by rsp %d, by order %d), "
@@ -214,6 +215,7 @@ public final class Tracer {
                 requiredPrefix = Math.max(e.step() + 1, requiredPrefix + 1);
                 say("%s run %d: %s; re-running with a prefix of at least %,d steps (retry %d)", program.fileName(), runIndex,
                         e.getMessage(), requiredPrefix, retries);
+                restoreDentryCache(variation);
             }
         }
     }
@@ -445,6 +447,18 @@ public final class Tracer {
         guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", v.workloadScript(EXTRA_SLEEPERS_FILE)))
                 .stdoutOrThrow("setting the guest's workload to " + v.extraSleepers() + " extra sleepers"
                         + (v.pidFloor() > 0 ? " from PID " + v.pidFloor() : ""));
+    }
+
+    /**
+     * Sets the dentry cache's state of {@code v} again before a retried run: the failed attempt's
+     * trainer cached every name it looked up (the sleepers and the PID floor stay: a run's inputs
+     * may name a sleeper).
+     */
+    private void restoreDentryCache(Variation v) {
+        String script = v.dentryCacheScript(EXTRA_SLEEPERS_FILE);
+        if (script.isEmpty()) return;
+        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", script + "true"))
+                .stdoutOrThrow("setting the guest's dentry cache again for a retried run");
     }
 
     private void say(String format, Object... args) {

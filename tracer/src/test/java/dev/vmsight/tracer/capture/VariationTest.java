@@ -82,6 +82,13 @@ class VariationTest {
         assertEquals(Variation.SPARSE_DENTRY_HASH, Variation.dentryHashEntries(1));
         assertEquals(0, Variation.dentryHashEntries(2));
         assertEquals("true", Variation.cycle(1).context().get("variation.coldDcache"));
+        // a retried run sets the cache's state again, without touching the sleepers (a run's input may name one)
+        for (int run = 0; run < 4; run++) {
+            String again = Variation.cycle(run).dentryCacheScript("/run/x");
+            assertTrue(Variation.cycle(run).workloadScript("/run/x").contains(again), "run " + run);
+            assertTrue(!again.contains("kill") && !again.contains("sleep 2147483647") && !again.contains("ns_last_pid"), again);
+            assertEquals(Variation.cycle(run).coldDcache() || Variation.cycle(run).crowd() > 0, again.contains("drop_caches"), again);
+        }
     }
 
     /** The workload script on the host's sh (without the guest's sysctls): it starts and later kills exactly its sleepers. */
