@@ -119,6 +119,23 @@ public final class KernelPlacement {
     }
 
     /**
+     * phys_base proved through the vCPU's page tables at {@code symbol} (this boot's address of
+     * phys_base), trying under page-table isolation the kernel's copy of a user CR3 too; empty when
+     * neither proves it or the vCPU gives no CR3.
+     */
+    static OptionalLong provenPhysBase(PhysicalMemory memory, VcpuState vcpu, long symbol) {
+        OptionalLong cr3 = vcpu.find("cr3");
+        if (cr3.isEmpty()) return OptionalLong.empty();
+        PagingMode mode = PagingMode.of(vcpu);
+        long root = cr3.getAsLong() & mode.addressMask();
+        for (long r : new long[] {root, root & ~0x1000L}) {
+            OptionalLong proved = provenPhysBase(AddressSpace.of(memory, r, mode), symbol);
+            if (proved.isPresent()) return proved;
+        }
+        return OptionalLong.empty();
+    }
+
+    /**
      * phys_base as the page tables prove it: the physical address of {@code symbol} (phys_base's
      * own slid address) minus its offset in the image window, which the value stored there must
      * equal (it is often negative on a KASLR boot). Empty when it disagrees or cannot be read.

@@ -182,15 +182,8 @@ public record RunContext(long perCpuOffsets, long currentTaskSlot, long initTask
         if (physBaseSymbol == 0) {
             return layout.equals(KernelLayout.NOKASLR) ? OptionalLong.of(0) : OptionalLong.empty();
         }
-        OptionalLong cr3 = vcpu.find("cr3");
-        if (cr3.isPresent()) {
-            PagingMode mode = PagingMode.of(vcpu);
-            long root = cr3.getAsLong() & mode.addressMask();
-            for (long r : new long[] {root, root & ~0x1000L}) {
-                OptionalLong proved = KernelPlacement.provenPhysBase(AddressSpace.of(memory, r, mode), physBaseSymbol);
-                if (proved.isPresent()) return proved;
-            }
-        }
+        OptionalLong proved = KernelPlacement.provenPhysBase(memory, vcpu, physBaseSymbol);
+        if (proved.isPresent()) return proved;
         return layout.equals(KernelLayout.NOKASLR) ? unslidPhysBase(memory) : OptionalLong.empty();
     }
 
