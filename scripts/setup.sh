@@ -18,6 +18,7 @@ packages=(
   qemu-guest-agent                        # copied into the guest image
   gcc libc6-dev                           # static training programs
   binutils                                # objdump, nm
+  dwarves                                 # pahole: the kernel profile of the hand-written walkers (BTF)
   cpio gzip zstd xz-utils lz4             # initramfs, kernel payloads (xz: amd64, lz4: cloud-amd64)
   procps                                  # pgrep (scripts/libvirtd-up.sh)
   "linux-headers-6.1.0-$abi-$flavor"      # the lab rootkit module (guests/rootkit)
