@@ -129,7 +129,7 @@ final class ReliabilityCommand implements Callable<Integer> {
         w.println(table);
         w.printf(Locale.ROOT, "%d runs in %.0f s; %s%n", runs.size(), (System.nanoTime() - t0) / 1e9, dir);
         w.flush();
-        return runs.stream().anyMatch(r -> r.result() == LiveSeries.Result.WRONG) ? 1 : 0;
+        return runs.stream().anyMatch(r -> r.result() == LiveSeries.Result.WRONG || r.result() == LiveSeries.Result.TASKS_LIST_DIFFERS) ? 1 : 0;
     }
 
     /**

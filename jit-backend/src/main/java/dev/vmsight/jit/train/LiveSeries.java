@@ -9,6 +9,7 @@ import dev.vmsight.jit.run.GuestSource;
 import dev.vmsight.jit.run.GuestSources;
 import dev.vmsight.jit.run.KernelCodeCheck;
 import dev.vmsight.jit.run.ProgramRuns;
+import dev.vmsight.jit.run.TaskListOracle;
 import dev.vmsight.jit.run.RunOutcome;
 import dev.vmsight.tracer.capture.TrainingInputs;
 import dev.vmsight.tracer.capture.Variation;
@@ -38,8 +39,12 @@ public final class LiveSeries {
         KERNEL
     }
 
-    /** How a run ended against the guest's view. */
-    public enum Result { CORRECT, WRONG, UNSEEN_PATH, BUDGET, ERROR }
+    /**
+     * How a run ended against the guest's view; a pslist answer the guest's view agreed with is
+     * also held against the tasks list in the same paused memory ({@link TaskListOracle}), and
+     * {@code TASKS_LIST_DIFFERS} when the two oracles disagree about it.
+     */
+    public enum Result { CORRECT, WRONG, UNSEEN_PATH, BUDGET, ERROR, TASKS_LIST_DIFFERS }
 
     /**
      * The series' shape: boots, and the cycles each boot takes its parameters from; {@code kaslr}:
@@ -120,6 +125,8 @@ public final class LiveSeries {
      */
     public static List<Run> run(LabLayout lab, Plan plan, List<Training.Trained> trained, Listener listener, int firstBoot) {
         List<Run> out = new ArrayList<>();
+        TaskListOracle tasks = plan.programs().contains(TrainingProgram.PSLIST)
+                ? TaskListOracle.ofVmlinux(lab.kernelDir(lab.pinnedKernel()).resolve("vmlinux")) : null;
         for (int b = firstBoot; b < plan.boots(); b++) {
             int size = plan.sizes().get(b % plan.sizes().size());
             int cpus = plan.cpus().get(b % plan.cpus().size());
@@ -138,7 +145,7 @@ public final class LiveSeries {
                 for (Pause pause : plan.pauses()) {
                     load(guest, pause, cpus);
                     for (int k = 0; k < plan.programs().size(); k++) {
-                        Run r = once(guest, b, size, cpus, floor, pause, trained.get(k), b, plan.budget(), first);
+                        Run r = once(guest, b, size, cpus, floor, pause, trained.get(k), b, plan.budget(), first, tasks);
                         out.add(r);
                         listener.run(r);
                     }
@@ -155,9 +162,10 @@ public final class LiveSeries {
      * /proc, /proc/modules, a comm file): its lookups are the first, cold ones, as on a guest nobody
      * ran ps on; the view is then read twice after it (the workload neither starts nor ends
      * processes). Time and the running task have no cache and are always read around the run.
+     * A pslist answer is also held against the tasks list while the guest is still paused.
      */
     private static Run once(QemuGuest guest, int boot, int size, int cpus, int floor, Pause pause, Training.Trained t, int k,
-                            Budget budget, boolean first) {
+                            Budget budget, boolean first, TaskListOracle tasks) {
         TrainingProgram p = TrainingProgram.valueOf(t.program().name().toUpperCase(Locale.ROOT));
         String input = null;
         String observed = "?";
@@ -167,15 +175,23 @@ public final class LiveSeries {
             boolean cold = first && p != TrainingProgram.GETTIME && p != TrainingProgram.GETPID;
             GuestView view = cold ? null : GuestView.before(guest, p, input);
             RunOutcome o;
+            String tasksList = null;
             try (GuestSource s = GuestSources.of(guest, 0)) {
                 observed = observed(s);
                 o = ProgramRuns.runChecked(t.program(), t.monitor(), s, ProgramRuns.inputBytes(t.program(), input), budget);
+                if (p == TrainingProgram.PSLIST && o instanceof RunOutcome.Answered a) {
+                    tasksList = tasksListDifference(tasks, t, s, a.answer().numbers(), budget);
+                }
             }
             long micros = o instanceof RunOutcome.Answered a ? a.micros() : 0;
             if (o instanceof RunOutcome.Answered a) {
                 GuestView.Verdict v = cold ? GuestView.afterColdRun(guest, p, input, a.answer()) : view.after(guest, a.answer());
+                if (v.agrees() && tasksList != null) {
+                    return new Run(boot, size, cpus, floor, pause, observed, p, input, Result.TASKS_LIST_DIFFERS,
+                            v.detail() + "; " + tasksList, micros);
+                }
                 return new Run(boot, size, cpus, floor, pause, observed, p, input, v.agrees() ? Result.CORRECT : Result.WRONG,
-                        v.detail(), micros);
+                        v.detail() + (p == TrainingProgram.PSLIST ? "; the tasks list agrees" : ""), micros);
             }
             Result r = o instanceof RunOutcome.UnseenPath ? Result.UNSEEN_PATH : o instanceof RunOutcome.OverBudget ? Result.BUDGET
                     : Result.ERROR;
@@ -183,6 +199,30 @@ public final class LiveSeries {
         } catch (KernelCodeCheck.KernelMismatchException | dev.vmsight.guests.GuestException e) {
             return new Run(boot, size, cpus, floor, pause, observed, p, input, Result.ERROR, e.getMessage(), 0);
         }
+    }
+
+    /**
+     * Null when the tasks list in {@code s}'s memory holds the PIDs {@code answer} lists, else what
+     * differs (or why the list could not be walked).
+     */
+    static String tasksListDifference(TaskListOracle tasks, Training.Trained t, GuestSource s, List<Long> answer, Budget budget) {
+        List<Long> walked;
+        try {
+            walked = tasks.pids(t.program(), s, budget);
+        } catch (dev.vmsight.vmi.VmiException | dev.vmsight.merger.RunContext.ContextException e) {
+            return "the tasks list could not be walked: " + e.getMessage();
+        }
+        java.util.TreeSet<Long> extra = new java.util.TreeSet<>(answer);
+        walked.forEach(extra::remove);
+        java.util.TreeSet<Long> missing = new java.util.TreeSet<>(walked);
+        answer.forEach(missing::remove);
+        if (extra.isEmpty() && missing.isEmpty()) return null;
+        return "the tasks list (" + walked.size() + " leaders) differs: answered but not on the list " + head(extra)
+                + ", on the list but not answered " + head(missing);
+    }
+
+    private static String head(java.util.SortedSet<Long> s) {
+        return s.size() <= 10 ? s.toString() : s.stream().limit(10).toList() + " and " + (s.size() - 10) + " more";
     }
 
     /** What vCPU 0 was doing when the source paused the guest: idle (halted in the kernel), kernel or user. */
