@@ -58,6 +58,15 @@ if [ ${#module_files[@]} -eq 0 ]; then
   done
 fi
 
+# qemu_fw_cfg hands the kernel's VMCOREINFO to QEMU's vmcoreinfo device, so that a dump carries
+# it (drgn and crash open such dumps). Shipped, not loaded at boot: `vmsight lab dump --vmcoreinfo`
+# loads it first (a distribution's udev loads it at boot; the lab keeps the module list training saw).
+fw_cfg_module=""
+if ! grep -qx "kernel/drivers/firmware/qemu_fw_cfg.ko" "$kdir/modules/modules.builtin" 2>/dev/null; then
+  fw_cfg_module=$(ls "$kdir/modules/kernel/drivers/firmware/qemu_fw_cfg".ko* 2>/dev/null | head -1 || true)
+  [ -n "$fw_cfg_module" ] || die "kernel module qemu_fw_cfg.ko not found under $kdir/modules/kernel/drivers/firmware (nor built in)"
+fi
+
 # One build at a time (test JVMs and CLI runs may call this together).
 mkdir -p "$root/.lab"
 exec 9>"$root/.lab/build-image.lock"
@@ -66,7 +75,7 @@ flock -w 600 9 || die "another build-image.sh has held $root/.lab/build-image.lo
 programs=(getpid gettime pslist getpsfile lsmod getdrvfile)
 sources=("${BASH_SOURCE[0]}" "$here/image/init" "$here/image/workload.c" "$here/training/vmsight_marks.h")
 for p in "${programs[@]}"; do sources+=("$here/training/$p.c"); done
-stamp=$( { sha256sum "${sources[@]}" "$busybox" "$qga" "${module_files[@]}" | sed "s|$root/||"; gcc --version | head -1; } )
+stamp=$( { sha256sum "${sources[@]}" "$busybox" "$qga" "${module_files[@]}" ${fw_cfg_module:+"$fw_cfg_module"} | sed "s|$root/||"; gcc --version | head -1; } )
 
 image="$out/initramfs.cpio.gz"
 if [ -f "$image" ] && [ -f "$out/inputs.sha256" ] && [ "$(cat "$out/inputs.sha256")" = "$stamp" ] \
@@ -116,6 +125,17 @@ for f in "${module_files[@]}"; do
   esac
   echo "$rel" >> "$staging/etc/vmsight/modules.order"
 done
+: > "$staging/etc/vmsight/fw_cfg.module"   # empty: built in (or nothing to load)
+if [ -n "$fw_cfg_module" ]; then
+  rel=${fw_cfg_module#"$kdir/modules/"}
+  mkdir -p "$staging/lib/modules/$(dirname "$rel")"
+  case "$fw_cfg_module" in
+    *.ko.xz) xz -dc "$fw_cfg_module" > "$staging/lib/modules/${rel%.xz}"; rel=${rel%.xz} ;;
+    *.ko.zst) zstd -qdc "$fw_cfg_module" > "$staging/lib/modules/${rel%.zst}"; rel=${rel%.zst} ;;
+    *) cp "$fw_cfg_module" "$staging/lib/modules/$rel" ;;
+  esac
+  echo "/lib/modules/$rel" > "$staging/etc/vmsight/fw_cfg.module"
+fi
 
 # qemu-ga from Debian's package, with its shared libraries and the dynamic loader (ldd).
 cp "$qga" "$staging/usr/sbin/qemu-ga"

@@ -6,6 +6,8 @@ import static dev.vmsight.cli.CliRun.vmsight;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.vmsight.jit.train.Training;
+import dev.vmsight.vmi.phys.ElfCore;
+import dev.vmsight.vmi.phys.PhysicalMemories;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,8 +63,23 @@ class LabCommandLabTest {
                 assertEquals(4, in.read(head));
             }
             assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, head);
+
+            // the core drgn and crash open: VMCOREINFO from the guest's qemu_fw_cfg, one segment per virtual mapping
+            Run peers = vmsight("lab", "dump", "--name", NAME, "--vmcoreinfo", "--paging", core + ".paging");
+            assertEquals(0, peers.exit(), peers.err());
+            try (ElfCore plain = PhysicalMemories.elfCore(core); ElfCore paging = PhysicalMemories.elfCore(Path.of(core + ".paging"))) {
+                assertFalse(plain.noteNames().contains("VMCOREINFO"), "qemu_fw_cfg is not loaded at boot: " + plain.noteNames());
+                assertTrue(paging.noteNames().contains("VMCOREINFO"), "after --vmcoreinfo: " + paging.noteNames());
+                byte[] a = new byte[4096], b = new byte[4096];
+                plain.read(0x1000000, a, 0, a.length);      // the kernel's first text page (nokaslr): the same in both
+                paging.read(0x1000000, b, 0, b.length);
+                assertArrayEquals(a, b, "the paging core's pages, mapped twice (direct map, kernel image), read once");
+                assertTrue(paging.map().size() >= plain.map().size() - (16L << 20),
+                        "the paging core holds the RAM the direct map covers: " + paging.map().size() + " of " + plain.map().size());
+            }
         } finally {
             Files.deleteIfExists(core);
+            Files.deleteIfExists(Path.of(core + ".paging"));
         }
 
         Run stop = vmsight("lab", "stop", "--name", NAME);

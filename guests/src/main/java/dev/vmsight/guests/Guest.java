@@ -39,7 +39,17 @@ public interface Guest extends AutoCloseable {
     Path ramFile();
 
     /** Writes a memory-only ELF core of the guest (QMP dump-guest-memory / virDomainCoreDump). */
-    void dumpElf(Path out);
+    default void dumpElf(Path out) {
+        dumpElf(out, false);
+    }
+
+    /**
+     * Writes a memory-only ELF core; {@code paging}: one PT_LOAD per virtual mapping of vCPU 0's page
+     * tables, with its virtual address (drgn 0.0.22 needs it of a guest whose phys_base is 0).
+     *
+     * @throws GuestException when the guest cannot write such a core (libvirt's memory-only dump has no paging)
+     */
+    void dumpElf(Path out, boolean paging);
 
     /** Stops the guest and releases everything it held (process, sockets, RAM file). */
     @Override

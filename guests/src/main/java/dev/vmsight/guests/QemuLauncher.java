@@ -117,6 +117,8 @@ public final class QemuLauncher {
                 "-chardev", "socket,id=vmsight-gdb,path=" + files.gdb() + ",server=on,wait=off",
                 "-gdb", "chardev:vmsight-gdb",
                 "-device", "virtio-serial",
+                // the guest's qemu_fw_cfg writes its VMCOREINFO here, and dumps carry it (drgn and crash need it)
+                "-device", "vmcoreinfo",
                 "-chardev", "socket,id=vmsight-qga,path=" + files.qga() + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0",
                 "-pidfile", files.pidFile().toString());

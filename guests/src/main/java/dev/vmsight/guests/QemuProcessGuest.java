@@ -148,7 +148,7 @@ final class QemuProcessGuest implements QemuGuest {
     }
 
     @Override
-    public void dumpElf(Path out) {
+    public void dumpElf(Path out, boolean paging) {
         Path target = out.toAbsolutePath();
         try {
             if (target.getParent() != null) Files.createDirectories(target.getParent());
@@ -156,7 +156,7 @@ final class QemuProcessGuest implements QemuGuest {
             throw new GuestException("cannot create the directory for " + target + ": " + e.getMessage(), e);
         }
         if (target.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + target);
-        qmp().execute("dump-guest-memory", QmpClient.args().put("paging", false).put("protocol", "file:" + target),
+        qmp().execute("dump-guest-memory", QmpClient.args().put("paging", paging).put("protocol", "file:" + target),
                 DUMP_TIMEOUT);
         byte[] magic = new byte[4];
         try (var in = Files.newInputStream(target)) {

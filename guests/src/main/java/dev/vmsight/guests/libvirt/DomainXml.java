@@ -32,6 +32,9 @@ final class DomainXml {
                 <initrd>%s</initrd>
                 <cmdline>%s</cmdline>
               </os>
+              <features>
+                <vmcoreinfo state='on'/>
+              </features>
               <on_poweroff>destroy</on_poweroff>
               <on_reboot>destroy</on_reboot>
               <on_crash>destroy</on_crash>

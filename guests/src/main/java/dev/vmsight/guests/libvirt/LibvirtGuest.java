@@ -355,7 +355,10 @@ public final class LibvirtGuest implements Guest {
     }
 
     @Override
-    public void dumpElf(Path out) {
+    public void dumpElf(Path out, boolean paging) {
+        if (paging) {
+            throw new GuestException("libvirt's memory-only dump of " + name() + " has no paging mode (virsh dump --memory-only is physical)");
+        }
         Path abs = out.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());

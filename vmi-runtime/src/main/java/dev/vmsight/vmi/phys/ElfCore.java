@@ -11,4 +11,7 @@ public interface ElfCore extends PhysicalMemory {
 
     /** One entry per vCPU, in the order of the notes. */
     List<CoreCpuState> cpus();
+
+    /** The names of the core's notes ("CORE", "QEMU", "VMCOREINFO" when the guest's kernel handed it to QEMU). */
+    java.util.Set<String> noteNames();
 }

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * Reads a little-endian ELF64 core. Guest memory: one segment per PT_LOAD (p_paddr, p_offset,
- * p_filesz), bisected by {@link MemoryMap}. vCPUs: NT_PRSTATUS notes (name "CORE") and QEMU's
+ * p_filesz), bisected by {@link MemoryMap}; a paging core's second copies of a physical page (one
+ * PT_LOAD per virtual mapping) are read from the first ({@link MemoryMap#ofCopies}). vCPUs: NT_PRSTATUS notes (name "CORE") and QEMU's
  * own notes (name "QEMU", type 0), paired in order. Layouts follow the Linux x86-64
  * {@code elf_prstatus} and QEMU's {@code QEMUCPUState} (target/i386/arch_dump.c), read for meaning.
  */
@@ -39,6 +40,8 @@ final class ElfCoreMemory implements ElfCore {
     private final MemoryMap map;
     private final List<CoreCpuState> cpus;
     private final String description;
+
+    private final java.util.Set<String> noteNames = new java.util.LinkedHashSet<>();
 
     private ElfCoreMemory(MappedFile file, MemoryMap map, List<CoreCpuState> cpus) {
         this.file = file;
@@ -79,6 +82,7 @@ final class ElfCoreMemory implements ElfCore {
         List<MemoryMap.Segment> segments = new ArrayList<>();
         List<Map<String, Long>> prstatus = new ArrayList<>();
         List<Map<String, Long>> qemu = new ArrayList<>();
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
         for (int i = 0; i < phnum; i++) {
             ByteBuffer ph = bytes(file, phoff + (long) i * phentsize, 56, what, "program header " + i);
             int type = ph.getInt(0);
@@ -92,7 +96,7 @@ final class ElfCoreMemory implements ElfCore {
                 segments.add(new MemoryMap.Segment(paddr, filesz, offset));
             } else if (type == PT_NOTE) {
                 if (filesz > (1 << 24)) throw new IllegalArgumentException(what + ": PT_NOTE of " + filesz + " bytes");
-                readNotes(bytes(file, offset, (int) filesz, what, "PT_NOTE"), prstatus, qemu);
+                readNotes(bytes(file, offset, (int) filesz, what, "PT_NOTE"), prstatus, qemu, names);
             }
         }
         List<CoreCpuState> cpus = new ArrayList<>();
@@ -102,10 +106,13 @@ final class ElfCoreMemory implements ElfCore {
             if (i < qemu.size()) regs.putAll(qemu.get(i)); // QEMU's note is the fuller one
             cpus.add(new CoreCpuState(i, regs));
         }
-        return new ElfCoreMemory(file, new MemoryMap(segments), cpus);
+        ElfCoreMemory core = new ElfCoreMemory(file, MemoryMap.ofCopies(segments), cpus);   // a paging core maps some pages twice
+        core.noteNames.addAll(names);
+        return core;
     }
 
-    private static void readNotes(ByteBuffer notes, List<Map<String, Long>> prstatus, List<Map<String, Long>> qemu) {
+    private static void readNotes(ByteBuffer notes, List<Map<String, Long>> prstatus, List<Map<String, Long>> qemu,
+                                  java.util.Set<String> names) {
         int at = 0;
         while (at + 12 <= notes.limit()) {
             int namesz = notes.getInt(at), descsz = notes.getInt(at + 4), type = notes.getInt(at + 8);
@@ -114,6 +121,7 @@ final class ElfCoreMemory implements ElfCore {
             if (namesz < 0 || descsz < 0 || descAt + descsz > notes.limit()) break; // malformed tail: stop
             String name = new String(bytesOf(notes, nameAt, Math.max(0, namesz - 1)), StandardCharsets.US_ASCII);
             ByteBuffer desc = notes.slice(descAt, descsz).order(ByteOrder.LITTLE_ENDIAN);
+            names.add(name);
             if (name.equals("CORE") && type == NT_PRSTATUS && descsz >= PRSTATUS_REG_OFFSET + 8 * PRSTATUS_REGS.length) {
                 Map<String, Long> regs = new HashMap<>();
                 for (int r = 0; r < PRSTATUS_REGS.length; r++) regs.put(PRSTATUS_REGS[r], desc.getLong(PRSTATUS_REG_OFFSET + 8 * r));
@@ -169,6 +177,8 @@ final class ElfCoreMemory implements ElfCore {
     }
 
     @Override public List<CoreCpuState> cpus() { return cpus; }
+
+    @Override public java.util.Set<String> noteNames() { return java.util.Collections.unmodifiableSet(noteNames); }
 
     @Override public MemoryMap map() { return map; }
 

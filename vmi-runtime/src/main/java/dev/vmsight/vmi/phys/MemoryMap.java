@@ -40,6 +40,26 @@ public record MemoryMap(List<Segment> segments) {
         segments = List.copyOf(sorted);
     }
 
+    /**
+     * The map of segments that may hold the same guest-physical bytes more than once, each copy
+     * equal: a paging ELF core (QMP {@code dump-guest-memory} with {@code paging: true}) writes a
+     * physical page once per virtual mapping of it. Each byte is taken from the segment that starts
+     * lowest (the longest of those); later copies are trimmed or dropped.
+     */
+    public static MemoryMap ofCopies(List<Segment> segments) {
+        List<Segment> sorted = new ArrayList<>(segments);
+        sorted.sort(Comparator.comparingLong(Segment::physStart).thenComparing(Comparator.comparingLong(Segment::length).reversed()));
+        List<Segment> kept = new ArrayList<>();
+        long covered = Long.MIN_VALUE;
+        for (Segment s : sorted) {
+            if (s.physEnd() <= covered) continue;
+            long skip = Math.max(0, covered - s.physStart());
+            kept.add(skip == 0 ? s : new Segment(s.physStart() + skip, s.length() - skip, s.backingOffset() + skip));
+            covered = s.physEnd();
+        }
+        return new MemoryMap(kept);
+    }
+
     /** Guest-physical {@code [0, size)} stored from offset 0: a small pc guest's RAM file, a raw image. */
     public static MemoryMap identity(long size) {
         return new MemoryMap(List.of(new Segment(0, size, 0)));

@@ -73,6 +73,7 @@ class ElfCoreMemoryTest {
             notes.writeBytes(note("CORE", 1, prstatus(cpu * 0x10000L)));
             notes.writeBytes(note("QEMU", 0, qemuState(cpu * 0x10000L)));
         }
+        notes.writeBytes(note("VMCOREINFO", 0, "OSRELEASE=6.1.0-56-amd64\nPAGESIZE=4096\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
         int phoff = 64, phnum = 3;
         long shoff = phoff + 56L * phnum;
         long notesOff = shoff + (xnum ? 64 : 0);
@@ -127,6 +128,7 @@ class ElfCoreMemoryTest {
             assertEquals(0x10000L + 0x100 + 5, cpu1.get("rdi"), "the QEMU note wins over NT_PRSTATUS");
             assertEquals(0x10000L + 15, cpu1.get("orig_rax"), "only NT_PRSTATUS has orig_rax");
             assertTrue(cpu1.find("cr1").isEmpty());
+            assertEquals(java.util.Set.of("CORE", "QEMU", "VMCOREINFO"), core.noteNames(), "the kernel's VMCOREINFO is a note too, not a vCPU");
         }
     }
 

@@ -34,4 +34,17 @@ class MemoryMapTest {
                 new MemoryMap.Segment(0, 0x2000, 0), new MemoryMap.Segment(0x1000, 0x1000, 0x2000))));
         assertTrue(e.getMessage().contains("0x1000"), e.getMessage());
     }
+
+    @Test
+    void copiesOfThePhysicalBytesAreTakenOnceFromTheLowestSegment() {
+        // a paging core: the kernel image's pages under the direct map and again under __START_KERNEL_map
+        MemoryMap m = MemoryMap.ofCopies(List.of(
+                new MemoryMap.Segment(0x1000000, 0x200000, 0x900000),     // image mapping, same bytes again
+                new MemoryMap.Segment(0, 0x2000000, 0x1000),              // direct map of all RAM
+                new MemoryMap.Segment(0x1f00000, 0x200000, 0xa00000)));   // straddles the end of RAM's segment
+        assertEquals(2, m.segments().size());
+        assertEquals(new MemoryMap.Segment(0, 0x2000000, 0x1000), m.segments().get(0));
+        assertEquals(new MemoryMap.Segment(0x2000000, 0x100000, 0xa00000 + 0x100000), m.segments().get(1));
+        assertEquals(0x2100000, m.size());
+    }
 }
