@@ -8,6 +8,8 @@
 # the guest on every exit path. JMH ARGS are appended to the benchmark name (e.g. -wi 10 -i 5).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../scripts/lab.env
+. "$root/scripts/lab.env"
 jar="$root/benchmarks/target/benchmarks.jar"
 name=${VMSIGHT_BENCH_NAME:-bench}
 policy=""
@@ -44,7 +46,8 @@ trap 'vmsight lab stop --name "$name" >&2' EXIT
 view=$(vmsight lab exec --name "$name" -- /bin/ls /proc | grep -c '^[0-9][0-9]*$')
 echo "guest's own view before the pause: $view PIDs in ls /proc" >&2
 props=(-Dvmsight.root="$root" -Dvmsight.program="$program" -Dvmsight.process="$process"
-       -Dvmsight.ram="/dev/shm/vmsight-$name.ram" -Dvmsight.qmp="$root/.lab/run/$name/qmp.sock")
+       -Dvmsight.ram="/dev/shm/vmsight-$name.ram" -Dvmsight.qmp="$root/.lab/run/$name/qmp.sock"
+       -Dvmsight.vmlinux="$root/.lab/kernels/linux-image-6.1.0-$VMSIGHT_KERNEL_ABI-$VMSIGHT_KERNEL_FLAVOR/vmlinux")
 if [ -n "$profile" ]; then
   java "${props[@]}" -cp "$jar" dev.vmsight.benchmarks.PslistProfile "$profile"
 fi

@@ -9,17 +9,23 @@ import dev.vmsight.cli.run.SourceOptions;
 import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.ProgramFiles;
+import dev.vmsight.jit.run.TaskListOracle;
+import dev.vmsight.merger.RunContext;
 import dev.vmsight.vmi.Budget;
+import dev.vmsight.vmi.paging.AddressSpace;
+import dev.vmsight.vmi.profile.TaskListWalker;
+import java.util.List;
 import dev.vmsight.vmi.snapshot.Snapshot;
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
  * A trained pslist program, compiled, over a live lab guest paused through QMP, read through its
- * shared RAM file with the training process's registers: what {@link PslistBenchmark} and
+ * shared RAM file (or through libvirt, or an ELF dump of it: {@link #spec}) with the training process's registers: what {@link PslistBenchmark} and
  * {@link PslistProfile} measure. Named by system properties (run-pslist.sh sets them):
  * {@code vmsight.program} (.vmprog), {@code vmsight.process} (a training START snapshot),
- * {@code vmsight.ram} (the guest's RAM file), {@code vmsight.qmp} (its QMP socket). Closing
+ * {@code vmsight.ram} (the guest's RAM file), {@code vmsight.qmp} (its QMP socket), {@code
+ * vmsight.vmlinux} (the guest kernel's ELF: the hand-written walker's profile comes from its BTF). Closing
  * resumes the guest.
  */
 final class LivePslist implements AutoCloseable {
@@ -31,12 +37,20 @@ final class LivePslist implements AutoCloseable {
     final CompiledMonitor monitor;
     private final GuestSource paused;
     final GuestSource source;
+    /** The hand-written walker, where init_task is, and the kernel's page tables to read it through. */
+    private final TaskListWalker walker;
+    private final long initTask;
+    private final RunContext.Attached kernelView;
 
-    private LivePslist(MergedProgram program, CompiledMonitor monitor, GuestSource paused, GuestSource source) {
+    private LivePslist(MergedProgram program, CompiledMonitor monitor, GuestSource paused, GuestSource source, TaskListWalker walker) {
         this.program = program;
         this.monitor = monitor;
         this.paused = paused;
         this.source = source;
+        this.walker = walker;
+        ProgramRuns.Placed placed = ProgramRuns.place(program, source);
+        this.initTask = placed.program().runContext().initTask();
+        this.kernelView = placed.attached();
     }
 
     static Path property(String name) {
@@ -47,17 +61,30 @@ final class LivePslist implements AutoCloseable {
         return Path.of(v);
     }
 
+    /**
+     * The memory source the properties name: {@code vmsight.dump} (an ELF core), {@code vmsight.libvirt} with
+     * {@code vmsight.domain} (virDomainMemoryPeek, paused through libvirt), else the RAM file and QMP socket.
+     */
+    static GuestSpec spec() {
+        if (System.getProperty("vmsight.dump") != null) return new GuestSpec.Dump(property("vmsight.dump"));
+        if (System.getProperty("vmsight.libvirt") != null) {
+            return new GuestSpec.Libvirt(System.getProperty("vmsight.libvirt"), property("vmsight.domain").toString());
+        }
+        return new GuestSpec.RamFile(property("vmsight.ram"), property("vmsight.qmp"), null);
+    }
+
     /** Pauses the guest; the first runs of both backends must answer the same PIDs, else the guest resumes and this throws. */
     static LivePslist open() {
         MergedProgram program = ProgramFiles.read(property("vmsight.program"));
         CompiledMonitor monitor = ProgramRuns.compile(program);
-        GuestSource paused = GuestSources.open(new GuestSpec.RamFile(property("vmsight.ram"), property("vmsight.qmp"), null), 0);
+        GuestSource paused = GuestSources.open(spec(), 0);
         try {
             GuestSource source;
             try (Snapshot start = Snapshot.open(property("vmsight.process"))) {
                 source = ProgramRuns.withTrainingProcess(paused, start.registers());
             }
-            LivePslist live = new LivePslist(program, monitor, paused, source);
+            TaskListWalker walker = TaskListOracle.ofVmlinux(property("vmsight.vmlinux")).walker();
+            LivePslist live = new LivePslist(program, monitor, paused, source, walker);
             RunOutcome jit = live.jit();
             RunOutcome ref = live.reference();
             if (!(jit instanceof RunOutcome.Answered a) || !(ref instanceof RunOutcome.Answered b)
@@ -65,7 +92,12 @@ final class LivePslist implements AutoCloseable {
                 throw new IllegalStateException("the monitor does not answer on this guest, or the backends disagree: jit "
                         + jit.toJson() + ", reference " + ref.toJson());
             }
-            System.out.println("pslist: " + a.answer().numbers().size() + " PIDs from " + paused.describe()
+            List<Long> walked = java.util.Arrays.stream(live.handWritten()).boxed().toList();
+            if (!walked.equals(a.answer().numbers())) {
+                throw new IllegalStateException("the hand-written walker and the monitor disagree: tasks list " + walked
+                        + ", monitor " + a.answer().numbers());
+            }
+            System.err.println("pslist: " + a.answer().numbers().size() + " PIDs from " + paused.describe()
                     + "; steps per run: jit " + a.steps() + ", reference " + b.steps());
             return live;
         } catch (RuntimeException e) {
@@ -76,6 +108,14 @@ final class LivePslist implements AutoCloseable {
 
     RunOutcome jit() {
         return ProgramRuns.runJit(program, monitor, source, null, JIT_BUDGET);
+    }
+
+    /**
+     * The hand-written pslist ({@link TaskListWalker}): a fresh AddressSpace over the same memory and
+     * kernel page tables per run, as each monitor run is cold (the guest is live between runs).
+     */
+    long[] handWritten() {
+        return walker.pids(AddressSpace.of(kernelView.memory(), kernelView.vcpu()), initTask, JIT_BUDGET.start());
     }
 
     RunOutcome reference() {

@@ -19,7 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The trained pslist monitor against a live lab guest through its shared RAM file: the compiled
  * monitor (jit) and the merger's reference executor in one JMH run. The guest is paused through
  * QMP for the whole trial (memory and registers of one moment) and resumed at teardown; setup
- * checks that both backends answer the same PIDs. Not part of CI; it needs a guest and a trained
+ * checks that both backends and the hand-written walker of the tasks list (the LibVMI-style
+ * floor: {@code handWritten}) answer the same PIDs. Not part of CI; it needs a guest and a trained
  * program: {@code benchmarks/run-pslist.sh} trains (if needed), boots a 100-sleeper guest, runs
  * this and stops the guest (benchmarks/README.md).
  *
@@ -49,6 +50,12 @@ public class PslistBenchmark {
     @Benchmark
     public RunOutcome jit() {
         return live.jit();
+    }
+
+    /** The hand-written tasks-list walker over the same memory: the floor a trained monitor is held against. */
+    @Benchmark
+    public long[] handWritten() {
+        return live.handWritten();
     }
 
     @Benchmark

@@ -10,7 +10,8 @@ import java.util.Locale;
  * Trains pslist for the live benchmarks (corpus reused from .lab/corpus, traced only if missing)
  * and prints where the program and the process registers are, as {@code program=PATH} and
  * {@code process=PATH} lines for run-pslist.sh. Arguments: [POLICY] [RUNS], default
- * {@link Training#DEFAULT_POLICY} and 3 runs.
+ * {@link Training#DEFAULT_POLICY} and {@link Training#defaultRuns} (what {@code vmsight train pslist}
+ * gives a user: fewer runs miss paths a live guest takes, and the monitor refuses there).
  */
 public final class TrainPslist {
 
@@ -18,7 +19,7 @@ public final class TrainPslist {
 
     public static void main(String[] args) {
         GuardPolicy policy = args.length > 0 ? GuardPolicy.valueOf(args[0].toUpperCase(Locale.ROOT)) : Training.DEFAULT_POLICY;
-        int runs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        int runs = args.length > 1 ? Integer.parseInt(args[1]) : Training.defaultRuns(TrainingProgram.PSLIST);
         Training.Trained t = Training.train(Labs.layout(), TrainingProgram.PSLIST, runs, policy);
         System.err.printf("pslist (%s, %d runs): %d instructions, %d guards; slice %.1f s, merge %.1f s%n", policy, runs,
                 t.program().stats().instructions(), t.program().stats().guards(), t.sliceNanos() / 1e9, t.mergeNanos() / 1e9);
