@@ -54,11 +54,15 @@ public final class SourceOptions {
 
     static final class Libvirt {
         @Option(names = "--libvirt", paramLabel = "URI", required = true,
-                description = "a libvirt connection, e.g. qemu:///system (memory through virDomainMemoryPeek)")
+                description = "a libvirt connection, e.g. qemu:///system (memory: the domain's RAM file when it is local and "
+                        + "file-backed, else virDomainMemoryPeek)")
         String uri;
 
         @Option(names = "--domain", paramLabel = "NAME", required = true, description = "with --libvirt: the domain")
         String domain;
+
+        @Option(names = "--peek", description = "with --libvirt: read memory through virDomainMemoryPeek even where the RAM file is readable")
+        boolean peek;
     }
 
     /** Options for a lab guest, for code that builds them rather than parsing a command line. */
@@ -103,7 +107,8 @@ public final class SourceOptions {
         if (choice == null) return null;
         if (choice.lab != null) return new dev.vmsight.jit.run.GuestSpec.Lab(dev.vmsight.cli.Labs.layout(), choice.lab);
         if (choice.shm != null) return new dev.vmsight.jit.run.GuestSpec.RamFile(choice.shm.file, choice.shm.qmp, choice.shm.vcpuText);
-        if (choice.libvirt != null) return new dev.vmsight.jit.run.GuestSpec.Libvirt(choice.libvirt.uri, choice.libvirt.domain);
+        if (choice.libvirt != null) return new dev.vmsight.jit.run.GuestSpec.Libvirt(choice.libvirt.uri, choice.libvirt.domain,
+                choice.libvirt.peek ? dev.vmsight.jit.run.GuestSpec.LibvirtMemory.PEEK : dev.vmsight.jit.run.GuestSpec.LibvirtMemory.AUTO);
         return new dev.vmsight.jit.run.GuestSpec.Dump(choice.dump);
     }
 

@@ -160,7 +160,7 @@ class LiveMonitorsLabTest {
 
     @Test
     void throughLibvirtMemoryPeek() {
-        liveCheck("libvirt", () -> GuestSources.open(new GuestSpec.Libvirt(URI, NAME), 0));
+        liveCheck("libvirt", () -> GuestSources.open(new GuestSpec.Libvirt(URI, NAME, GuestSpec.LibvirtMemory.PEEK), 0));
     }
 
     @Test

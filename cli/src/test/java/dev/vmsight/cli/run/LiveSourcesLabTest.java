@@ -183,10 +183,11 @@ class LiveSourcesLabTest {
         assertEquals(0, boot.exit(), "lab boot --libvirt (scripts/libvirtd-up.sh): " + boot.err());
         try {
             long t0 = System.nanoTime();
-            GuestSource s = GuestSources.open(new GuestSpec.Libvirt("qemu:///system", VIRT_NAME), 0);
+            GuestSource s = GuestSources.open(new GuestSpec.Libvirt("qemu:///system", VIRT_NAME, GuestSpec.LibvirtMemory.PEEK), 0);
             long before;
             try {
                 assertTrue(s.live());
+                assertTrue(s.describe().contains("virDomainMemoryPeek"), s.describe());
                 // same build, same machine and CPU model, nokaslr: the code QEMU showed for the other guest must match
                 before = check(s);
                 assertEquals(before, jiffiesAfter(s), "jiffies moved while the libvirt source was open");
@@ -194,6 +195,14 @@ class LiveSourcesLabTest {
                 s.close();
             }
             System.out.printf("libvirt source: open + checks + close in %.2f s%n", (System.nanoTime() - t0) / 1e9);
+            Thread.sleep(400);
+            long t1 = System.nanoTime();
+            try (GuestSource file = GuestSources.open(new GuestSpec.Libvirt("qemu:///system", VIRT_NAME), 0)) {
+                // a local file-backed domain: its RAM file, the same checks (and bytes) as through the peeks
+                assertTrue(file.describe().contains("file-backed RAM"), file.describe());
+                assertNotEquals(before, check(file), "jiffies did not move after close: the domain was not resumed");
+            }
+            System.out.printf("libvirt source through the domain's RAM file: open + checks + close in %.2f s%n", (System.nanoTime() - t1) / 1e9);
             Thread.sleep(400);
             try (GuestSource again = GuestSources.open(new GuestSpec.Lab(dev.vmsight.guests.LabLayout.locate(), VIRT_NAME), 0)) {
                 // the RAM-file path of a libvirt lab domain passes the same checks, and the domain ran in between

@@ -57,7 +57,7 @@ public final class GuestSources {
         if (cpu < 0) throw new GuestException("--cpu must be 0 or more, not " + cpu);
         if (spec instanceof GuestSpec.Lab l) return lab(l.lab(), l.name(), cpu, pause);
         if (spec instanceof GuestSpec.RamFile r) return shm(r, cpu, pause);
-        if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), cpu, pause);
+        if (spec instanceof GuestSpec.Libvirt v) return libvirt(v.uri(), v.domain(), v.memory(), cpu, pause);
         return dump(((GuestSpec.Dump) spec).file(), cpu);    // the last of the sealed four
     }
 
@@ -220,7 +220,7 @@ public final class GuestSources {
         }
     }
 
-    private static GuestSource libvirt(String uri, String domain, int cpu, boolean pause) {
+    private static GuestSource libvirt(String uri, String domain, GuestSpec.LibvirtMemory how, int cpu, boolean pause) {
         LibvirtGuest guest = LibvirtGuest.attach(uri, domain);
         Runnable release = guest::disconnect;
         try {
@@ -228,14 +228,41 @@ public final class GuestSources {
             release = paused.release();
             String where = "libvirt domain " + domain + " at " + uri;
             VcpuState vcpu = hmpCpu(guest.hmp("info registers -a"), cpu, where);
-            CachingPhysicalMemory memory = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
-            return new GuestSource("libvirt domain " + domain + " at " + uri + " (virDomainMemoryPeek, HMP registers of vCPU " + cpu + ")",
+            PhysicalMemory ramFile = how == GuestSpec.LibvirtMemory.AUTO ? localRamFile(guest, uri) : null;
+            PhysicalMemory memory;
+            Runnable invalidate;
+            String via;
+            if (ramFile != null) {
+                memory = ramFile;             // read in place: nothing cached, nothing to invalidate
+                invalidate = () -> { };
+                via = "its file-backed RAM, mapped read-only";
+            } else {
+                CachingPhysicalMemory peek = new CachingPhysicalMemory(guest.physicalMemory(), PEEK_CACHE_PAGES);
+                memory = peek;
+                invalidate = peek::invalidate;
+                via = "virDomainMemoryPeek";
+            }
+            return new GuestSource("libvirt domain " + domain + " at " + uri + " (" + via + ", HMP registers of vCPU " + cpu + ")",
                     memory, vcpu, cpu, true, release,
                     paused.byThisSource() ? resampler(guest::resume, guest::pause, () -> guest.hmp("info registers -a"), cpu, where,
-                            memory::invalidate) : null);
+                            invalidate) : null);
         } catch (RuntimeException e) {
             release.run();
             throw e;
+        }
+    }
+
+    /**
+     * The domain's RAM file when the connection is to this host's libvirtd ({@code qemu:///...}) and
+     * QEMU's memory-backend-file can be read here, else null (memoryPeek then): about a thousand times
+     * faster than 64 KiB peeks, and the same bytes (LiveSourcesLabTest compares them).
+     */
+    private static PhysicalMemory localRamFile(LibvirtGuest guest, String uri) {
+        if (!uri.startsWith("qemu:///")) return null;     // qemu+ssh://host/system: the file is on another machine
+        try {
+            return guest.ramFileMemory();
+        } catch (GuestException | dev.vmsight.vmi.VmiException | java.io.UncheckedIOException | SecurityException e) {
+            return null;                                   // no file backing, or not readable by this user: peek
         }
     }
 
