@@ -64,6 +64,8 @@ class TrainingEnvelopeLabTest {
         assertEquals(3 * 3 * 6, runs.size());
         List<String> bad = runs.stream().filter(r -> r.result() != LiveSeries.Result.CORRECT).map(LiveSeries.Run::csv).toList();
         assertTrue(bad.isEmpty(), "runs that did not give the guest's answer:\n  " + String.join("\n  ", bad));
+        assertTrue(runs.stream().filter(r -> r.program() == TrainingProgram.PSLIST).allMatch(r -> r.detail().endsWith("the tasks list agrees")),
+                "every pslist answer is also held against the tasks list walked by hand in the same paused memory");
         assertTrue(runs.stream().anyMatch(r -> r.observed().equals("user")), "no run paused a vCPU in user mode");
         assertTrue(runs.stream().anyMatch(r -> r.observed().equals("kernel")), "no run paused a vCPU busy in the kernel");
     }
