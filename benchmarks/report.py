@@ -38,6 +38,16 @@ def jmh_medians(path):
     return out
 
 
+def jmh_programs(path):
+    """(program, method) -> median µs of ProgramsBenchmark's JSON result."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    for r in json.load(open(path)):
+        out[(r["params"]["program"], r["benchmark"].rsplit(".", 1)[1])] = r["primaryMetric"]["scorePercentiles"]["50.0"]
+    return out
+
+
 def fmt(us):
     if us is None:
         return "–"
@@ -112,6 +122,27 @@ def main():
     fig.savefig(os.path.join(os.path.dirname(report), "pslist-cold.png"), dpi=110)
     plt.close(fig)
 
+    program_lines = []
+    programs = sorted(glob.glob(f"{d}/jmh-programs-*.json"))
+    if programs:
+        n = int(re.search(r"jmh-programs-(\d+)", programs[0]).group(1))
+        med = jmh_programs(programs[0])
+        inputs = props(f"{d}/programs-inputs-{n}.properties")
+        hand = next((r["hand_dump"] for r in rows if r["n"] == n), None)
+        program_lines = [
+            "",
+            f"## The six programs over one dump ({n} sleepers)",
+            "",
+            "As `vmsight run --dump` runs them (placed in the guest's boot, as init_task), compiled and on the",
+            "reference executor, in one JMH run; the backends' answers are checked equal when each trial opens.",
+            "",
+            "| program | input | JIT | reference | reference / JIT | hand-written |",
+            "|---|---|---|---|---|---|",
+        ]
+        for p in ("getpid", "gettime", "pslist", "getpsfile", "lsmod", "getdrvfile"):
+            j, r = med.get((p, "jit")), med.get((p, "reference"))
+            inp = {"getpsfile": "1", "getdrvfile": inputs.get("getdrvfile", "?")}.get(p, "")
+            program_lines.append(f"| {p} | {inp} | {fmt(j)} | {fmt(r)} | {ratio(r, j)} | {fmt(hand) if p == 'pslist' else '–'} |")
     r0 = rows[0]
     lines = [
         "# benchmarks/REPORT.md",
@@ -156,6 +187,8 @@ def main():
         "",
         "![pslist cold](pslist-cold.png)",
         "",
+    ] + program_lines + [
+        "",
         "## Reading the numbers",
         "",
         "- The hand-written walker (`vmi-runtime`'s `TaskListWalker`, offsets from the kernel's BTF by pahole) is the",
@@ -166,7 +199,7 @@ def main():
         "  only the idle task; its generic `list` walk prints each member through its embedded gdb (slow, but what",
         "  a user of crash gets without `ps`). drgn 0.0.22 cannot translate a physical-only core of a guest whose",
         "  `phys_base` is 0 (fixed upstream in drgn PR #457); the paging core, which vmsight reads as well, avoids that.",
-        "- Not measured yet (issue 16): the other five programs, libvirt's memoryPeek as a source, 4,000 processes,",
+        "- Not measured yet (issue 16): libvirt's memoryPeek as a source, 4,000 processes,",
         "  the training pipeline per program, the agent's cycle.",
         "",
     ]
