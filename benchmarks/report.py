@@ -25,8 +25,8 @@ def props(path):
     return out
 
 
-def jmh_medians(path):
-    """benchmark method -> median µs of a JMH sample-mode JSON result."""
+def jmh_medians(path, key=lambda r: r["benchmark"].rsplit(".", 1)[1]):
+    """key(result) -> median µs of a JMH sample-mode JSON result (default key: the benchmark method)."""
     out = {}
     if not os.path.exists(path):
         return out
@@ -34,18 +34,13 @@ def jmh_medians(path):
         m = r["primaryMetric"]
         if m["scoreUnit"] != "us/op":
             raise SystemExit(f"{path}: {r['benchmark']} is in {m['scoreUnit']}, not us/op")
-        out[r["benchmark"].rsplit(".", 1)[1]] = m["scorePercentiles"]["50.0"]
+        out[key(r)] = m["scorePercentiles"]["50.0"]
     return out
 
 
 def jmh_programs(path):
     """(program, method) -> median µs of ProgramsBenchmark's JSON result."""
-    out = {}
-    if not os.path.exists(path):
-        return out
-    for r in json.load(open(path)):
-        out[(r["params"]["program"], r["benchmark"].rsplit(".", 1)[1])] = r["primaryMetric"]["scorePercentiles"]["50.0"]
-    return out
+    return jmh_medians(path, lambda r: (r["params"]["program"], r["benchmark"].rsplit(".", 1)[1]))
 
 
 def fmt(us):
