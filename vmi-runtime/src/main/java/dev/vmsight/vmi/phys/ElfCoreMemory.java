@@ -176,6 +176,13 @@ final class ElfCoreMemory implements ElfCore {
         map.readPieces(description, physAddr, dst, off, len, file::read);
     }
 
+    /** A slice of the mapped core when the range lies in one PT_LOAD segment (as RamFileMemory gives of a RAM file). */
+    @Override
+    public ByteBuffer view(long physAddr, int len) {
+        long at = map.backingOffsetWithin(physAddr, len);
+        return at < 0 ? null : file.view(at, len);
+    }
+
     @Override public List<CoreCpuState> cpus() { return cpus; }
 
     @Override public java.util.Set<String> noteNames() { return java.util.Collections.unmodifiableSet(noteNames); }

@@ -94,6 +94,17 @@ public record MemoryMap(List<Segment> segments) {
         return true;
     }
 
+    /**
+     * The backing-store offset of {@code [phys, phys+len)} when the range lies in one segment, else
+     * -1 (a hole, or a segment boundary inside it): where a source can hand out a view without copying.
+     */
+    public long backingOffsetWithin(long phys, int len) {
+        int i = indexOf(phys);
+        if (i < 0) return -1;
+        Segment s = segments.get(i);
+        return phys + len > s.physEnd() ? -1 : s.backingOffset() + (phys - s.physStart());
+    }
+
     /** Receives the backing-store pieces of a guest-physical range, in address order. */
     @FunctionalInterface
     interface PieceReader {

@@ -32,11 +32,8 @@ final class RamFileMemory implements PhysicalMemory {
     /** A slice of the read-only mapping when the range lies in one segment and one mapped window. */
     @Override
     public java.nio.ByteBuffer view(long physAddr, int len) {
-        int i = map.indexOf(physAddr);
-        if (i < 0) return null;
-        MemoryMap.Segment s = map.segments().get(i);
-        if (physAddr + len > s.physEnd()) return null;
-        return file.view(s.backingOffset() + (physAddr - s.physStart()), len);
+        long at = map.backingOffsetWithin(physAddr, len);
+        return at < 0 ? null : file.view(at, len);
     }
 
     @Override public MemoryMap map() { return map; }

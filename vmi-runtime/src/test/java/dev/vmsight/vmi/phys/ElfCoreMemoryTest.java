@@ -113,6 +113,20 @@ class ElfCoreMemoryTest {
     }
 
     @Test
+    void pagesInsideOneSegmentAreViewsOfTheFileWithoutACopy() throws IOException {
+        try (ElfCore core = PhysicalMemories.elfCore(writeCore(false))) {
+            java.nio.ByteBuffer page = core.view(HIGH + 0x1000, 0x1000);
+            assertNotNull(page, "a page inside the high segment");
+            assertTrue(page.isReadOnly() || !page.hasArray(), "a slice of the mapping, not a copy");
+            byte[] got = new byte[0x1000];
+            page.get(0, got);
+            assertArrayEquals(Arrays.copyOfRange(high, 0x1000, 0x2000), got);
+            assertNull(core.view(LOW_LEN - 8, 16), "across the end of a segment: read it instead");
+            assertNull(core.view(0x50000, 8), "in the hole between segments");
+        }
+    }
+
+    @Test
     void cpuNotesGiveRegistersPerVcpu() throws IOException {
         try (ElfCore core = PhysicalMemories.elfCore(writeCore(false))) {
             assertEquals(2, core.cpus().size());

@@ -29,6 +29,14 @@ class MemoryMapTest {
     }
 
     @Test
+    void aRangeInsideOneSegmentHasOneBackingOffset() {
+        assertEquals(0x10000 + 0x9f000, map.backingOffsetWithin(0x9f000, 0x1000));
+        assertEquals(0x2000 + 0x10, map.backingOffsetWithin(0x100010, 8));
+        assertEquals(-1, map.backingOffsetWithin(0x9f000, 0x1001), "past the segment's end");
+        assertEquals(-1, map.backingOffsetWithin(0xa0000, 8), "in the hole");
+    }
+
+    @Test
     void overlappingSegmentsAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MemoryMap(List.of(
                 new MemoryMap.Segment(0, 0x2000, 0), new MemoryMap.Segment(0x1000, 0x1000, 0x2000))));
