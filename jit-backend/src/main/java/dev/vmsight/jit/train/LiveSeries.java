@@ -186,12 +186,8 @@ public final class LiveSeries {
             long micros = o instanceof RunOutcome.Answered a ? a.micros() : 0;
             if (o instanceof RunOutcome.Answered a) {
                 GuestView.Verdict v = cold ? GuestView.afterColdRun(guest, p, input, a.answer()) : view.after(guest, a.answer());
-                if (v.agrees() && tasksList != null) {
-                    return new Run(boot, size, cpus, floor, pause, observed, p, input, Result.TASKS_LIST_DIFFERS,
-                            v.detail() + "; " + tasksList, micros);
-                }
-                return new Run(boot, size, cpus, floor, pause, observed, p, input, v.agrees() ? Result.CORRECT : Result.WRONG,
-                        v.detail() + (p == TrainingProgram.PSLIST ? "; the tasks list agrees" : ""), micros);
+                Verdict j = judge(p, v.agrees(), v.detail(), tasksList);
+                return new Run(boot, size, cpus, floor, pause, observed, p, input, j.result(), j.detail(), micros);
             }
             Result r = o instanceof RunOutcome.UnseenPath ? Result.UNSEEN_PATH : o instanceof RunOutcome.OverBudget ? Result.BUDGET
                     : Result.ERROR;
@@ -199,6 +195,21 @@ public final class LiveSeries {
         } catch (KernelCodeCheck.KernelMismatchException | dev.vmsight.guests.GuestException e) {
             return new Run(boot, size, cpus, floor, pause, observed, p, input, Result.ERROR, e.getMessage(), 0);
         }
+    }
+
+    /** An answer's result and what the CSV says of it. */
+    record Verdict(Result result, String detail) { }
+
+    /**
+     * An answer judged by the guest's view ({@code viewAgrees}, {@code viewDetail}) and, for pslist,
+     * by the tasks list ({@code tasksListDifference}: null when it agrees): the view contradicting
+     * the answer is WRONG whatever the list says; the list is reported for every pslist answer.
+     */
+    static Verdict judge(TrainingProgram p, boolean viewAgrees, String viewDetail, String tasksListDifference) {
+        Result r = !viewAgrees ? Result.WRONG : tasksListDifference != null ? Result.TASKS_LIST_DIFFERS : Result.CORRECT;
+        String listed = p != TrainingProgram.PSLIST ? ""
+                : "; " + (tasksListDifference == null ? "the tasks list agrees" : tasksListDifference);
+        return new Verdict(r, viewDetail + listed);
     }
 
     /**
