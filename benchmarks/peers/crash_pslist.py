@@ -12,6 +12,7 @@ session walking 1 + WARM_RUNS times - the one-walk session) / WARM_RUNS, the per
 a loaded session (crash has no timer of its own); WARM_RUNS 0 skips it (null).
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,10 +26,13 @@ def session(dump, vmlinux, commands):
     with tempfile.NamedTemporaryFile("w", suffix=".crash", delete=False) as f:
         f.write("\n".join(commands + ["quit"]) + "\n")
         script = f.name
-    t0 = time.perf_counter()
-    out = subprocess.run(["crash", "-s", vmlinux, dump, "-i", script], capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL, timeout=1800)
-    return time.perf_counter() - t0, out.stdout
+    try:
+        t0 = time.perf_counter()
+        out = subprocess.run(["crash", "-s", vmlinux, dump, "-i", script], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, timeout=1800)
+        return time.perf_counter() - t0, out.stdout
+    finally:
+        os.unlink(script)
 
 
 def leaders(text):

@@ -10,14 +10,12 @@ import dev.vmsight.jit.CompiledMonitor;
 import dev.vmsight.merger.MergedProgram;
 import dev.vmsight.merger.ProgramFiles;
 import dev.vmsight.jit.run.TaskListOracle;
-import dev.vmsight.merger.RunContext;
 import dev.vmsight.vmi.Budget;
-import dev.vmsight.vmi.paging.AddressSpace;
-import dev.vmsight.vmi.profile.TaskListWalker;
-import java.util.List;
 import dev.vmsight.vmi.snapshot.Snapshot;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * A trained pslist program, compiled, over a live lab guest paused through QMP, read through its
@@ -37,20 +35,15 @@ final class LivePslist implements AutoCloseable {
     final CompiledMonitor monitor;
     private final GuestSource paused;
     final GuestSource source;
-    /** The hand-written walker, where init_task is, and the kernel's page tables to read it through. */
-    private final TaskListWalker walker;
-    private final long initTask;
-    private final RunContext.Attached kernelView;
+    /** The hand-written walker placed in this guest's boot. */
+    private final TaskListOracle.Walk walk;
 
-    private LivePslist(MergedProgram program, CompiledMonitor monitor, GuestSource paused, GuestSource source, TaskListWalker walker) {
+    private LivePslist(MergedProgram program, CompiledMonitor monitor, GuestSource paused, GuestSource source, TaskListOracle.Walk walk) {
         this.program = program;
         this.monitor = monitor;
         this.paused = paused;
         this.source = source;
-        this.walker = walker;
-        ProgramRuns.Placed placed = ProgramRuns.place(program, source);
-        this.initTask = placed.program().runContext().initTask();
-        this.kernelView = placed.attached();
+        this.walk = walk;
     }
 
     static Path property(String name) {
@@ -83,8 +76,8 @@ final class LivePslist implements AutoCloseable {
             try (Snapshot start = Snapshot.open(property("vmsight.process"))) {
                 source = ProgramRuns.withTrainingProcess(paused, start.registers());
             }
-            TaskListWalker walker = TaskListOracle.ofVmlinux(property("vmsight.vmlinux")).walker();
-            LivePslist live = new LivePslist(program, monitor, paused, source, walker);
+            TaskListOracle.Walk walk = TaskListOracle.ofVmlinux(property("vmsight.vmlinux")).at(program, source);
+            LivePslist live = new LivePslist(program, monitor, paused, source, walk);
             RunOutcome jit = live.jit();
             RunOutcome ref = live.reference();
             if (!(jit instanceof RunOutcome.Answered a) || !(ref instanceof RunOutcome.Answered b)
@@ -92,7 +85,7 @@ final class LivePslist implements AutoCloseable {
                 throw new IllegalStateException("the monitor does not answer on this guest, or the backends disagree: jit "
                         + jit.toJson() + ", reference " + ref.toJson());
             }
-            List<Long> walked = java.util.Arrays.stream(live.handWritten()).boxed().toList();
+            List<Long> walked = Arrays.stream(live.handWritten()).boxed().toList();
             if (!walked.equals(a.answer().numbers())) {
                 throw new IllegalStateException("the hand-written walker and the monitor disagree: tasks list " + walked
                         + ", monitor " + a.answer().numbers());
@@ -110,12 +103,9 @@ final class LivePslist implements AutoCloseable {
         return ProgramRuns.runJit(program, monitor, source, null, JIT_BUDGET);
     }
 
-    /**
-     * The hand-written pslist ({@link TaskListWalker}): a fresh AddressSpace over the same memory and
-     * kernel page tables per run, as each monitor run is cold (the guest is live between runs).
-     */
+    /** The hand-written pslist: cold per run, as each monitor run is ({@link TaskListOracle.Walk#pids}). */
     long[] handWritten() {
-        return walker.pids(AddressSpace.of(kernelView.memory(), kernelView.vcpu()), initTask, JIT_BUDGET.start());
+        return walk.pids(JIT_BUDGET);
     }
 
     RunOutcome reference() {

@@ -1,6 +1,7 @@
 package dev.vmsight.cli;
 
 import dev.vmsight.guests.Guest;
+import dev.vmsight.vmi.phys.PhysicalMemories;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ final class LabDumpCommand implements Callable<Integer> {
 
     /** Whether the core's notes hold one named VMCOREINFO. */
     static boolean hasVmcoreinfo(Path core) {
-        try (var elf = dev.vmsight.vmi.phys.PhysicalMemories.elfCore(core)) {
+        try (var elf = PhysicalMemories.elfCore(core)) {
             return elf.noteNames().contains("VMCOREINFO");
         }
     }

@@ -261,7 +261,7 @@ public final class GuestSources {
         if (!uri.startsWith("qemu:///")) return null;     // qemu+ssh://host/system: the file is on another machine
         try {
             return guest.ramFileMemory();
-        } catch (GuestException | dev.vmsight.vmi.VmiException | java.io.UncheckedIOException | SecurityException e) {
+        } catch (GuestException | dev.vmsight.vmi.VmiException | java.io.UncheckedIOException e) {
             return null;                                   // no file backing, or not readable by this user: peek
         }
     }

@@ -30,15 +30,26 @@ public final class TaskListOracle {
 
     /** The thread-group leaders' PIDs in {@code source}'s memory now, ascending (init_task's 0 left out, as /proc does). */
     public List<Long> pids(MergedProgram pslist, GuestSource source, Budget budget) {
+        return Arrays.stream(at(pslist, source).pids(budget)).boxed().toList();
+    }
+
+    /**
+     * The walk placed in {@code source}'s boot once: init_task and the kernel's page tables found
+     * through {@code pslist}'s run context, for walking the same memory again (the benchmarks).
+     */
+    public Walk at(MergedProgram pslist, GuestSource source) {
         ProgramRuns.Placed placed = ProgramRuns.place(pslist, source);
         long initTask = placed.program().runContext().initTask();
         if (initTask == 0) {
             throw new IllegalArgumentException("program " + pslist.name() + " has no run context: where init_task is was not recorded");
         }
-        AddressSpace space = AddressSpace.of(placed.attached().memory(), placed.attached().vcpu());
-        return Arrays.stream(walker.pids(space, initTask, budget.start())).boxed().toList();
+        return new Walk(walker, placed.attached(), initTask);
     }
 
-    /** The walker itself (the benchmarks time it alone). */
-    public TaskListWalker walker() { return walker; }
+    /** One placed walk; each {@link #pids} is cold (a fresh AddressSpace: a live guest changes between walks). */
+    public record Walk(TaskListWalker walker, dev.vmsight.merger.RunContext.Attached kernel, long initTask) {
+        public long[] pids(Budget budget) {
+            return walker.pids(AddressSpace.of(kernel.memory(), kernel.vcpu()), initTask, budget.start());
+        }
+    }
 }

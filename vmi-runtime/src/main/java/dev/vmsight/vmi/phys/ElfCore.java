@@ -1,6 +1,7 @@
 package dev.vmsight.vmi.phys;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * A memory-only ELF core (QMP dump-guest-memory, {@code virsh dump --memory-only},
@@ -13,5 +14,5 @@ public interface ElfCore extends PhysicalMemory {
     List<CoreCpuState> cpus();
 
     /** The names of the core's notes ("CORE", "QEMU", "VMCOREINFO" when the guest's kernel handed it to QEMU). */
-    java.util.Set<String> noteNames();
+    Set<String> noteNames();
 }

@@ -4,9 +4,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads a little-endian ELF64 core. Guest memory: one segment per PT_LOAD (p_paddr, p_offset,
@@ -40,13 +43,13 @@ final class ElfCoreMemory implements ElfCore {
     private final MemoryMap map;
     private final List<CoreCpuState> cpus;
     private final String description;
+    private final Set<String> noteNames;
 
-    private final java.util.Set<String> noteNames = new java.util.LinkedHashSet<>();
-
-    private ElfCoreMemory(MappedFile file, MemoryMap map, List<CoreCpuState> cpus) {
+    private ElfCoreMemory(MappedFile file, MemoryMap map, List<CoreCpuState> cpus, Set<String> noteNames) {
         this.file = file;
         this.map = map;
         this.cpus = List.copyOf(cpus);
+        this.noteNames = Collections.unmodifiableSet(new LinkedHashSet<>(noteNames));
         this.description = "ELF core " + file.path();
     }
 
@@ -82,7 +85,7 @@ final class ElfCoreMemory implements ElfCore {
         List<MemoryMap.Segment> segments = new ArrayList<>();
         List<Map<String, Long>> prstatus = new ArrayList<>();
         List<Map<String, Long>> qemu = new ArrayList<>();
-        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        Set<String> names = new LinkedHashSet<>();
         for (int i = 0; i < phnum; i++) {
             ByteBuffer ph = bytes(file, phoff + (long) i * phentsize, 56, what, "program header " + i);
             int type = ph.getInt(0);
@@ -106,13 +109,11 @@ final class ElfCoreMemory implements ElfCore {
             if (i < qemu.size()) regs.putAll(qemu.get(i)); // QEMU's note is the fuller one
             cpus.add(new CoreCpuState(i, regs));
         }
-        ElfCoreMemory core = new ElfCoreMemory(file, MemoryMap.ofCopies(segments), cpus);   // a paging core maps some pages twice
-        core.noteNames.addAll(names);
-        return core;
+        return new ElfCoreMemory(file, MemoryMap.ofCopies(segments), cpus, names);   // a paging core maps some pages twice
     }
 
     private static void readNotes(ByteBuffer notes, List<Map<String, Long>> prstatus, List<Map<String, Long>> qemu,
-                                  java.util.Set<String> names) {
+                                  Set<String> names) {
         int at = 0;
         while (at + 12 <= notes.limit()) {
             int namesz = notes.getInt(at), descsz = notes.getInt(at + 4), type = notes.getInt(at + 8);
@@ -185,7 +186,7 @@ final class ElfCoreMemory implements ElfCore {
 
     @Override public List<CoreCpuState> cpus() { return cpus; }
 
-    @Override public java.util.Set<String> noteNames() { return java.util.Collections.unmodifiableSet(noteNames); }
+    @Override public Set<String> noteNames() { return noteNames; }
 
     @Override public MemoryMap map() { return map; }
 

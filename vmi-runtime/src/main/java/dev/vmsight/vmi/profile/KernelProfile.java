@@ -77,11 +77,9 @@ public final class KernelProfile {
         int lineNo = 0;
         for (String line : text.split("\n")) {
             lineNo++;
-            Matcher s = STRUCT.matcher(line);
             if (struct == null) {
-                if (s.find()) {
-                    struct = s.group(1);
-                }
+                Matcher s = STRUCT.matcher(line);
+                if (s.find()) struct = s.group(1);
                 continue;
             }
             if (line.startsWith("}")) {
