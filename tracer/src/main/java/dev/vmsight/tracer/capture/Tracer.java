@@ -440,7 +440,8 @@ public final class Tracer {
 
     private void setWorkload(Variation v) {
         if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()
-                && v.crowd() == currentWorkload.crowd() && v.coldDcache() == currentWorkload.coldDcache()) {
+                && v.crowd() == currentWorkload.crowd() && v.coldDcache() == currentWorkload.coldDcache()
+                && v.referencedDcache() == currentWorkload.referencedDcache()) {
             return;
         }
         currentWorkload = v;

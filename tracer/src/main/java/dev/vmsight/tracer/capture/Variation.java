@@ -33,9 +33,15 @@ import java.util.stream.Collectors;
  * @param coldDcache    drop the guest's unused dentries after the sleepers start: their /proc/PID
  *                      entries are uncached, as those of processes a real init started (busybox
  *                      caches each new process's own), so the trainer's listing of them is cold
+ * @param referencedDcache list /proc twice right before the run: every /proc/PID entry is then on the
+ *                      dentry LRU and marked referenced, as on a guest whose /proc was listed before
+ *                      (ps, top, an agent's check). A PID's dentry has a d_delete op, so each final
+ *                      dput takes retain_dentry's locked path, which sets the mark only when it is
+ *                      missing: without this run, whether training saw the mark set was left to the
+ *                      LRU shrinker (which clears it) and the runs before
  */
 public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher launcher, List<String> openFiles, int cpu,
-                        boolean coldDcache) {
+                        boolean coldDcache, boolean referencedDcache) {
 
     /** Which process runs (or starts) the trainer. */
     public enum Launcher {
@@ -50,7 +56,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     }
 
     /** The plain run: no extra processes, exec'd by qemu-ga's shell, no extra descriptors, CPU 0. */
-    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0, false);
+    public static final Variation BASELINE = new Variation(0, 0, 0, Launcher.EXEC, List.of(), 0, false, false);
 
     /** The kernel's largest pid_max on 64-bit (PID_MAX_LIMIT): PIDs are below it. */
     public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
@@ -65,6 +71,12 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     private static final int[] SLEEPERS = {0, 500, 8, 3, 5, 1};
     /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
     private static final boolean[] COLD = {false, true, false, false};
+    /**
+     * Runs whose /proc/PID entries are referenced ({@link #referencedDcache}): run 0 of every four, the
+     * boot's first, before any crowd of negative dentries makes the LRU shrinker clear the marks. Run 2
+     * (dropped, listed once) gives the unmarked entries; run 1 (dropped) the entries not yet cached.
+     */
+    private static final boolean[] REFERENCED = {true, false, false, false};
 
     /**
      * The dentry hash table of every other training boot (runs 4-7 of every eight): 2^20 buckets
@@ -97,20 +109,20 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
      * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: first tried,
      * reverted: run 2 cold before its crowd; 7: a sparse dentry hash table on every other boot,
-     * run 2's crowd after a drop and a re-listing of /proc).
+     * run 2's crowd after a drop and a re-listing of /proc; 8: run 0's /proc/PID entries referenced).
      */
-    public static final int CYCLE_VERSION = 7;
+    public static final int CYCLE_VERSION = 8;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
     /** A variation with PIDs left where they are and the dcache as it is. */
     public Variation(int extraSleepers, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, 0, 0, launcher, openFiles, cpu, false);
+        this(extraSleepers, 0, 0, launcher, openFiles, cpu, false, false);
     }
 
     /** A variation with the dcache as it is. */
     public Variation(int extraSleepers, int pidFloor, Launcher launcher, List<String> openFiles, int cpu) {
-        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu, false);
+        this(extraSleepers, pidFloor, 0, launcher, openFiles, cpu, false, false);
     }
 
 
@@ -143,7 +155,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         }
         Launcher[] launchers = Launcher.values();
         return new Variation(SLEEPERS[i % SLEEPERS.length], PID_FLOORS[i % PID_FLOORS.length], CROWDS[i % CROWDS.length],
-                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0, COLD[i % COLD.length]);
+                launchers[i % launchers.length], FD_SETS.get(i % FD_SETS.size()), 0, COLD[i % COLD.length],
+                REFERENCED[i % REFERENCED.length]);
     }
 
     /** The /bin/sh command that runs {@code argv} this way (it must not print anything of its own). */
@@ -166,6 +179,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
         m.put(PID_FLOOR_KEY, String.valueOf(pidFloor));
         m.put(CROWD_KEY, String.valueOf(crowd));
         m.put("variation.coldDcache", String.valueOf(coldDcache));
+        m.put("variation.referencedDcache", String.valueOf(referencedDcache));
         m.put(CYCLE_VERSION_KEY, String.valueOf(CYCLE_VERSION));
         m.put("variation.launcher", launcher.name().toLowerCase(java.util.Locale.ROOT));
         m.put("variation.openFiles", String.join(" ", openFiles));
@@ -200,8 +214,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     }
 
     /**
-     * The part of {@link #workloadScript} that sets the dentry cache's state: run 1's drop, run 2's
-     * drop, re-listing and crowd ("" when the variation leaves the cache as it is). A run traced
+     * The part of {@link #workloadScript} that sets the dentry cache's state: run 0's two listings, run
+     * 1's drop, run 2's drop, re-listing and crowd ("" when the variation leaves the cache as it is). A run traced
      * again after a failed attempt sets it again first: the attempt cached everything it looked up,
      * and a retried cold listing is otherwise warm (CI met that: run 1 of two corpora retried once
      * and traced 0.7 M instructions instead of 2.6 M, and no sibling walk).
@@ -221,6 +235,10 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
             s.append("for p in 1 2 3; do echo 3 > /proc/sys/vm/drop_caches || exit 1; done; : /proc/[0-9]*; ");
             s.append("i=0; while [ $i -lt ").append(crowd / 2).append(" ]; do [ -e /sys/.vmsight-absent-$i ]; [ -e /sys/kernel/.vmsight-absent-$i ]; ")
                     .append("i=$((i+1)); done; ");
+        }
+        if (referencedDcache) {
+            // the first listing caches what is missing (on the LRU, unmarked), the second marks every entry
+            s.append(": /proc/[0-9]*; : /proc/[0-9]*; ");
         }
         return s.toString();
     }

@@ -77,6 +77,12 @@ class VariationTest {
         assertTrue(!Variation.cycle(2).coldDcache() && drop > 0 && drop < relist && relist < crowd, run2);
         assertTrue(!Variation.cycle(3).coldDcache() && !Variation.cycle(3).workloadScript("/run/x").contains("drop_caches"),
                 "run 3 keeps run 2's crowd of negative dentries");
+        // run 0 lists /proc twice right before the trainer (every PID entry referenced), no other run does
+        for (int run = 0; run < 8; run++) {
+            String script = Variation.cycle(run).workloadScript("/run/x");
+            assertEquals(run % 4 == 0, Variation.cycle(run).referencedDcache(), "run " + run);
+            assertEquals(run % 4 == 0, script.endsWith(": /proc/[0-9]*; : /proc/[0-9]*; true"), script);
+        }
         // every other training boot has a sparse dentry hash table: a cold lookup's bucket is then empty
         assertEquals(0, Variation.dentryHashEntries(0));
         assertEquals(Variation.SPARSE_DENTRY_HASH, Variation.dentryHashEntries(1));
@@ -88,6 +94,7 @@ class VariationTest {
             assertTrue(Variation.cycle(run).workloadScript("/run/x").contains(again), "run " + run);
             assertTrue(!again.contains("kill") && !again.contains("sleep 2147483647") && !again.contains("ns_last_pid"), again);
             assertEquals(Variation.cycle(run).coldDcache() || Variation.cycle(run).crowd() > 0, again.contains("drop_caches"), again);
+            assertEquals(Variation.cycle(run).referencedDcache(), again.contains(": /proc/[0-9]*; : /proc/[0-9]*"), again);
         }
     }
 
@@ -111,7 +118,7 @@ class VariationTest {
             assertTrue(new Variation(1, 5000, Variation.Launcher.EXEC, List.of(), 0).workloadScript(pidFile)
                     .contains("echo 4999 > /proc/sys/kernel/ns_last_pid"));
             // crowding the dcache: names that do not exist, looked up in /, leave nothing behind but negative dentries
-            run(new Variation(0, 0, 50, Variation.Launcher.EXEC, List.of(), 0, false).workloadScript(pidFile)
+            run(new Variation(0, 0, 50, Variation.Launcher.EXEC, List.of(), 0, false, false).workloadScript(pidFile)
                     .replace(" /sys/.vmsight-absent-", " " + dir.resolve("absent-")).replace(" /sys/kernel/.vmsight-absent-", " " + dir.resolve("absent2-")));
             try (var files = java.nio.file.Files.list(dir)) {
                 assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("absent-")), "the crowd created files");
