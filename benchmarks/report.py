@@ -68,7 +68,9 @@ def main():
         same = json.load(open(f"{d}/same-pids-{n}.json"))
         ram, dump = jmh_medians(f"{d}/jmh-ram-{n}.json"), jmh_medians(f"{d}/jmh-dump-{n}.json")
         drgn = {r["walk"]: r for r in map(json.loads, open(f"{d}/drgn-{n}.jsonl"))}
-        crash = json.load(open(f"{d}/crash-{n}.json"))
+        crash_file = f"{d}/crash-{n}.json"      # absent above benchmarks/run's --crash-max
+        crash = json.load(open(crash_file)) if os.path.exists(crash_file) else \
+            {"warm_median_s": None, "cold_s": None, "ps_tasks": None, "tool": None}
         cold = json.load(open(f"{d}/vmsight-cold-{n}.json"))["cold_s"]
         warm_crash = crash["warm_median_s"]
         rows.append({
@@ -77,7 +79,8 @@ def main():
             "jit_dump": dump.get("jit"), "ref_dump": dump.get("reference"), "hand_dump": dump.get("handWritten"),
             "drgn_tasks": drgn["tasks"]["warm_median_s"] * 1e6, "drgn_proc": drgn["proc"]["warm_median_s"] * 1e6,
             "crash": None if warm_crash is None else warm_crash * 1e6,
-            "cold_vmsight": cold * 1e6, "cold_drgn": drgn["tasks"]["cold_s"] * 1e6, "cold_crash": crash["cold_s"] * 1e6,
+            "cold_vmsight": cold * 1e6, "cold_drgn": drgn["tasks"]["cold_s"] * 1e6,
+            "cold_crash": None if crash["cold_s"] is None else crash["cold_s"] * 1e6,
             "crash_ps": crash["ps_tasks"], "drgn_tool": drgn["tasks"]["tool"], "crash_tool": crash["tool"],
         })
 
@@ -106,7 +109,8 @@ def main():
     width = 0.25
     for i, (key, label) in enumerate((("cold_vmsight", "vmsight run --dump (JVM start to answer)"),
                                       ("cold_drgn", "drgn (load DWARF, walk)"), ("cold_crash", "crash (session, one list)"))):
-        ax.bar([j + (i - 1) * width for j in range(len(rows))], [r[key] / 1e6 for r in rows], width, label=label)
+        ax.bar([j + (i - 1) * width for j in range(len(rows))], [0 if r[key] is None else r[key] / 1e6 for r in rows], width,
+               label=label)
     ax.set_xticks(range(len(rows)), [str(x) for x in xs])
     ax.set_xlabel("processes in the guest")
     ax.set_ylabel("seconds, whole command (log)")
@@ -138,6 +142,10 @@ def main():
             j, r = med.get((p, "jit")), med.get((p, "reference"))
             inp = {"getpsfile": "1", "getdrvfile": inputs.get("getdrvfile", "?")}.get(p, "")
             program_lines.append(f"| {p} | {inp} | {fmt(j)} | {fmt(r)} | {ratio(r, j)} | {fmt(hand) if p == 'pslist' else '–'} |")
+    training_lines = training_section(d)
+    source_lines = sources_section(d, rows)
+    agent_lines = agent_section(d)
+    function_lines = functions_section(d, rows)
     r0 = rows[0]
     lines = [
         "# benchmarks/REPORT.md",
@@ -177,12 +185,13 @@ def main():
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['n']} | {fmt(r['cold_vmsight'])} | {fmt(r['cold_drgn'])} | {fmt(r['cold_crash'])} | {r['crash_ps']} of {r['pids'] + 1} |")
+        found = "not run" if r["crash_ps"] is None else f"{r['crash_ps']} of {r['pids'] + 1}"
+        lines.append(f"| {r['n']} | {fmt(r['cold_vmsight'])} | {fmt(r['cold_drgn'])} | {fmt(r['cold_crash'])} | {found} |")
     lines += [
         "",
         "![pslist cold](pslist-cold.png)",
         "",
-    ] + program_lines + [
+    ] + source_lines + program_lines + function_lines + agent_lines + training_lines + [
         "",
         "## Reading the numbers",
         "",
@@ -194,11 +203,133 @@ def main():
         "  only the idle task; its generic `list` walk prints each member through its embedded gdb (slow, but what",
         "  a user of crash gets without `ps`). drgn 0.0.22 cannot translate a physical-only core of a guest whose",
         "  `phys_base` is 0 (fixed upstream in drgn PR #457); the paging core, which vmsight reads as well, avoids that.",
-        "- Not measured yet (issue 16): libvirt's memoryPeek as a source, 4,000 processes,",
-        "  the training pipeline per program, the agent's cycle.",
+        "- crash runs only up to benchmarks/run's `--crash-max` processes (\"–\" above it): its list of a thousand",
+        "  tasks already takes minutes.",
+        "- libvirt's virDomainMemoryPeek reads at most 64 KiB per call, over libvirtd's RPC: each guest page a run",
+        "  touches costs a round trip, which is why the agent and `vmsight run` read a local file-backed domain through",
+        "  its RAM file (the default; `--peek` forces the peeks).",
         "",
     ]
     open(report, "w").write("\n".join(lines))
+
+
+def sources_section(d, rows):
+    """pslist at one size through each memory source: QEMU's RAM file, libvirt (RAM file, peeks), the dump."""
+    files = sorted(glob.glob(f"{d}/jmh-libvirt-file-*.json"))
+    if not files:
+        return []
+    n = int(re.search(r"jmh-libvirt-file-(\d+)", files[0]).group(1))
+    row = next((r for r in rows if r["n"] == n), None)
+    lv_file, lv_peek = jmh_medians(files[0]), jmh_medians(f"{d}/jmh-libvirt-peek-{n}.json")
+    out = [
+        "",
+        f"## pslist through each memory source ({n} sleepers)",
+        "",
+        "The libvirt rows are the same workload booted again as a libvirt domain (`vmsight lab boot --libvirt`), paused",
+        "through libvirt; its PID count can differ by a process or two from the QEMU boot's.",
+        "",
+        "| source | JIT | hand-written | JIT / hand-written |",
+        "|---|---|---|---|",
+    ]
+    if row:
+        out.append(f"| RAM file (QEMU memory-backend-file, paused through QMP) | {fmt(row['jit_ram'])} | {fmt(row['hand_ram'])} | "
+                   f"{ratio(row['jit_ram'], row['hand_ram'])} |")
+    out.append(f"| libvirt domain, its RAM file | {fmt(lv_file.get('jit'))} | {fmt(lv_file.get('handWritten'))} | "
+               f"{ratio(lv_file.get('jit'), lv_file.get('handWritten'))} |")
+    out.append(f"| libvirt domain, virDomainMemoryPeek | {fmt(lv_peek.get('jit'))} | {fmt(lv_peek.get('handWritten'))} | "
+               f"{ratio(lv_peek.get('jit'), lv_peek.get('handWritten'))} |")
+    if row:
+        out.append(f"| ELF dump (paging core) | {fmt(row['jit_dump'])} | {fmt(row['hand_dump'])} | {ratio(row['jit_dump'], row['hand_dump'])} |")
+    return out
+
+
+def agent_section(d):
+    """The agent's cycle on a running guest (AgentCycles), or nothing."""
+    files = sorted(glob.glob(f"{d}/agent-*.json"))
+    if not files:
+        return []
+    n = int(re.search(r"agent-(\d+)", files[0]).group(1))
+    a = json.load(open(files[0]))
+    outcomes = "; ".join(f"{m}: " + ", ".join(f"{k} {v}" for k, v in kinds.items()) for m, kinds in a["outcomes"].items())
+    return [
+        "",
+        f"## The agent's cycle ({n} sleepers)",
+        "",
+        f"`Agent.cycle` of the running lab guest, {a['cycles']} cycles after {a['warmup']} warm-up ones, monitors"
+        f" {a['monitors']}: pause, every monitor, resume, then the cross-view (the guest's own process list through",
+        "qemu-guest-agent, under QEMU TCG) and the alerts.",
+        "",
+        "| | median | 90th percentile |",
+        "|---|---|---|",
+        f"| whole cycle | {fmt(a['cycle_median_s'] * 1e6)} | {fmt(a['cycle_p90_s'] * 1e6)} |",
+        f"| guest paused | {fmt(a['pause_median_s'] * 1e6)} | {fmt(a['pause_p90_s'] * 1e6)} |",
+        "",
+        f"Outcomes: {outcomes}.",
+    ]
+
+
+def training_section(d):
+    """The six programs' training, per stage (TrainSix's training.jsonl), or nothing."""
+    path = f"{d}/training.jsonl"
+    if not os.path.exists(path):
+        return []
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    traced = all(r["traced"] for r in rows)
+    stages = ["trace", "slice", "merge", "calibrate", "write", "compile", "self-check"]
+    out = [
+        "",
+        "## Training, per program and stage",
+        "",
+        "`vmsight train PROGRAM` as TrainSix runs it (default runs, DATA policy): " + (
+            "each corpus traced again first (`benchmarks/run --retrace`), so *trace* is the lab guest booting and"
+            " tracing every run under QEMU TCG." if traced else
+            "the traced corpus was reused (*trace* only checks it; `benchmarks/run --retrace` measures tracing)."),
+        "Slice, merge and calibrate are summed over the calibration rounds; self-check runs the compiled monitor on",
+        "every training snapshot against the guest's answer.",
+        "",
+        "| program | runs | instructions | " + " | ".join(stages) + " | total |",
+        "|---|---|---|" + "---|" * len(stages) + "---|",
+    ]
+    for r in rows:
+        st = r["stages"]
+        cells = [fmt(st[k] * 1e6) if k in st else "–" for k in stages]
+        out.append(f"| {r['program']} | {r['runs']} | {r['instructions']:,} | " + " | ".join(cells)
+                   + f" | {fmt(sum(st.values()) * 1e6)} |")
+    return out
+
+
+def functions_section(d, rows):
+    """Guest instructions of one pslist run by kernel function (PslistFunctions), or nothing."""
+    files = sorted(glob.glob(f"{d}/functions-*.json"))
+    if not files:
+        return []
+    n = int(re.search(r"functions-(\d+)", files[0]).group(1))
+    f = json.load(open(files[0]))
+    total, pids = f["instructions"], f["pids"]
+    jit = next((r["jit_ram"] or r["jit_dump"] for r in rows if r["n"] == n), None)
+    out = [
+        "",
+        f"## What one pslist run executes ({n} sleepers, {pids} PIDs)",
+        "",
+        f"The monitor runs {total:,} guest instructions ({f['distinct']:,} distinct), {total / pids:,.0f} per PID: the kernel's",
+        "/proc readdir path, as training recorded it, counted by the reference executor (the compiled code runs the same",
+        "instructions) and named by the training boot's kallsyms.",
+    ]
+    if jit:
+        per = jit * 1e3 / total
+        out += [
+            f"The compiled monitor takes {per:.1f} ns per guest instruction (RAM file); at that rate 100 µs is",
+            f"{100e3 / per:,.0f} instructions, {100e3 / per / pids:,.0f} per PID. A code generator makes each instruction",
+            "cheaper; reaching the pslist targets also needs fewer of them (the formatting and dentry work below).",
+        ]
+    out += ["", "| function | instructions | share | per PID | distinct |", "|---|---|---|---|---|"]
+    shown = f["functions"][:20]
+    for e in shown:
+        out.append(f"| {e['name']} | {e['instructions']:,} | {100 * e['instructions'] / total:.1f} % | "
+                   f"{e['instructions'] / pids:.0f} | {e['distinct']} |")
+    rest = total - sum(e["instructions"] for e in shown)
+    out.append(f"| {len(f['functions']) - len(shown)} others | {rest:,} | {100 * rest / total:.1f} % | {rest / pids:.0f} | |")
+    return out
 
 
 if __name__ == "__main__":

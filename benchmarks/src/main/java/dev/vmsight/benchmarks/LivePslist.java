@@ -56,12 +56,14 @@ final class LivePslist implements AutoCloseable {
 
     /**
      * The memory source the properties name: {@code vmsight.dump} (an ELF core), {@code vmsight.libvirt} with
-     * {@code vmsight.domain} (virDomainMemoryPeek, paused through libvirt), else the RAM file and QMP socket.
+     * {@code vmsight.domain} (paused through libvirt; the domain's RAM file when it is local and file-backed,
+     * virDomainMemoryPeek with {@code -Dvmsight.peek=true}), else the RAM file and QMP socket.
      */
     static GuestSpec spec() {
         if (System.getProperty("vmsight.dump") != null) return new GuestSpec.Dump(property("vmsight.dump"));
         if (System.getProperty("vmsight.libvirt") != null) {
-            return new GuestSpec.Libvirt(System.getProperty("vmsight.libvirt"), property("vmsight.domain").toString());
+            return new GuestSpec.Libvirt(System.getProperty("vmsight.libvirt"), property("vmsight.domain").toString(),
+                    Boolean.getBoolean("vmsight.peek") ? GuestSpec.LibvirtMemory.PEEK : GuestSpec.LibvirtMemory.AUTO);
         }
         return new GuestSpec.RamFile(property("vmsight.ram"), property("vmsight.qmp"), null);
     }
