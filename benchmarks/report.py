@@ -128,6 +128,7 @@ def main():
         med = jmh_programs(programs[0])
         inputs = props(f"{d}/programs-inputs-{n}.properties")
         hand = next((r["hand_dump"] for r in rows if r["n"] == n), None)
+        plot_programs(med, hand, n, os.path.join(os.path.dirname(report), "programs.png"))
         program_lines = [
             "",
             f"## The six programs over one dump ({n} sleepers)",
@@ -138,10 +139,11 @@ def main():
             "| program | input | JIT | reference | reference / JIT | hand-written |",
             "|---|---|---|---|---|---|",
         ]
-        for p in ("getpid", "gettime", "pslist", "getpsfile", "lsmod", "getdrvfile"):
+        for p in SIX:
             j, r = med.get((p, "jit")), med.get((p, "reference"))
             inp = {"getpsfile": "1", "getdrvfile": inputs.get("getdrvfile", "?")}.get(p, "")
             program_lines.append(f"| {p} | {inp} | {fmt(j)} | {fmt(r)} | {ratio(r, j)} | {fmt(hand) if p == 'pslist' else '–'} |")
+        program_lines += ["", "![the six programs](programs.png)"]
     training_lines = training_section(d)
     source_lines = sources_section(d, rows)
     agent_lines = agent_section(d)
@@ -211,6 +213,29 @@ def main():
         "",
     ]
     open(report, "w").write("\n".join(lines))
+
+
+SIX = ("getpid", "gettime", "pslist", "getpsfile", "lsmod", "getdrvfile")
+
+
+def plot_programs(med, hand, n, path):
+    """Latency of each program by backend (log scale), and the hand-written walker beside pslist."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.38
+    for i, (method, label) in enumerate((("jit", "vmsight JIT"), ("reference", "reference executor"))):
+        ax.bar([j + (i - 0.5) * width for j in range(len(SIX))], [med.get((p, method)) or 0 for p in SIX], width, label=label)
+    if hand:
+        ax.plot([SIX.index("pslist")], [hand], marker="*", markersize=12, linestyle="none", color="black",
+                label="hand-written pslist walker")
+    ax.set_xticks(range(len(SIX)), SIX)
+    ax.set_yscale("log")
+    ax.set_ylabel("median µs per run (log)")
+    ax.set_title(f"the six programs over one ELF dump ({n} sleepers)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def sources_section(d, rows):
