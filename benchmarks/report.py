@@ -289,7 +289,8 @@ def agent_section(d):
         f"| whole cycle | {fmt(a['cycle_median_s'] * 1e6)} | {fmt(a['cycle_p90_s'] * 1e6)} |",
         f"| guest paused | {fmt(a['pause_median_s'] * 1e6)} | {fmt(a['pause_p90_s'] * 1e6)} |",
         "",
-        f"Outcomes: {outcomes}.",
+        f"Outcomes: {outcomes} (getpsfile runs only for a PID the monitor lists and the guest's own view does not:",
+        "none in a guest without a rootkit).",
     ]
 
 
