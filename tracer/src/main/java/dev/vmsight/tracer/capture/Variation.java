@@ -72,11 +72,12 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
     private static final boolean[] COLD = {false, true, false, false};
     /**
-     * Runs whose /proc/PID entries are referenced ({@link #referencedDcache}): run 0 of every four, the
-     * boot's first, before any crowd of negative dentries makes the LRU shrinker clear the marks. Run 2
-     * (dropped, listed once) gives the unmarked entries; run 1 (dropped) the entries not yet cached.
+     * Runs whose /proc/PID entries are referenced ({@link #referencedDcache}): run 3 of every four, the
+     * listings right before its trainer (the LRU shrinker, which clears marks under the pressure of
+     * run 2's crowd, would have to run in between). Run 0 stays the first listing since boot, run 1
+     * (dropped) gives the entries not yet cached, run 2 (dropped, listed once) the unmarked ones.
      */
-    private static final boolean[] REFERENCED = {true, false, false, false};
+    private static final boolean[] REFERENCED = {false, false, false, true};
 
     /**
      * The dentry hash table of every other training boot (runs 4-7 of every eight): 2^20 buckets
@@ -109,9 +110,10 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * again (4: PID floors, 300 extra sleepers, the dcache crowded under two sysfs directories;
      * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: first tried,
      * reverted: run 2 cold before its crowd; 7: a sparse dentry hash table on every other boot,
-     * run 2's crowd after a drop and a re-listing of /proc; 8: run 0's /proc/PID entries referenced).
+     * run 2's crowd after a drop and a re-listing of /proc; 8: first tried, run 0's /proc/PID entries referenced;
+     * 9: run 3's instead, run 0 the first listing since boot again).
      */
-    public static final int CYCLE_VERSION = 8;
+    public static final int CYCLE_VERSION = 9;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
@@ -214,8 +216,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     }
 
     /**
-     * The part of {@link #workloadScript} that sets the dentry cache's state: run 0's two listings, run
-     * 1's drop, run 2's drop, re-listing and crowd ("" when the variation leaves the cache as it is). A run traced
+     * The part of {@link #workloadScript} that sets the dentry cache's state: run 1's drop, run 2's
+     * drop, re-listing and crowd, run 3's two listings ("" when the variation leaves the cache as it is). A run traced
      * again after a failed attempt sets it again first: the attempt cached everything it looked up,
      * and a retried cold listing is otherwise warm (CI met that: run 1 of two corpora retried once
      * and traced 0.7 M instructions instead of 2.6 M, and no sibling walk).
