@@ -16,17 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def first_existing(*paths):
-    """The first of paths that exists (a result file renamed since older runs), else the first."""
-    return next((p for p in paths if os.path.exists(p)), paths[0])
-
-
 def first_run(d, prefix):
     """(monitor µs, whole command µs) of a timed `vmsight run` (benchmarks/run's timed_run), or Nones."""
     if not os.path.exists(f"{d}/{prefix}.json"):
         return None, None
     r = json.load(open(f"{d}/{prefix}.json"))
-    cold = first_existing(f"{d}/{prefix}-cold.json", f"{d}/vmsight-cold-{prefix.rsplit('-', 1)[1]}.json")
+    cold = f"{d}/{prefix}-cold.json"
     whole = json.load(open(cold))["cold_s"] * 1e6 if os.path.exists(cold) else None
     return (r.get("micros") if r.get("outcome") == "answer" else None), whole
 
@@ -86,7 +81,7 @@ def main():
         crash_file = f"{d}/crash-{n}.json"      # absent above benchmarks/run's --crash-max
         crash = json.load(open(crash_file)) if os.path.exists(crash_file) else \
             {"warm_median_s": None, "cold_s": None, "ps_tasks": None, "tool": None}
-        cold = json.load(open(first_existing(f"{d}/vmsight-run-{n}-cold.json", f"{d}/vmsight-cold-{n}.json")))["cold_s"]
+        cold = json.load(open(f"{d}/vmsight-run-{n}-cold.json"))["cold_s"]
         warm_crash = crash["warm_median_s"]
         rows.append({
             "n": n, "pids": same["pids"],

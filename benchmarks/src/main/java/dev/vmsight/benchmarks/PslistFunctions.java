@@ -5,7 +5,6 @@ import dev.vmsight.merger.ReferenceExecutor;
 import dev.vmsight.merger.RunContext;
 import dev.vmsight.merger.RunResult;
 import dev.vmsight.merger.Symbols;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,8 +53,7 @@ public final class PslistFunctions {
             sorted.sort(Comparator.comparingLong((Map.Entry<String, long[]> e) -> e.getValue()[0]).reversed());
             long pids = ReferenceExecutor.decode(answer.kind(), answer.bytes()).lines().count();
             StringBuilder json = new StringBuilder(String.format(Locale.ROOT,
-                    "{\"pids\": %d, \"instructions\": %d, \"distinct\": %d, \"kallsyms\": \"%s\", \"functions\": [", pids, total,
-                    byAddress.size(), Files.exists(kallsyms) ? kallsyms.getFileName() : "?"));
+                    "{\"pids\": %d, \"instructions\": %d, \"distinct\": %d, \"functions\": [", pids, total, byAddress.size()));
             for (int i = 0; i < sorted.size(); i++) {
                 var e = sorted.get(i);
                 json.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "{\"name\": \"%s\", \"instructions\": %d, \"distinct\": %d}",

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -19,8 +18,8 @@ import java.util.stream.Stream;
 /**
  * Trains the six programs as {@code vmsight train} does (default runs and policy; slicing and
  * merging are redone) and prints {@code NAME=PATH} of each program for benchmarks/run, which hands
- * them to {@link ProgramsBenchmark}. With {@code retrace} as argument each program's corpus under
- * .lab/corpus is deleted first, so its runs are traced again and the trace stage is measured;
+ * them to {@link ProgramsBenchmark}. With {@code retrace} as argument each program's traces under
+ * .lab/corpus are deleted first, so its runs are traced again and the trace stage is measured;
  * without, a traced corpus is reused. With {@code -Dvmsight.stages=FILE}, one JSON line per program
  * goes there: its training stages (trace, slice, merge, calibrate, write, compile, self-check; the
  * rounds of slice, merge and calibrate summed) in seconds, and whether the corpus was traced.
@@ -36,7 +35,7 @@ public final class TrainSix {
         StringBuilder lines = new StringBuilder();
         for (TrainingProgram p : TrainingProgram.values()) {
             if (retrace) {
-                deleteTree(TrainingCorpus.directory(lab, p));
+                deleteTraces(TrainingCorpus.directory(lab, p));
             }
             int runs = Training.defaultRuns(p);
             Training.Trained t = Training.train(lab, p, runs, Training.DEFAULT_POLICY);
@@ -56,14 +55,15 @@ public final class TrainSix {
         }
     }
 
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path f : all.sorted(Comparator.reverseOrder()).toList()) {
+    /** Deletes the corpus's traces: TrainingCorpus.ensure then traces every run again (snapshots are overwritten). */
+    private static void deleteTraces(Path dir) {
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".trace")).toList()) {
                 Files.delete(f);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete the corpus " + dir + " to trace it again", e);
+            throw new UncheckedIOException("cannot delete the traces of " + dir + " to trace them again", e);
         }
     }
 }
