@@ -1,6 +1,7 @@
 package dev.vmsight.jit.run;
 
 import dev.vmsight.merger.MergedProgram;
+import dev.vmsight.merger.RunContext;
 import dev.vmsight.vmi.Budget;
 import dev.vmsight.vmi.paging.AddressSpace;
 import dev.vmsight.vmi.profile.KernelProfile;
@@ -47,7 +48,7 @@ public final class TaskListOracle {
     }
 
     /** One placed walk; each {@link #pids} is cold (a fresh AddressSpace: a live guest changes between walks). */
-    public record Walk(TaskListWalker walker, dev.vmsight.merger.RunContext.Attached kernel, long initTask) {
+    public record Walk(TaskListWalker walker, RunContext.Attached kernel, long initTask) {
         public long[] pids(Budget budget) {
             return walker.pids(AddressSpace.of(kernel.memory(), kernel.vcpu()), initTask, budget.start());
         }

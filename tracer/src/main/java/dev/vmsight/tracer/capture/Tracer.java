@@ -439,13 +439,13 @@ public final class Tracer {
     public static String extraSleepersFile() { return EXTRA_SLEEPERS_FILE; }
 
     private void setWorkload(Variation v) {
-        if (v.extraSleepers() == currentWorkload.extraSleepers() && v.pidFloor() == currentWorkload.pidFloor()
-                && v.crowd() == currentWorkload.crowd() && v.coldDcache() == currentWorkload.coldDcache()
-                && v.referencedDcache() == currentWorkload.referencedDcache()) {
+        String script = v.workloadScript(EXTRA_SLEEPERS_FILE);
+        // the script is the workload: a dimension added to Variation cannot be forgotten here
+        if (script.equals(currentWorkload.workloadScript(EXTRA_SLEEPERS_FILE))) {
             return;
         }
         currentWorkload = v;
-        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", v.workloadScript(EXTRA_SLEEPERS_FILE)))
+        guest.exec(EXEC_TIMEOUT, List.of("/bin/sh", "-c", script))
                 .stdoutOrThrow("setting the guest's workload to " + v.extraSleepers() + " extra sleepers"
                         + (v.pidFloor() > 0 ? " from PID " + v.pidFloor() : ""));
     }

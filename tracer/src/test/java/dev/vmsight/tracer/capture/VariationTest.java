@@ -84,6 +84,18 @@ class VariationTest {
             assertEquals(run % 4 == 3, Variation.cycle(run).referencedDcache(), "run " + run);
             assertEquals(run % 4 == 3, script.endsWith(": /proc/[0-9]*; : /proc/[0-9]*; true"), script);
         }
+        // the tracer sets a run's workload unless its script is the current one's: the script holds every workload
+        // dimension (and none of how the trainer is started)
+        Variation a = new Variation(3, 300_000, 0, Variation.Launcher.EXEC, List.of(), 0, false, true);
+        assertEquals(a.workloadScript("/run/x"),
+                new Variation(3, 300_000, 0, Variation.Launcher.SETSID, List.of("3</proc/version"), 0, false, true).workloadScript("/run/x"));
+        for (Variation other : List.of(new Variation(4, 300_000, 0, Variation.Launcher.EXEC, List.of(), 0, false, true),
+                new Variation(3, 4_200, 0, Variation.Launcher.EXEC, List.of(), 0, false, true),
+                new Variation(3, 300_000, 10, Variation.Launcher.EXEC, List.of(), 0, false, true),
+                new Variation(3, 300_000, 0, Variation.Launcher.EXEC, List.of(), 0, true, true),
+                new Variation(3, 300_000, 0, Variation.Launcher.EXEC, List.of(), 0, false, false))) {
+            assertTrue(!a.workloadScript("/run/x").equals(other.workloadScript("/run/x")), other.toString());
+        }
         // every other training boot has a sparse dentry hash table: a cold lookup's bucket is then empty
         assertEquals(0, Variation.dentryHashEntries(0));
         assertEquals(Variation.SPARSE_DENTRY_HASH, Variation.dentryHashEntries(1));
