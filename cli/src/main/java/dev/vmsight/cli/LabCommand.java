@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lab", description = "Build, boot, use and stop the lab guest.",
         mixinStandardHelpOptions = true,
         subcommands = {LabBuildCommand.class, LabBootCommand.class, LabExecCommand.class, LabDumpCommand.class,
-                LabStopCommand.class, LabRootkitCommand.class})
+                LabStopCommand.class, LabRootkitCommand.class, LabBootSecurityVmCommand.class})
 final class LabCommand implements Runnable {
     @Override
     public void run() {

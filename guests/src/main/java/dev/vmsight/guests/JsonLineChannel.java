@@ -6,7 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,23 +16,27 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One JSON object per line over a unix socket (QMP and qemu-guest-agent both speak this). A
- * daemon reader thread parses incoming lines into a queue so that every read has a deadline:
- * a blocking SocketChannel read has none.
+ * One JSON object per line over a unix socket or a virtio-serial port (QMP and qemu-guest-agent
+ * both speak this; a security VM reaches the watched guest's QMP and agent through ports). A
+ * daemon reader thread parses incoming lines into a queue so that every read has a deadline: a
+ * blocking channel read has none.
  */
 final class JsonLineChannel implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNode CLOSED = JSON.createObjectNode().put("vmsight-closed", true);
+    /** A virtio-serial port stays open for the life of this process, one channel per port (see {@link #connect}). */
+    private static final Map<Path, JsonLineChannel> PORTS = new ConcurrentHashMap<>();
 
-    private final SocketChannel channel;
+    private final Transport transport;
     private final Path socket;
     private final String peer;
     private final BlockingQueue<JsonNode> incoming = new LinkedBlockingQueue<>();
     private volatile String readError;
+    private volatile boolean ended;
 
-    JsonLineChannel(SocketChannel channel, Path socket, String peer) {
-        this.channel = channel;
+    JsonLineChannel(Transport transport, Path socket, String peer) {
+        this.transport = transport;
         this.socket = socket;
         this.peer = peer;
         Thread reader = new Thread(this::readLoop, "vmsight-" + peer + "-reader");
@@ -39,17 +44,29 @@ final class JsonLineChannel implements AutoCloseable {
         reader.start();
     }
 
-    static JsonLineChannel connect(Path socket, Duration timeout, String peer) {
-        return new JsonLineChannel(UnixSockets.connect(socket, timeout, peer), socket, peer);
+    /**
+     * Connects to a unix socket (retrying until {@code timeout}) or opens a virtio-serial port (a
+     * character device). A port is opened once and shared by every later connect: the kernel lets
+     * one file hold a port, and a read blocked in it cannot be interrupted, so a closed port would
+     * stay busy until its next byte. {@link #close()} keeps it open; it is opened again only after
+     * its reader saw the end (the host side went away).
+     */
+    static JsonLineChannel connect(Path endpoint, Duration timeout, String peer) {
+        if (VirtioPorts.isPort(endpoint)) {
+            return PORTS.compute(endpoint.toAbsolutePath(), (p, open) ->
+                    open != null && !open.ended ? open : new JsonLineChannel(VirtioPorts.open(p, peer), p, peer));
+        }
+        return new JsonLineChannel(Transport.of(UnixSockets.connect(endpoint, timeout, peer)), endpoint, peer);
+    }
+
+    /** True when the other end is a virtio-serial port: it stays connected across our opens (no fresh greeting). */
+    boolean isPort() {
+        return transport instanceof VirtioPorts.PortTransport;
     }
 
     void send(JsonNode message) {
         try {
-            byte[] line = (JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8);
-            ByteBuffer buf = ByteBuffer.wrap(line);
-            synchronized (channel) {
-                while (buf.hasRemaining()) channel.write(buf);
-            }
+            transport.write((JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new GuestException(peer + " on " + socket + ": write failed: " + e.getMessage(), e);
         }
@@ -86,7 +103,7 @@ final class JsonLineChannel implements AutoCloseable {
         ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         try {
-            while (channel.read(buf) >= 0) {
+            while (transport.read(buf) >= 0) {
                 buf.flip();
                 while (buf.hasRemaining()) {
                     byte b = buf.get();
@@ -103,7 +120,9 @@ final class JsonLineChannel implements AutoCloseable {
         } catch (IOException e) {
             readError = e.getMessage();
         } finally {
+            ended = true;
             incoming.add(CLOSED);
+            if (isPort()) closeTransport();   // nobody else closes a port: let the next connect open it afresh
         }
     }
 
@@ -116,12 +135,40 @@ final class JsonLineChannel implements AutoCloseable {
         }
     }
 
+    /** Closes a socket connection; a port stays open for the next connect (see {@link #connect}). */
     @Override
     public void close() {
+        if (!isPort()) closeTransport();
+    }
+
+    private void closeTransport() {
         try {
-            channel.close();
+            transport.close();
         } catch (IOException ignored) {
-            // closing a socket whose peer is gone: nothing to do
+            // closing a connection whose peer is gone: nothing to do
+        }
+    }
+
+    /** Both directions of a connection; reads and writes may run at once on different threads. */
+    interface Transport extends java.io.Closeable {
+        /** Reads into {@code buf}; -1 at the end. */
+        int read(ByteBuffer buf) throws IOException;
+
+        void write(byte[] bytes) throws IOException;
+
+        static Transport of(java.nio.channels.SocketChannel ch) {
+            return new Transport() {
+                public int read(ByteBuffer buf) throws IOException { return ch.read(buf); }
+
+                public void write(byte[] bytes) throws IOException {
+                    ByteBuffer b = ByteBuffer.wrap(bytes);
+                    synchronized (ch) {
+                        while (b.hasRemaining()) ch.write(b);
+                    }
+                }
+
+                public void close() throws IOException { ch.close(); }
+            };
         }
     }
 }

@@ -14,14 +14,14 @@ import java.util.Properties;
  */
 public record LabInstance(Kind kind, GuestConfig config, String uri) {
 
-    /** How the instance was started. */
-    public enum Kind { QEMU, LIBVIRT }
+    /** How the instance was started: a QEMU lab guest, a libvirt domain, or a security VM (QEMU, no guest agent: it watches others). */
+    public enum Kind { QEMU, LIBVIRT, SECURITY_VM }
 
     /** The running lab guest {@code name}, as {@code vmsight lab boot} recorded it. */
     public static Guest attach(LabLayout lab, String name) {
         LabInstance state = load(lab.runDir(name), name);
         return switch (state.kind()) {
-            case QEMU -> QemuLauncher.attach(state.config());
+            case QEMU, SECURITY_VM -> QemuLauncher.attach(state.config());
             case LIBVIRT -> dev.vmsight.guests.libvirt.LibvirtGuest.attach(state.uri(), state.config().name());
         };
     }

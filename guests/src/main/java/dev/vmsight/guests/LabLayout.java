@@ -190,6 +190,20 @@ public final class LabLayout {
     }
 
     /**
+     * Builds the security VM's base image for {@code kernel} (guests/build-security-vm-image.sh:
+     * busybox, virtio-serial, a jlinked JRE; nothing when up to date) and returns it.
+     */
+    public Path buildSecurityVmImage(KernelPackage kernel) {
+        runScript(List.of(root.resolve("scripts/fetch-kernel.sh").toString(), kernel.packageName()));
+        runScript(List.of(root.resolve("guests/build-security-vm-image.sh").toString(), kernelDir(kernel).toString()));
+        Path image = imageDir(kernel).resolve("security-vm.cpio.gz");
+        if (!Files.isRegularFile(image)) {
+            throw new GuestException("guests/build-security-vm-image.sh succeeded but left no image at " + image);
+        }
+        return image;
+    }
+
+    /**
      * Builds the lab rootkit (guests/rootkit/build.sh: vmsight_hide.ko against {@code kernel}'s
      * linux-headers package, installed when missing) and returns the module file.
      */
@@ -250,7 +264,7 @@ public final class LabLayout {
         return b == null || b.isBlank() ? null : b;
     }
 
-    static List<String> tail(Path file, int lines) {
+    public static List<String> tail(Path file, int lines) {
         try {
             if (!Files.exists(file)) return List.of("(" + file + " does not exist)");
             List<String> all = new ArrayList<>();

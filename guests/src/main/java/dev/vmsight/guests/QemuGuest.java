@@ -38,6 +38,14 @@ public interface QemuGuest extends Guest {
     Optional<ExecResult> poll(long guestPid);
 
     /**
+     * Readies this guest to be watched by a security VM and says how the VM reaches it: its RAM
+     * file, its second QMP monitor (started with every lab guest), and a second qemu-guest-agent
+     * channel, hot-plugged on first call (a virtserialport on QEMU's side, a second qemu-ga in the
+     * guest); a later call finds them in place. The host's own QMP and agent sockets stay free.
+     */
+    WatchChannels openWatchChannels();
+
+    /**
      * Lets the guest outlive this JVM (for {@code vmsight lab boot}): drops the shutdown hook
      * that would kill it and closes this side's connections. Stop it later through
      * {@link QemuLauncher#attach}.

@@ -35,12 +35,41 @@ public final class QemuLauncher {
     public static QemuGuest start(GuestConfig config, Duration readyTimeout) {
         RunFiles files = new RunFiles(config.runDir().toAbsolutePath(), LabLayout.checkName(config.name()));
         checkInputs(config, files);
+        checkRamSpace(config, files);
+        return launch(config, files, commandLine(config, files), readyTimeout, true);
+    }
+
+    /**
+     * Boots a security VM (guests/security-vm): {@code config}'s kernel and initramfs (the base
+     * image with the boot's own archive appended), no guest agent, no gdbstub. Each watched
+     * guest's RAM file becomes a read-only ivshmem-plain device at PCI slot 0x10, 0x11, ... in
+     * {@code watched}'s order, and its second QMP monitor and guest agent become the ports
+     * {@code vmsight.GUEST.qmp} and {@code vmsight.GUEST.qga} (reconnecting every 2 s when the
+     * guest's QEMU goes away). What the VM writes to the ports {@code vmsight.alerts} and
+     * {@code vmsight.cycles} is appended to {@code alerts} and {@code cycles} on the host.
+     */
+    public static QemuGuest startSecurityVm(GuestConfig config, List<WatchChannels> watched, Path alerts, Path cycles,
+                                            Duration readyTimeout) {
+        RunFiles files = new RunFiles(config.runDir().toAbsolutePath(), LabLayout.checkName(config.name()));
+        checkInputs(config, files);
+        for (Path p : List.of(alerts.toAbsolutePath(), cycles.toAbsolutePath())) {
+            if (p.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + p);
+        }
+        return launch(config, files, securityVmCommandLine(config, files, watched, alerts.toAbsolutePath(), cycles.toAbsolutePath()),
+                readyTimeout, false);
+    }
+
+    /** The PCI slot of the {@code i}-th watched guest's ivshmem device in a security VM. */
+    public static String ivshmemAddress(int i) {
+        return String.format("0000:00:%02x.0", 0x10 + i);
+    }
+
+    private static QemuGuest launch(GuestConfig config, RunFiles files, List<String> commandLine, Duration readyTimeout, boolean withAgent) {
         refuseIfRunning(files);
         clearStaleFiles(files);
-
         Process process;
         try {
-            process = new ProcessBuilder(inOwnSession(commandLine(config, files)))
+            process = new ProcessBuilder(inOwnSession(commandLine))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectErrorStream(true)
                     .redirectOutput(files.qemuLog().toFile())
@@ -51,7 +80,7 @@ public final class QemuLauncher {
         }
         QemuProcessGuest guest = new QemuProcessGuest(config, files, process.toHandle(), true);
         try {
-            guest.awaitReady(readyTimeout);
+            guest.awaitReady(readyTimeout, withAgent);
             return guest;
         } catch (RuntimeException e) {
             guest.kill();
@@ -114,6 +143,9 @@ public final class QemuLauncher {
                 "-append", config.kernelCommandLine(),
                 "-serial", "file:" + files.serial(),
                 "-qmp", "unix:" + files.qmp() + ",server=on,wait=off",
+                // a second QMP monitor for a security VM (vmsight lab boot-security-vm); invisible to the guest
+                "-chardev", "socket,id=vmsight-qmp-watch,path=" + files.qmpWatch() + ",server=on,wait=off",
+                "-mon", "chardev=vmsight-qmp-watch,mode=control",
                 "-chardev", "socket,id=vmsight-gdb,path=" + files.gdb() + ",server=on,wait=off",
                 "-gdb", "chardev:vmsight-gdb",
                 "-device", "virtio-serial",
@@ -122,6 +154,45 @@ public final class QemuLauncher {
                 "-chardev", "socket,id=vmsight-qga,path=" + files.qga() + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0",
                 "-pidfile", files.pidFile().toString());
+    }
+
+    static List<String> securityVmCommandLine(GuestConfig config, RunFiles files, List<WatchChannels> watched, Path alerts, Path cycles) {
+        List<String> cmd = new java.util.ArrayList<>(List.of(
+                QEMU, "-name", "vmsight-" + config.name(),
+                "-accel", "tcg",
+                "-machine", "pc",
+                "-m", config.memoryMiB() + "M",
+                "-smp", String.valueOf(config.cpus()),
+                "-cpu", config.cpuModel(),
+                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                "-kernel", config.kernel().toAbsolutePath().toString(),
+                "-initrd", config.initramfs().toAbsolutePath().toString(),
+                "-append", config.kernelCommandLine(),
+                "-serial", "file:" + files.serial(),
+                "-qmp", "unix:" + files.qmp() + ",server=on,wait=off",
+                "-device", "virtio-serial",
+                "-chardev", "file,id=vmsight-alerts,path=" + alerts + ",append=on",
+                "-device", "virtserialport,chardev=vmsight-alerts,name=vmsight.alerts",
+                "-chardev", "file,id=vmsight-cycles,path=" + cycles + ",append=on",
+                "-device", "virtserialport,chardev=vmsight-cycles,name=vmsight.cycles",
+                "-pidfile", files.pidFile().toString()));
+        for (int i = 0; i < watched.size(); i++) {
+            WatchChannels w = watched.get(i);
+            if (Long.bitCount(w.ramBytes()) != 1) {
+                throw new GuestException("lab guest '" + w.guest() + "' has " + w.ramBytes() + " bytes of RAM; an ivshmem device "
+                        + "(a PCI BAR) must be a power of two: boot it with --memory 256, 512, 1024 or 2048");
+            }
+            String id = "vmsight-watch" + i;
+            cmd.addAll(List.of(
+                    // readonly=on: QEMU maps the file read-only, so not even a compromised security VM writes the guest's RAM
+                    "-object", "memory-backend-file,id=" + id + ",size=" + w.ramBytes() + ",mem-path=" + w.ramFile() + ",share=on,readonly=on",
+                    "-device", "ivshmem-plain,memdev=" + id + ",addr=0x" + Integer.toHexString(0x10 + i),
+                    "-chardev", "socket,id=" + id + "-qmp,path=" + w.qmp() + ",reconnect=2",
+                    "-device", "virtserialport,chardev=" + id + "-qmp,name=vmsight." + w.guest() + ".qmp",
+                    "-chardev", "socket,id=" + id + "-qga,path=" + w.qga() + ",reconnect=2",
+                    "-device", "virtserialport,chardev=" + id + "-qga,name=vmsight." + w.guest() + ".qga"));
+        }
+        return cmd;
     }
 
     private static void checkInputs(GuestConfig config, RunFiles files) {
@@ -135,8 +206,7 @@ public final class QemuLauncher {
         for (Path p : List.of(files.dir(), config.kernel().toAbsolutePath(), config.initramfs().toAbsolutePath())) {
             if (p.toString().contains(",")) throw new GuestException("QEMU cannot take a path with a comma: " + p);
         }
-        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb())) UnixSockets.checkLength(socket);
-        checkRamSpace(config, files);
+        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb(), files.qmpWatch(), files.qgaWatch())) UnixSockets.checkLength(socket);
         try {
             Files.createDirectories(files.dir());
         } catch (IOException e) {
@@ -160,7 +230,7 @@ public final class QemuLauncher {
 
     /** QEMU unlinks a socket path before binding it, so a second instance would silently steal the first one's sockets. */
     private static void refuseIfRunning(RunFiles files) {
-        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb())) {
+        for (Path socket : List.of(files.qmp(), files.qga(), files.gdb(), files.qmpWatch())) {
             if (UnixSockets.isListening(socket)) {
                 throw new GuestException("lab guest '" + files.name() + "' is already running: socket " + socket
                         + " is in use (stop it with 'vmsight lab stop' or use another name)");
@@ -173,7 +243,8 @@ public final class QemuLauncher {
     }
 
     private static void clearStaleFiles(RunFiles files) {
-        for (Path p : List.of(files.qmp(), files.qga(), files.gdb(), files.serial(), files.qemuLog(), files.pidFile(), files.ram())) {
+        for (Path p : List.of(files.qmp(), files.qga(), files.gdb(), files.qmpWatch(), files.qgaWatch(), files.serial(), files.qemuLog(),
+                files.pidFile(), files.ram())) {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException e) {

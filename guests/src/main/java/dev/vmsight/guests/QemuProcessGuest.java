@@ -1,5 +1,8 @@
 package dev.vmsight.guests;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,6 +45,11 @@ final class QemuProcessGuest implements QemuGuest {
 
     /** Waits for the readiness line on the serial console, then for QMP and qemu-guest-agent. */
     void awaitReady(Duration timeout) {
+        awaitReady(timeout, true);
+    }
+
+    /** As {@link #awaitReady(Duration)}; {@code withAgent} false for a guest without qemu-guest-agent (the security VM). */
+    void awaitReady(Duration timeout, boolean withAgent) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             String serial = readSerial();
@@ -67,7 +75,7 @@ final class QemuProcessGuest implements QemuGuest {
         }
         Duration left = Duration.ofNanos(Math.max(deadline - System.nanoTime(), CONNECT_TIMEOUT.toNanos()));
         qmp = QmpClient.connect(files.qmp(), CONNECT_TIMEOUT);
-        qga = GuestAgentClient.connect(files.qga(), left);
+        if (withAgent) qga = GuestAgentClient.connect(files.qga(), left);
     }
 
     private String readSerial() {
@@ -168,6 +176,60 @@ final class QemuProcessGuest implements QemuGuest {
         }
     }
 
+    /** The qemu-guest-agent started for a watcher: on the hot-plugged port, with a pid file and state dir of its own. */
+    static final String WATCH_AGENT_PORT = "org.qemu.guest_agent.1";
+    private static final String WATCH_CHARDEV = "vmsight-qga-watch";
+    private static final String START_WATCH_AGENT = """
+            n=0; port=""
+            while [ -z "$port" ]; do
+              for p in /sys/class/virtio-ports/*; do
+                [ "$(cat "$p/name" 2>/dev/null)" = %1$s ] && port=/dev/${p##*/}
+              done
+              [ -n "$port" ] && break
+              n=$((n + 1)); [ $n -gt 100 ] && { echo "no virtio port named %1$s after 10 s" >&2; exit 3; }
+              usleep 100000
+            done
+            mkdir -p /dev/virtio-ports /run/qga-watch
+            ln -sf "$port" /dev/virtio-ports/%1$s
+            if [ -f /run/qga-watch/qemu-ga.pid ] && kill -0 "$(cat /run/qga-watch/qemu-ga.pid)" 2>/dev/null; then exit 0; fi
+            exec /usr/sbin/qemu-ga -m virtio-serial -p "$port" -d -f /run/qga-watch/qemu-ga.pid -t /run/qga-watch
+            """.formatted(WATCH_AGENT_PORT);
+
+    @Override
+    public synchronized WatchChannels openWatchChannels() {
+        if (!UnixSockets.isListening(files.qmpWatch())) {
+            throw new GuestException("lab guest '" + config.name() + "' has no second QMP monitor at " + files.qmpWatch()
+                    + " (booted by an older vmsight, or a security VM holds it already): boot it again to watch it");
+        }
+        boolean plugged = false;
+        for (JsonNode c : qmp().execute("query-chardev", null, QMP_TIMEOUT)) {
+            if (c.path("label").asText().equals(WATCH_CHARDEV)) plugged = true;
+        }
+        if (!plugged) {
+            ObjectNode addr = QmpClient.args().put("type", "unix");
+            addr.set("data", QmpClient.args().put("path", files.qgaWatch().toString()));
+            ObjectNode data = QmpClient.args().put("server", true).put("wait", false);
+            data.set("addr", addr);
+            ObjectNode backend = QmpClient.args().put("type", "socket");
+            backend.set("data", data);
+            ObjectNode chardev = QmpClient.args().put("id", WATCH_CHARDEV);
+            chardev.set("backend", backend);
+            qmp().execute("chardev-add", chardev, QMP_TIMEOUT);
+            qmp().execute("device_add", QmpClient.args().put("driver", "virtserialport").put("chardev", WATCH_CHARDEV)
+                    .put("name", WATCH_AGENT_PORT).put("id", WATCH_CHARDEV + "-port"), QMP_TIMEOUT);
+        }
+        ExecResult started = exec(Duration.ofSeconds(30), List.of("/bin/sh", "-c", START_WATCH_AGENT));
+        if (started.exitCode() != 0) {
+            throw new GuestException("could not start the watcher's qemu-ga in lab guest '" + config.name() + "': exit "
+                    + started.exitCode() + ": " + (started.stderr() + started.stdout()).strip());
+        }
+        try {
+            return new WatchChannels(config.name(), files.ram(), Files.size(files.ram()), files.qmpWatch(), files.qgaWatch());
+        } catch (IOException e) {
+            throw new GuestException("cannot read the size of " + files.ram() + ": " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public synchronized void detach() {
         if (shutdownHook != null) removeHook();
@@ -236,7 +298,7 @@ final class QemuProcessGuest implements QemuGuest {
         } catch (ExecutionException | TimeoutException e) {
             qemu.destroyForcibly();
         }
-        for (Path p : List.of(files.ram(), files.qmp(), files.qga(), files.gdb(), files.pidFile())) {
+        for (Path p : List.of(files.ram(), files.qmp(), files.qga(), files.gdb(), files.qmpWatch(), files.qgaWatch(), files.pidFile())) {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException ignored) {

@@ -24,6 +24,7 @@ public final class Agent implements AutoCloseable {
 
     private final AgentConfig config;
     private final AlertSink sink;
+    private final CycleLog cycleLog;
     private final AgentMetrics metrics = new AgentMetrics();
     private final Map<String, GuestMonitor> monitors = new LinkedHashMap<>();
     private final StatusServer server;
@@ -33,6 +34,7 @@ public final class Agent implements AutoCloseable {
     public Agent(AgentConfig config, PrintStream stdout) {
         this.config = config;
         this.sink = new AlertSink(config.alertsFile(), config.alertsToStdout() ? stdout : null);
+        this.cycleLog = new CycleLog(config.cyclesFile(), Clock.systemUTC());
         Bundles bundles = new Bundles(config.bundles());
         for (AgentConfig.GuestEntry g : config.guests()) {
             monitors.put(g.name(), new GuestMonitor(g, config, bundles, sink, metrics, Clock.systemUTC()));
@@ -51,7 +53,7 @@ public final class Agent implements AutoCloseable {
             });
             s.scheduleWithFixedDelay(() -> {
                 try {
-                    m.cycle();
+                    logged(m);
                 } catch (Throwable t) {      // a bug must not end the guest's schedule
                     LOG.atError().addKeyValue("guest", m.name()).setCause(t).log("cycle failed");
                 }
@@ -66,7 +68,13 @@ public final class Agent implements AutoCloseable {
     public CycleReport cycle(String guest) {
         GuestMonitor m = monitors.get(guest);
         if (m == null) throw new IllegalArgumentException("no guest named '" + guest + "' in the agent's config");
-        return m.cycle();
+        return logged(m);
+    }
+
+    private CycleReport logged(GuestMonitor m) {
+        CycleReport r = m.cycle();
+        cycleLog.write(m.name(), r, m.status());
+        return r;
     }
 
     /** Each guest's status after its last cycle. */

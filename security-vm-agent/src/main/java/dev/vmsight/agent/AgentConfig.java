@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * The format, with its defaults, is in security-vm-agent/README.md.
  */
 public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean alertsToStdout, String metricsHost,
-                          int metricsPort, Duration interval, int hiddenAfter, Duration budget, long budgetSteps,
+                          int metricsPort, Path cyclesFile, Duration interval, int hiddenAfter, Duration budget, long budgetSteps,
                           List<GuestEntry> guests) {
 
     /** Which monitors run by default: the process list and, for each PID it alone sees, the process's name. */
@@ -40,7 +40,11 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
         /** A libvirt domain: memory through virDomainMemoryPeek, the guest's own view through qemuAgentCommand. */
         record Libvirt(String uri, String domain) implements Access { }
 
-        /** A QEMU guest by its sockets: a shared RAM file (memory-backend-file), QMP, and qemu-guest-agent's chardev socket. */
+        /**
+         * A QEMU guest by its sockets: a shared RAM file (memory-backend-file), QMP, and qemu-guest-agent's
+         * chardev socket. In a security VM: the guest's RAM as an ivshmem device's BAR
+         * ({@code /sys/bus/pci/devices/ADDR/resource2}) and QMP and the agent as virtio-serial ports.
+         */
         record Qemu(Path ramFile, Path qmp, Path qga) implements Access { }
     }
 
@@ -61,8 +65,10 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
     private static final Set<String> TOP = Set.of("bundles", "symbols", "interval", "hidden_after", "budget_ms", "budget_steps",
             "alerts", "metrics", "guest");
     private static final Set<String> ALERTS = Set.of("file", "stdout");
-    private static final Set<String> METRICS = Set.of("listen");
-    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "ram_file", "qmp", "qga", "interval", "monitors", "pause");
+    private static final Set<String> METRICS = Set.of("listen", "cycles_file");
+    private static final Set<String> GUEST = Set.of("name", "lab", "lab_root", "libvirt", "domain", "ram_file", "ivshmem", "qmp", "qga",
+            "interval", "monitors", "pause");
+    private static final Pattern PCI_ADDRESS = Pattern.compile("[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]");
     private static final Set<String> PROGRAMS = Set.of("pslist", "getpsfile", "lsmod", "gettime", "getpid");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Pattern LISTEN = Pattern.compile("([^:\\s]+):(\\d{1,5})");
@@ -112,6 +118,8 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
         if (!m.matches() || Integer.parseInt(m.group(2)) > 65535) {
             throw new AgentConfigException(where + ": metrics.listen = \"" + listen + "\" is not HOST:PORT (e.g. 127.0.0.1:9464; port 0 picks one)");
         }
+        String cyclesText = metrics.string("cycles_file", "");
+        Path cyclesFile = cyclesText.isEmpty() ? null : base.resolve(cyclesText).normalize();
 
         List<GuestEntry> guests = new ArrayList<>();
         JsonNode list = root.path("guest");
@@ -126,14 +134,25 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             Keys named = new Keys(g, where, "[[guest]] '" + name + "' ");
             if (!names.add(name)) throw new AgentConfigException(where + ": two [[guest]] tables are named '" + name + "'");
             Access access;
-            boolean lab = g.has("lab"), libvirt = g.has("libvirt"), qemu = g.has("ram_file");
-            if ((lab ? 1 : 0) + (libvirt ? 1 : 0) + (qemu ? 1 : 0) != 1) {
+            boolean lab = g.has("lab"), libvirt = g.has("libvirt"), qemu = g.has("ram_file"), ivshmem = g.has("ivshmem");
+            if ((lab ? 1 : 0) + (libvirt ? 1 : 0) + (qemu ? 1 : 0) + (ivshmem ? 1 : 0) != 1) {
                 throw new AgentConfigException(where + ": [[guest]] '" + name + "' needs exactly one of lab = \"INSTANCE\", "
-                        + "libvirt = \"URI\" (with domain = \"NAME\") or ram_file = \"FILE\" (with qmp and qga sockets)");
+                        + "libvirt = \"URI\" (with domain = \"NAME\"), ram_file = \"FILE\" or ivshmem = \"PCI ADDRESS\" (with qmp and qga)");
             }
-            if (qemu) {
-                access = new Access.Qemu(base.resolve(named.string("ram_file", null)).normalize(),
-                        base.resolve(named.string("qmp", null)).normalize(), base.resolve(named.string("qga", null)).normalize());
+            if (qemu || ivshmem) {
+                Path ram;
+                if (ivshmem) {
+                    String address = named.string("ivshmem", null);
+                    if (!PCI_ADDRESS.matcher(address).matches()) {
+                        throw new AgentConfigException(where + ": [[guest]] '" + name + "' ivshmem = \"" + address
+                                + "\" is not a PCI address like \"0000:00:10.0\"");
+                    }
+                    ram = Path.of("/sys/bus/pci/devices", address, "resource2");   // BAR 2 of ivshmem-plain: the shared memory
+                } else {
+                    ram = base.resolve(named.string("ram_file", null)).normalize();
+                }
+                access = new Access.Qemu(ram, base.resolve(named.string("qmp", null)).normalize(),
+                        base.resolve(named.string("qga", null)).normalize());
             } else if (lab) {
                 String labRoot = named.string("lab_root", "");
                 access = new Access.Lab(labRoot.isEmpty() ? null : base.resolve(labRoot).normalize(), named.string("lab", null));
@@ -152,7 +171,7 @@ public record AgentConfig(Path bundles, Path symbols, Path alertsFile, boolean a
             }
             guests.add(new GuestEntry(name, access, named.duration("interval", interval), monitors, named.bool("pause", true)));
         }
-        return new AgentConfig(bundles, symbols, alertsFile, stdout, m.group(1), Integer.parseInt(m.group(2)), interval,
+        return new AgentConfig(bundles, symbols, alertsFile, stdout, m.group(1), Integer.parseInt(m.group(2)), cyclesFile, interval,
                 hiddenAfter, budget, budgetSteps, guests);
     }
 

@@ -305,6 +305,7 @@ public final class GuestSources {
     }
 
     static PhysicalMemory ramFile(Path file) {
+        checkIvshmem(file);
         requireFile(file, "RAM file");
         long size;
         try {
@@ -320,6 +321,25 @@ public final class GuestSources {
                     + "around the PCI hole; use --libvirt, which reads QEMU's memory map");
         }
         return PhysicalMemories.ramFile(file, MemoryMap.identity(size));
+    }
+
+    /**
+     * A security VM reads a watched guest's RAM from an ivshmem-plain device's BAR 2
+     * ({@code /sys/bus/pci/devices/ADDR/resource2}, mapped read-only). A wrong address would map
+     * some other device's registers: the device must be ivshmem (vendor 0x1af4, device 0x1110).
+     */
+    private static void checkIvshmem(Path file) {
+        Path dev = file.getParent();
+        if (dev == null || dev.getParent() == null || !dev.getParent().equals(Path.of("/sys/bus/pci/devices"))) return;
+        if (!Files.isDirectory(dev)) {
+            throw new GuestException("no PCI device " + dev.getFileName() + " in this VM (" + dev + "): is the watched guest's "
+                    + "ivshmem-plain device at that address?");
+        }
+        String vendor = readText(dev.resolve("vendor"), "PCI vendor").strip(), device = readText(dev.resolve("device"), "PCI device").strip();
+        if (!vendor.equals("0x1af4") || !device.equals("0x1110")) {
+            throw new GuestException("PCI device " + dev.getFileName() + " is " + vendor + ":" + device
+                    + ", not an ivshmem device (0x1af4:0x1110): its BAR is not a guest's RAM");
+        }
     }
 
     private static void requireFile(Path file, String what) {
