@@ -23,6 +23,8 @@ packages=(
   procps                                  # pgrep (scripts/libvirtd-up.sh)
   "linux-headers-6.1.0-$abi-$flavor"      # the lab rootkit module (guests/rootkit)
   prometheus                              # scrapes the agent's /metrics in its lab test
+  python3                                 # QmpClientTest's pseudo-terminal peer; benchmarks/report.py
+  openjdk-17-jdk-headless                 # jlink and jmods: the security VM's JRE (guests/build-security-vm-image.sh)
   ca-certificates
 )
 
