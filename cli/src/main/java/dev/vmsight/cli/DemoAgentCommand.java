@@ -4,6 +4,9 @@ import dev.vmsight.agent.Agent;
 import dev.vmsight.agent.AgentConfig;
 import dev.vmsight.agent.Alert;
 import dev.vmsight.agent.CycleReport;
+import dev.vmsight.agent.JsonLinesFile;
+import dev.vmsight.agent.SecurityVm;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.KernelPackage;
@@ -50,6 +53,10 @@ final class DemoAgentCommand implements Callable<Integer> {
     @Option(names = "--modes", split = ",", defaultValue = "ftrace,fops", description = "rootkit modes to show, in order (default: ${DEFAULT-VALUE})")
     List<String> modes;
 
+    @Option(names = "--security-vm", description = "run the agent in a security VM of its own (the guest's RAM through ivshmem, QMP and "
+            + "qemu-guest-agent through virtio-serial), not in this JVM; its alerts are read from the file its alert port writes")
+    boolean securityVm;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -74,6 +81,11 @@ final class DemoAgentCommand implements Callable<Integer> {
             List<Long> sleepers = Workload.sleepers(guest);
             guest.detach();
             out.printf("  %-58s %s%n", "boot lab guest '" + NAME + "'", Labs.seconds(System.nanoTime() - tb));
+            if (securityVm) {
+                inSecurityVm(out, lab, home.resolve("bundles"), rootkit, sleepers);
+                out.println("total " + Labs.seconds(System.nanoTime() - t));
+                return 0;
+            }
             Path toml = home.resolve("agent.toml");
             Files.writeString(toml, """
                     # written by vmsight demo-agent
@@ -119,6 +131,67 @@ final class DemoAgentCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The same story with the agent in a security VM: its cycles and alerts are read from the files its ports write on the host. */
+    private void inSecurityVm(PrintWriter out, LabLayout lab, Path bundles, Path rootkit, List<Long> sleepers) throws IOException {
+        String vmName = NAME + "-vm";
+        if (Files.exists(LabInstance.file(lab.runDir(vmName)))) stopInstance(lab, vmName);
+        Files.deleteIfExists(lab.runDir(vmName).resolve("alerts.jsonl"));
+        Files.deleteIfExists(lab.runDir(vmName).resolve("cycles.jsonl"));
+        long tv = System.nanoTime();
+        SecurityVm.Booted vm = SecurityVm.boot(lab, new SecurityVm.Options(vmName, List.of(NAME), bundles, lab.root().resolve(".lab/corpus"),
+                Duration.ofSeconds(3), 1024, 2, SecurityVm.currentClasspath()));
+        try {
+            out.printf("  %-58s %s%n", "boot security VM '" + vmName + "' (the agent inside)", Labs.seconds(System.nanoTime() - tv));
+            out.println("security VM: alerts " + vm.alerts() + ", cycles " + vm.cycles() + ", console " + vm.serialLog());
+            out.flush();
+            JsonLinesFile cycles = new JsonLinesFile(vm.cycles()), alerts = new JsonLinesFile(vm.alerts());
+            java.util.function.Consumer<JsonNode> showCycle = c -> {
+                out.printf("  cycle in the VM: %.0f ms, guest paused %.0f ms, pslist %s; %s%n", c.path("cycle_ms").asDouble(),
+                        c.path("pause_ms").asDouble(), c.path("runs").path("pslist").has("ms")
+                                ? String.format("%.1f ms", c.path("runs").path("pslist").path("ms").asDouble()) : "no answer",
+                        c.path("state").asText());
+                out.flush();
+            };
+            java.util.function.Consumer<JsonNode> showAlert = a -> {
+                out.println(a.toString());
+                out.flush();
+            };
+            expect(cycles.await(c -> c.path("ok").asBoolean(), 2, Duration.ofMinutes(4), showCycle), "two cycles of the agent in the VM", vm);
+            int k = 0;
+            for (String mode : modes) {
+                LabRootkit.Mode rootkitMode = LabRootkit.Mode.parse(mode);
+                long pid = sleepers.get((7 + 5 * k++) % sleepers.size());
+                withGuest(lab, g -> LabRootkit.load(g, rootkit, (int) pid, rootkitMode));
+                out.println("rootkit (" + rootkitMode.parameter() + ") hides PID " + pid);
+                out.flush();
+                String key = "pid:" + pid;
+                expect(alerts.await(a -> a.path("key").asText().equals(key) && a.path("state").asText().equals("raised"), 1,
+                        Duration.ofMinutes(3), showAlert), "the hidden process alert for PID " + pid, vm);
+                withGuest(lab, LabRootkit::unload);
+                out.println("rootkit unloaded");
+                out.flush();
+                expect(alerts.await(a -> a.path("key").asText().equals(key) && a.path("state").asText().equals("cleared"), 1,
+                        Duration.ofMinutes(2), showAlert), "PID " + pid + "'s alert to clear", vm);
+            }
+            Thread.sleep(2 * 3000L);        // one more cycle: the hook alerts clear with the hidden process or right after
+            alerts.await(a -> false, 1, Duration.ZERO, showAlert);
+            long raised = alerts.lines().stream().filter(a -> a.path("state").asText().equals("raised")).count();
+            long cleared = alerts.lines().stream().filter(a -> a.path("state").asText().equals("cleared")).count();
+            out.println("security VM agent: " + raised + " alerts raised, " + cleared + " cleared; alerts in " + vm.alerts());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopInstance(lab, vmName);
+        }
+    }
+
+    private static void expect(List<JsonNode> hits, String what, SecurityVm.Booted vm) {
+        if (hits.isEmpty()) {
+            throw new dev.vmsight.guests.GuestException("the security VM gave no " + what + " in time; its console ends with: "
+                    + String.join(" | ", LabLayout.tail(vm.serialLog(), 5)));
+        }
+    }
+
     private static void cycles(PrintWriter out, Agent agent, int n, String what) {
         for (int i = 0; i < n; i++) {
             CycleReport r = agent.cycle("lab");
@@ -146,12 +219,16 @@ final class DemoAgentCommand implements Callable<Integer> {
     }
 
     private static void stop(LabLayout lab) {
+        stopInstance(lab, NAME);
+    }
+
+    private static void stopInstance(LabLayout lab, String name) {
         try {
-            LabInstance.attach(lab, NAME).close();
+            LabInstance.attach(lab, name).close();
         } catch (RuntimeException e) {
             // already gone
         } finally {
-            LabInstance.delete(lab.runDir(NAME));
+            LabInstance.delete(lab.runDir(name));
         }
     }
 }

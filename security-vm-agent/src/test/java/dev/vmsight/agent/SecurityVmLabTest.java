@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmsight.guests.Guest;
 import dev.vmsight.guests.GuestConfig;
 import dev.vmsight.guests.LabInstance;
@@ -44,7 +43,6 @@ class SecurityVmLabTest {
     private static final String GUEST = "test-watched";
     private static final String VM = "test-secvm";
     private static final Duration INTERVAL = Duration.ofSeconds(4);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path dir;
@@ -149,7 +147,7 @@ class SecurityVmLabTest {
     }
 
     /** Cycles (cycles.jsonl) that started after {@code from} and ended by {@code to} (a line's time is its end). */
-    private static long cyclesStartedBetween(Path cycles, Instant from, Instant to) throws IOException {
+    private static long cyclesStartedBetween(Path cycles, Instant from, Instant to) {
         return lines(cycles).stream().filter(c -> {
             Instant end = Instant.parse(c.path("time").asText());
             Instant start = end.minusNanos((long) (c.path("cycle_ms").asDouble() * 1e6));
@@ -158,28 +156,17 @@ class SecurityVmLabTest {
     }
 
     private static List<JsonNode> awaitLines(Path file, Predicate<JsonNode> which, int count, Duration timeout, SecurityVm.Booted vm)
-            throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            List<JsonNode> hits = lines(file).stream().filter(which).toList();
-            if (hits.size() >= count) return hits;
-            if (System.nanoTime() > deadline) {
-                fail("waited " + timeout.toSeconds() + " s for " + count + " matching line(s) in " + file + "; it holds " + lines(file)
-                        + "; the VM's console ends with: " + String.join(" | ", LabLayout.tail(vm.serialLog(), 8)));
-            }
-            Thread.sleep(500);
+            throws InterruptedException {
+        List<JsonNode> hits = new JsonLinesFile(file).await(which, count, timeout, l -> { });
+        if (hits.isEmpty()) {
+            fail("waited " + timeout.toSeconds() + " s for " + count + " matching line(s) in " + file + "; it holds " + lines(file)
+                    + "; the VM's console ends with: " + String.join(" | ", LabLayout.tail(vm.serialLog(), 8)));
         }
+        return hits;
     }
 
-    /** The complete lines of {@code file} (QEMU may be midway through appending the last one). */
-    private static List<JsonNode> lines(Path file) throws IOException {
-        if (!Files.exists(file)) return List.of();
-        String text = Files.readString(file);
-        List<JsonNode> out = new ArrayList<>();
-        for (String l : text.substring(0, text.lastIndexOf('\n') + 1).split("\n")) {
-            if (!l.isBlank()) out.add(JSON.readTree(l));
-        }
-        return out;
+    private static List<JsonNode> lines(Path file) {
+        return new JsonLinesFile(file).lines();
     }
 
     private static void withGuest(LabLayout lab, java.util.function.Consumer<Guest> f) {
