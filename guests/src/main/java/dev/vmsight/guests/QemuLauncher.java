@@ -44,8 +44,10 @@ public final class QemuLauncher {
      * image with the boot's own archive appended), no guest agent, no gdbstub. Each watched
      * guest's RAM file becomes a read-only ivshmem-plain device at PCI slot 0x10, 0x11, ... in
      * {@code watched}'s order, and its second QMP monitor and guest agent become the ports
-     * {@code vmsight.GUEST.qmp} and {@code vmsight.GUEST.qga} (reconnecting every 2 s when the
-     * guest's QEMU goes away). What the VM writes to the ports {@code vmsight.alerts} and
+     * {@code vmsight.GUEST.qmp} and {@code vmsight.GUEST.qga}. They do not reconnect: when the
+     * guest's QEMU exits they close for good, since the ivshmem device would go on mapping the old
+     * RAM file while a new guest of the same name answered on the sockets (the agent would list
+     * the dead guest's processes as hidden ones). What the VM writes to the ports {@code vmsight.alerts} and
      * {@code vmsight.cycles} is appended to {@code alerts} and {@code cycles} on the host.
      */
     public static QemuGuest startSecurityVm(GuestConfig config, List<WatchChannels> watched, Path alerts, Path cycles,
@@ -187,9 +189,9 @@ public final class QemuLauncher {
                     // readonly=on: QEMU maps the file read-only, so not even a compromised security VM writes the guest's RAM
                     "-object", "memory-backend-file,id=" + id + ",size=" + w.ramBytes() + ",mem-path=" + w.ramFile() + ",share=on,readonly=on",
                     "-device", "ivshmem-plain,memdev=" + id + ",addr=0x" + Integer.toHexString(0x10 + i),
-                    "-chardev", "socket,id=" + id + "-qmp,path=" + w.qmp() + ",reconnect=2",
+                    "-chardev", "socket,id=" + id + "-qmp,path=" + w.qmp(),
                     "-device", "virtserialport,chardev=" + id + "-qmp,name=vmsight." + w.guest() + ".qmp",
-                    "-chardev", "socket,id=" + id + "-qga,path=" + w.qga() + ",reconnect=2",
+                    "-chardev", "socket,id=" + id + "-qga,path=" + w.qga(),
                     "-device", "virtserialport,chardev=" + id + "-qga,name=vmsight." + w.guest() + ".qga"));
         }
         return cmd;

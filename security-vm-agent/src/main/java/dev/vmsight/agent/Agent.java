@@ -51,13 +51,6 @@ public final class Agent implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            s.execute(() -> {
-                try {
-                    m.warm();
-                } catch (Throwable t) {
-                    LOG.atError().addKeyValue("guest", m.name()).setCause(t).log("warming the monitors failed");
-                }
-            });
             s.scheduleWithFixedDelay(() -> {
                 try {
                     logged(m);

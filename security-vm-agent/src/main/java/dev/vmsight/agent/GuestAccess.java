@@ -60,14 +60,23 @@ final class GuestAccess implements AutoCloseable {
 
     /** Pauses the guest (unless configured not to) and opens its memory and vCPU 0; closing the source resumes it. */
     GuestSource open() {
+        return open(pause);
+    }
+
+    /** Opens the guest's memory and vCPU 0 without pausing it (what does not change while it runs: its kernel code). */
+    GuestSource openRunning() {
+        return open(false);
+    }
+
+    private GuestSource open(boolean pauseIt) {
         if (access instanceof AgentConfig.Access.Lab l) {
-            return GuestSources.open(new GuestSpec.Lab(layout(l), l.instance()), 0, pause);
+            return GuestSources.open(new GuestSpec.Lab(layout(l), l.instance()), 0, pauseIt);
         }
         if (access instanceof AgentConfig.Access.Qemu q) {
-            return GuestSources.open(new GuestSpec.RamFile(q.ramFile(), q.qmp(), null), 0, pause);
+            return GuestSources.open(new GuestSpec.RamFile(q.ramFile(), q.qmp(), null), 0, pauseIt);
         }
         AgentConfig.Access.Libvirt v = (AgentConfig.Access.Libvirt) access;
-        return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0, pause);
+        return GuestSources.open(new GuestSpec.Libvirt(v.uri(), v.domain()), 0, pauseIt);
     }
 
     /**

@@ -62,6 +62,8 @@ final class GuestMonitor {
     private volatile GuestStatus status;
     /** The KASLR slide of the guest's kernel image in the last selection (names use the training boot's symbols). */
     private volatile long imageSlide;
+    /** The last cycle ran its monitors: their placements fit the guest's kernel layout (a reboot fails a cycle first). */
+    private boolean placedForLastCycle;
     private long cycles;
 
     GuestMonitor(AgentConfig.GuestEntry entry, AgentConfig config, Bundles bundles, AlertSink sink, AgentMetrics metrics, Clock clock) {
@@ -82,27 +84,6 @@ final class GuestMonitor {
     AgentConfig.GuestEntry entry() { return entry; }
 
     GuestStatus status() { return status; }
-
-    /**
-     * Reads and compiles this guest's bundles where they were trained, before the first cycle: the
-     * first cycle then pauses the guest without loading the compiler's classes and without a JVM
-     * cold on them (a nokaslr guest uses these very placements). Under TCG, in the security VM,
-     * this moves seconds out of the guest's first pause. A bundle that fails here is left for the
-     * cycle to report.
-     */
-    void warm() {
-        for (String program : entry.monitors()) {
-            for (Bundles.Bundle b : bundles.candidates(program)) {
-                try {
-                    b.monitor();
-                    b.code();
-                } catch (RuntimeException e) {
-                    LOG.atWarn().addKeyValue("guest", entry.name()).addKeyValue("bundle", b).addKeyValue("error", describe(e))
-                            .log("could not compile a bundle ahead of the first cycle");
-                }
-            }
-        }
-    }
 
     /** One cycle; never throws for the guest's sake (an unreachable guest is a status, not a crash). */
     synchronized CycleReport cycle() {
@@ -130,6 +111,7 @@ final class GuestMonitor {
         } catch (RuntimeException e) {
             gaProblem = e.getMessage();
         }
+        if (entry.pause() && !placedForLastCycle) placeWhileRunning();
         GuestSource source;
         long p0 = System.nanoTime();
         try {
@@ -185,6 +167,7 @@ final class GuestMonitor {
 
     private CycleReport finish(long t0, long pause, boolean ok, Map<String, RunOutcome> outcomes, List<Alert> alerts, String state,
                          String detail, Instant now) {
+        placedForLastCycle = ok;
         for (Alert a : alerts) {
             sink.emit(a);
             metrics.alert(entry.name(), a);
@@ -199,6 +182,29 @@ final class GuestMonitor {
         status = new GuestStatus(state, detail, now, cycles, crossView.hidden().size(), hookWatch.active());
         metrics.active(entry.name(), crossView.hidden().size() + hookWatch.active());
         return new CycleReport(ok, nanos, pause, outcomes, alerts);
+    }
+
+    /**
+     * Chooses, relocates and compiles the bundles for the guest's kernel layout (its KASLR slide)
+     * with the guest running, so that the paused look that follows finds them ready: otherwise the
+     * first cycle would keep the guest paused while the monitors are moved and compiled (0.8 s on
+     * the host, seconds in the security VM). Done before the first cycle and after any cycle that
+     * did not run its monitors (a guest rebooting into a new slide fails cycles first, unless it
+     * came back between two of them). Kernel code does not change while the guest runs, so the
+     * choice holds; the paused look checks the code again. Any failure is left for the paused
+     * look to meet and report.
+     */
+    private void placeWhileRunning() {
+        try (GuestSource running = access.openRunning()) {
+            for (String program : entry.monitors()) {
+                Selected s = select(program, running, new ArrayList<>());
+                if (s == null) continue;
+                s.placement().monitor();
+                s.placement().hooks();
+            }
+        } catch (RuntimeException e) {
+            LOG.atDebug().addKeyValue("guest", entry.name()).addKeyValue("error", describe(e)).log("could not place the monitors ahead of the pause");
+        }
     }
 
     /** What one paused look at the guest found. */

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * virtio-serial ports), the lab rootkit hiding one sleeper. The alerts are read where a user reads
  * them: the file the VM's alert port writes on the host. No alert on the clean guest; the hidden
  * sleeper's PID (and the filldir64 code hook) within 2 cycles of loading; both cleared after
- * unloading. The VM's monitor latency is printed beside the host's for the same bundle.
+ * unloading; when the watched guest's QEMU is stopped, cycles report it unreachable and raise
+ * nothing. The VM's monitor latency is printed beside the host's for the same bundle.
  */
 @Tag("lab")
 @Timeout(value = 1200)
@@ -95,6 +96,16 @@ class SecurityVmLabTest {
                 assertTrue(lines(vm.alerts()).stream().filter(a -> a.path("kind").asText().equals("hidden_process"))
                         .allMatch(a -> a.path("key").asText().equals("pid:" + hidden)), "no other PID alerted: " + lines(vm.alerts()));
 
+                // the watched guest goes away: its ports close for good, the agent says so, and raises nothing
+                int alertsBefore = lines(vm.alerts()).size();
+                int cyclesBefore = lines(vm.cycles()).size();
+                LabInstance.attach(lab, GUEST).close();
+                LabInstance.delete(lab.runDir(GUEST));
+                List<JsonNode> lost = awaitLines(vm.cycles(), c -> !c.path("ok").asBoolean(), 1, Duration.ofMinutes(2), vm);
+                assertEquals("waiting for the guest", lost.get(0).path("state").asText(), lost.get(0).toString());
+                awaitLines(vm.cycles(), c -> true, cyclesBefore + 3, Duration.ofMinutes(2), vm);
+                assertEquals(alertsBefore, lines(vm.alerts()).size(), "no alert once the guest is gone: " + lines(vm.alerts()));
+
                 List<Double> vmMs = new ArrayList<>();
                 for (JsonNode c : lines(vm.cycles()).subList(2, lines(vm.cycles()).size())) {
                     JsonNode p = c.path("runs").path("pslist");
@@ -111,11 +122,7 @@ class SecurityVmLabTest {
                 }
             }
         } finally {
-            try {
-                LabInstance.attach(lab, GUEST).close();
-            } finally {
-                LabInstance.delete(lab.runDir(GUEST));
-            }
+            stopIfRecorded(lab, GUEST);
         }
     }
 
