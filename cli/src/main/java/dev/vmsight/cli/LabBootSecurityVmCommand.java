@@ -44,6 +44,10 @@ final class LabBootSecurityVmCommand implements Callable<Integer> {
     @Option(names = "--cpus", defaultValue = "2", description = "the security VM's vCPUs (default: ${DEFAULT-VALUE})")
     int cpus;
 
+    @Option(names = "--java-options", paramLabel = "\"OPTION...\"", description = "the agent's JVM options in the VM, space-separated "
+            + "(default: a heap of 3/8 of its RAM, the serial collector, C1 only: -XX:TieredStopAtLevel=1)")
+    String javaOptions;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -54,8 +58,9 @@ final class LabBootSecurityVmCommand implements Callable<Integer> {
             Training.trainInto(lab, b, List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         }
         Path corpus = lab.root().resolve(".lab/corpus");
+        List<String> jvm = javaOptions == null ? SecurityVm.defaultJavaOptions(memoryMiB) : List.of(javaOptions.strip().split("\\s+"));
         SecurityVm.Booted vm = SecurityVm.boot(lab, new SecurityVm.Options(name, watch, b, Files.isDirectory(corpus) ? corpus : null,
-                Duration.ofSeconds(intervalSeconds), memoryMiB, cpus, SecurityVm.currentClasspath()));
+                Duration.ofSeconds(intervalSeconds), memoryMiB, cpus, SecurityVm.currentClasspath(), jvm));
         vm.vm().detach();
         out.println("security VM '" + name + "' watching " + String.join(", ", watch) + " (QEMU PID " + vm.vm().pid() + ")");
         out.println("  alerts:     " + vm.alerts());

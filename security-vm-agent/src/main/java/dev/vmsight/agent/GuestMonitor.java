@@ -62,7 +62,7 @@ final class GuestMonitor {
     private volatile GuestStatus status;
     /** The KASLR slide of the guest's kernel image in the last selection (names use the training boot's symbols). */
     private volatile long imageSlide;
-    /** The last cycle ran its monitors: their placements fit the guest's kernel layout (a reboot fails a cycle first). */
+    /** The last cycle ran its monitors: their placements fit the guest's kernel layout (see {@link #placeWhileRunning}). */
     private boolean placedForLastCycle;
     private long cycles;
 
@@ -106,12 +106,13 @@ final class GuestMonitor {
             access.endCycle();
             return finish(t0, 0, false, outcomes, alerts, "waiting for the guest", describe(e), now);
         }
+        // before the guest's own first view: the view and the pause that follows stay close together
+        if (entry.pause() && !placedForLastCycle) placeWhileRunning();
         try {
             before = access.ownPids();
         } catch (RuntimeException e) {
             gaProblem = e.getMessage();
         }
-        if (entry.pause() && !placedForLastCycle) placeWhileRunning();
         GuestSource source;
         long p0 = System.nanoTime();
         try {

@@ -52,13 +52,34 @@ public final class SecurityVm {
      * @param symbols   kallsyms per kernel (the layout of .lab/corpus, only its kallsyms files are copied) or one file; null for none
      */
     public record Options(String name, List<String> watch, Path bundles, Path symbols, Duration interval, int memoryMiB, int cpus,
-                          List<Path> classpath) {
+                          List<Path> classpath, List<String> javaOptions) {
         public Options {
             watch = List.copyOf(watch);
             classpath = List.copyOf(classpath);
+            javaOptions = List.copyOf(javaOptions);
+            for (String o : javaOptions) {
+                if (o.isBlank() || o.chars().anyMatch(Character::isWhitespace)) {
+                    throw new IllegalArgumentException("a JVM option is one word without spaces, not '" + o + "'");
+                }
+            }
             if (watch.isEmpty()) throw new IllegalArgumentException("name at least one lab guest to watch");
             if (memoryMiB < 512) throw new IllegalArgumentException("the security VM needs at least 512 MiB (a JVM and its own initramfs), not " + memoryMiB);
         }
+
+        /** With the default JVM options ({@link #defaultJavaOptions}). */
+        public Options(String name, List<String> watch, Path bundles, Path symbols, Duration interval, int memoryMiB, int cpus,
+                       List<Path> classpath) {
+            this(name, watch, bundles, symbols, interval, memoryMiB, cpus, classpath, defaultJavaOptions(memoryMiB));
+        }
+    }
+
+    /**
+     * The VM's JVM: a heap of 3/8 of its RAM (the rest holds the kernel, the JRE and the classes
+     * of the initramfs), the serial collector (one agent, small heap), no perf data file.
+     */
+    public static List<String> defaultJavaOptions(int memoryMiB) {
+        return List.of("-Xmx" + (memoryMiB * 3 / 8) + "m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                "-Dorg.slf4j.simpleLogger.showDateTime=true");
     }
 
     /** A running security VM: its QEMU, and the host files its alert and cycle ports write to. */
@@ -133,7 +154,7 @@ public final class SecurityVm {
             ports.add("vmsight." + w.guest() + ".qga");
         }
         Files.write(etc.resolve("ports"), ports);
-        Files.writeString(etc.resolve("heap"), (o.memoryMiB() * 3 / 8) + "m\n");   // the rest: the JRE, the classes and the kernel
+        Files.writeString(etc.resolve("java-options"), String.join(" ", o.javaOptions()) + "\n");
 
         Path bundles = Files.createDirectories(etc.resolve("bundles"));
         if (!Files.isDirectory(o.bundles())) throw new GuestException("bundles " + o.bundles() + " is not a directory (vmsight train writes them)");

@@ -70,7 +70,13 @@ class AgentRootkitLabTest {
         lab = LabLayout.at(Path.of(root));
         Training.trainInto(lab, dir.resolve("bundles"), List.of(TrainingProgram.PSLIST, TrainingProgram.GETPSFILE));
         rootkit = lab.buildRootkit(lab.pinnedKernel());
-        if (Files.exists(LabInstance.file(lab.runDir(NAME)))) stopGuest();   // a leftover of an interrupted run
+        if (Files.exists(LabInstance.file(lab.runDir(NAME)))) {     // a leftover of an interrupted run, running or not
+            try {
+                stopGuest();
+            } catch (dev.vmsight.guests.GuestException notRunning) {
+                // its state file is gone with stopGuest's finally
+            }
+        }
         GuestConfig config = lab.defaultConfig(NAME, lab.pinnedKernel()).withProcs(20);
         QemuGuest guest = QemuLauncher.start(config);
         new LabInstance(LabInstance.Kind.QEMU, config, null).save();

@@ -46,6 +46,15 @@ class SecurityVmConfigTest {
     }
 
     @Test
+    void theJvmOptionsAreOneWordEachAndDefaultToC1WithAHeapOfThreeEighths() {
+        assertEquals(List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                "-Dorg.slf4j.simpleLogger.showDateTime=true"), SecurityVm.defaultJavaOptions(1024));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SecurityVm.Options("v", List.of("g"), dir, null,
+                Duration.ofSeconds(5), 1024, 2, List.of(dir), List.of("-Xmx1g -XX:+UseG1GC")));
+        assertTrue(e.getMessage().contains("one word"), e.getMessage());
+    }
+
+    @Test
     void anIvshmemAddressThatIsNoPciAddressIsRefused() throws IOException {
         Files.createDirectories(dir.resolve("bundles"));
         Path f = dir.resolve("agent.toml");
