@@ -10,7 +10,6 @@ import java.util.Map;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -52,14 +51,7 @@ final class AgentCommand implements Callable<Integer> {
             }
             return 0;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        // SIGTERM and SIGINT run the shutdown hooks: the agent stops gracefully
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            agent.close();
-            stopped.countDown();
-        }, "vmsight-agent-stop"));
-        agent.start();
-        stopped.await();
+        agent.runUntilStopped();     // SIGTERM and SIGINT stop it gracefully
         return 0;
     }
 

@@ -58,7 +58,7 @@ final class DemoAgentCommand implements Callable<Integer> {
     boolean securityVm;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         LabLayout lab = Labs.layout();
         KernelPackage kernel = lab.pinnedKernel();
@@ -132,7 +132,8 @@ final class DemoAgentCommand implements Callable<Integer> {
     }
 
     /** The same story with the agent in a security VM: its cycles and alerts are read from the files its ports write on the host. */
-    private void inSecurityVm(PrintWriter out, LabLayout lab, Path bundles, Path rootkit, List<Long> sleepers) throws IOException {
+    private void inSecurityVm(PrintWriter out, LabLayout lab, Path bundles, Path rootkit, List<Long> sleepers)
+            throws IOException, InterruptedException {
         String vmName = NAME + "-vm";
         if (Files.exists(LabInstance.file(lab.runDir(vmName)))) stopInstance(lab, vmName);
         Files.deleteIfExists(lab.runDir(vmName).resolve("alerts.jsonl"));
@@ -178,10 +179,12 @@ final class DemoAgentCommand implements Callable<Integer> {
             long raised = alerts.lines().stream().filter(a -> a.path("state").asText().equals("raised")).count();
             long cleared = alerts.lines().stream().filter(a -> a.path("state").asText().equals("cleared")).count();
             out.println("security VM agent: " + raised + " alerts raised, " + cleared + " cleared; alerts in " + vm.alerts());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
-            stopInstance(lab, vmName);
+            try {
+                vm.vm().close();     // through the connection this process holds (a second QMP client would wait behind it)
+            } finally {
+                LabInstance.delete(lab.runDir(vmName));
+            }
         }
     }
 

@@ -48,13 +48,17 @@ final class JsonLineChannel implements AutoCloseable {
      * Connects to a unix socket (retrying until {@code timeout}) or opens a virtio-serial port (a
      * character device). A port is opened once and shared by every later connect: the kernel lets
      * one file hold a port, and a read blocked in it cannot be interrupted, so a closed port would
-     * stay busy until its next byte. {@link #close()} keeps it open; it is opened again only after
-     * its reader saw the end (the host side went away).
+     * stay busy until its next byte. {@link #close()} keeps it open. Once its reader saw the end
+     * (the host side went away: the security VM's watch channels never reconnect) the port is
+     * not opened again: every connect says so at once.
      */
     static JsonLineChannel connect(Path endpoint, Duration timeout, String peer) {
         if (VirtioPorts.isPort(endpoint)) {
-            return PORTS.compute(endpoint.toAbsolutePath(), (p, open) ->
-                    open != null && !open.ended ? open : new JsonLineChannel(VirtioPorts.open(p, peer), p, peer));
+            return PORTS.compute(endpoint.toAbsolutePath(), (p, open) -> {
+                if (open == null) return new JsonLineChannel(VirtioPorts.open(p, peer), p, peer);
+                if (open.ended) throw open.portClosed();
+                return open;
+            });
         }
         return new JsonLineChannel(Transport.of(UnixSockets.connect(endpoint, timeout, peer)), endpoint, peer);
     }
@@ -64,7 +68,13 @@ final class JsonLineChannel implements AutoCloseable {
         return transport instanceof VirtioPorts.PortTransport;
     }
 
+    private GuestException portClosed() {
+        return new GuestException("the " + peer + " port " + socket + " was closed by its host side"
+                + (readError == null ? "" : " (" + readError + ")") + ": the watched guest's QEMU is gone; boot the security VM again to watch a new one");
+    }
+
     void send(JsonNode message) {
+        if (ended && isPort()) throw portClosed();
         try {
             transport.write((JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -120,9 +130,9 @@ final class JsonLineChannel implements AutoCloseable {
         } catch (IOException e) {
             readError = e.getMessage();
         } finally {
+            if (isPort()) closeTransport();   // nobody else closes a port
             ended = true;
             incoming.add(CLOSED);
-            if (isPort()) closeTransport();   // nobody else closes a port: let the next connect open it afresh
         }
     }
 

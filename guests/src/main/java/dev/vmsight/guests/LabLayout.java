@@ -234,7 +234,7 @@ public final class LabLayout {
             if (p.exitValue() != 0) {
                 List<String> lines = Files.readAllLines(log);
                 String last = lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1);
-                throw new GuestException(last.startsWith("build-image:") || last.startsWith("fetch-kernel:") || last.startsWith("rootkit-build:") ? last
+                throw new GuestException(last.startsWith("build-image:") || last.startsWith("build-security-vm-image:") || last.startsWith("fetch-kernel:") || last.startsWith("rootkit-build:") ? last
                         : Paths.get(command.get(0)).getFileName() + " failed (exit " + p.exitValue() + "): " + last);
             }
         } catch (IOException e) {

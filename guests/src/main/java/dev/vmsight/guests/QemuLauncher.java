@@ -180,9 +180,10 @@ public final class QemuLauncher {
                 "-pidfile", files.pidFile().toString()));
         for (int i = 0; i < watched.size(); i++) {
             WatchChannels w = watched.get(i);
-            if (Long.bitCount(w.ramBytes()) != 1) {
-                throw new GuestException("lab guest '" + w.guest() + "' has " + w.ramBytes() + " bytes of RAM; an ivshmem device "
-                        + "(a PCI BAR) must be a power of two: boot it with --memory 256, 512, 1024 or 2048");
+            if (Long.bitCount(w.ramBytes()) != 1 || w.ramBytes() > (2L << 30)) {
+                throw new GuestException("lab guest '" + w.guest() + "' has " + (w.ramBytes() >> 20) + " MiB of RAM; an ivshmem device "
+                        + "(a PCI BAR) must be a power of two, and above 2 GiB the RAM file is no longer guest-physical from 0 "
+                        + "(the PCI hole): boot it with --memory 256, 512, 1024 or 2048");
             }
             String id = "vmsight-watch" + i;
             cmd.addAll(List.of(

@@ -197,24 +197,29 @@ final class QemuProcessGuest implements QemuGuest {
 
     @Override
     public synchronized WatchChannels openWatchChannels() {
-        if (!UnixSockets.isListening(files.qmpWatch())) {
+        if (!java.nio.file.Files.exists(files.qmpWatch())) {
             throw new GuestException("lab guest '" + config.name() + "' has no second QMP monitor at " + files.qmpWatch()
-                    + " (booted by an older vmsight, or a security VM holds it already): boot it again to watch it");
+                    + " (booted by an older vmsight): boot it again to watch it");
         }
-        boolean plugged = false;
+        boolean chardev = false, port = false;
         for (JsonNode c : qmp().execute("query-chardev", null, QMP_TIMEOUT)) {
-            if (c.path("label").asText().equals(WATCH_CHARDEV)) plugged = true;
+            if (c.path("label").asText().equals(WATCH_CHARDEV)) chardev = true;
         }
-        if (!plugged) {
+        for (JsonNode d : qmp().execute("qom-list", QmpClient.args().put("path", "/machine/peripheral"), QMP_TIMEOUT)) {
+            if (d.path("name").asText().equals(WATCH_CHARDEV + "-port")) port = true;
+        }
+        if (!chardev) {
             ObjectNode addr = QmpClient.args().put("type", "unix");
             addr.set("data", QmpClient.args().put("path", files.qgaWatch().toString()));
             ObjectNode data = QmpClient.args().put("server", true).put("wait", false);
             data.set("addr", addr);
             ObjectNode backend = QmpClient.args().put("type", "socket");
             backend.set("data", data);
-            ObjectNode chardev = QmpClient.args().put("id", WATCH_CHARDEV);
-            chardev.set("backend", backend);
-            qmp().execute("chardev-add", chardev, QMP_TIMEOUT);
+            ObjectNode chardevArgs = QmpClient.args().put("id", WATCH_CHARDEV);
+            chardevArgs.set("backend", backend);
+            qmp().execute("chardev-add", chardevArgs, QMP_TIMEOUT);
+        }
+        if (!port) {      // also after a chardev-add whose device_add failed: each half is checked on its own
             qmp().execute("device_add", QmpClient.args().put("driver", "virtserialport").put("chardev", WATCH_CHARDEV)
                     .put("name", WATCH_AGENT_PORT).put("id", WATCH_CHARDEV + "-port"), QMP_TIMEOUT);
         }

@@ -8,9 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A QMP connection: reads the greeting, negotiates capabilities, then runs one command at a time.
- * Every command carries an id and only the answer with that id is taken, so an answer left over
- * from an abandoned command is never mistaken for the current one; asynchronous events (objects
- * with an "event" member) are skipped.
+ * Every command carries an id, unique to this process, and only the answer with that id is taken,
+ * so an answer left over from an abandoned command (or an earlier process) is never mistaken for
+ * the current one; asynchronous events (objects with an "event" member) are skipped.
  *
  * <p>Over a virtio-serial port (a security VM's view of the watched guest's QMP) the session
  * outlives our opens: only the first open sees the greeting, later ones find QMP already in
@@ -20,6 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class QmpClient implements AutoCloseable {
 
     private static final AtomicLong IDS = new AtomicLong();
+    /**
+     * Ids differ between processes too: on a port, answers to a dead agent's last commands can
+     * wait in the channel for the agent that the security VM's init starts next.
+     */
+    private static final String ID_PREFIX = "vmsight-" + Long.toHexString(new java.security.SecureRandom().nextLong()) + "-";
 
     private final JsonLineChannel channel;
     private final Path socket;
@@ -61,7 +66,7 @@ public final class QmpClient implements AutoCloseable {
 
     /** Runs {@code command} and returns its "return" member; a QMP error becomes a {@link GuestException}. */
     public synchronized JsonNode execute(String command, ObjectNode arguments, Duration timeout) {
-        String id = "vmsight-" + IDS.incrementAndGet();
+        String id = ID_PREFIX + IDS.incrementAndGet();
         ObjectNode request = JsonLineChannel.JSON.createObjectNode().put("execute", command).put("id", id);
         if (arguments != null) request.set("arguments", arguments);
         channel.discardPending();

@@ -81,10 +81,15 @@ public final class VirtioPorts {
 
         @Override
         public void write(byte[] bytes) throws IOException {
-            Future<?> f = writer.submit(() -> {
-                out.write(bytes);
-                return null;
-            });
+            Future<?> f;
+            try {
+                f = writer.submit(() -> {
+                    out.write(bytes);
+                    return null;
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                throw new IOException("the port " + port + " is closed (its host side went away)", e);
+            }
             try {
                 f.get(WRITE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {

@@ -53,10 +53,13 @@ class SecurityVmCommandLineTest {
     }
 
     @Test
-    void aRamSizeThatIsNoPowerOfTwoIsRefusedNamingTheGuest() {
+    void aRamSizeThatIsNoPowerOfTwoOrAbove2GiBIsRefusedNamingTheGuest() {
         RunFiles files = new RunFiles(RUN.resolve("secvm"), "secvm");
         GuestException e = assertThrows(GuestException.class, () -> QemuLauncher.securityVmCommandLine(config("secvm"), files,
                 List.of(watched("odd", 384L << 20)), RUN.resolve("a"), RUN.resolve("c")));
         assertTrue(e.getMessage().contains("'odd'") && e.getMessage().contains("power of two"), e.getMessage());
+        e = assertThrows(GuestException.class, () -> QemuLauncher.securityVmCommandLine(config("secvm"), files,
+                List.of(watched("big", 4L << 30)), RUN.resolve("a"), RUN.resolve("c")));
+        assertTrue(e.getMessage().contains("'big'") && e.getMessage().contains("4096 MiB") && e.getMessage().contains("PCI hole"), e.getMessage());
     }
 }

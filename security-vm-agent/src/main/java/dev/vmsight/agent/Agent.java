@@ -64,6 +64,21 @@ public final class Agent implements AutoCloseable {
                 .log("agent watching");
     }
 
+    /**
+     * Starts the cycles and blocks until SIGTERM or SIGINT, whose shutdown hook stops the agent
+     * gracefully ({@link #close()}): the foreground agent of {@code vmsight agent} and of the
+     * security VM's {@link AgentMain}.
+     */
+    public void runUntilStopped() throws InterruptedException {
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            close();
+            stopped.countDown();
+        }, "vmsight-agent-stop"));
+        start();
+        stopped.await();
+    }
+
     /** Runs one cycle of {@code guest} now, on the calling thread (never at the same time as a scheduled one). */
     public CycleReport cycle(String guest) {
         GuestMonitor m = monitors.get(guest);

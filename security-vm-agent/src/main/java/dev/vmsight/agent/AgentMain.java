@@ -1,7 +1,6 @@
 package dev.vmsight.agent;
 
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * The agent's entry point where the CLI is not shipped: the security VM's /init runs
@@ -24,12 +23,6 @@ public final class AgentMain {
             System.exit(2);
             return;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            agent.close();
-            stopped.countDown();
-        }, "vmsight-agent-stop"));
-        agent.start();
-        stopped.await();
+        agent.runUntilStopped();
     }
 }

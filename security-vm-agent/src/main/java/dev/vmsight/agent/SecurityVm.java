@@ -64,6 +64,8 @@ public final class SecurityVm {
             }
             if (watch.isEmpty()) throw new IllegalArgumentException("name at least one lab guest to watch");
             if (memoryMiB < 512) throw new IllegalArgumentException("the security VM needs at least 512 MiB (a JVM and its own initramfs), not " + memoryMiB);
+            if (cpus < 1 || cpus > 8) throw new IllegalArgumentException("the security VM takes 1 to 8 vCPUs, not " + cpus);
+            if (interval.isNegative() || interval.isZero()) throw new IllegalArgumentException("the cycle interval must be longer than 0, not " + interval);
         }
 
         /** With the default JVM options ({@link #defaultJavaOptions}). */
@@ -85,7 +87,10 @@ public final class SecurityVm {
     /** A running security VM: its QEMU, and the host files its alert and cycle ports write to. */
     public record Booted(QemuGuest vm, Path alerts, Path cycles, Path serialLog) { }
 
-    /** Readies each watched guest, builds this boot's archive and boots the VM; returns when its /init started the agent. */
+    /**
+     * Readies each watched guest, builds this boot's archive (its agent configuration checked here
+     * first) and boots the VM; returns when its /init is about to start the agent.
+     */
     public static Booted boot(LabLayout lab, Options o) {
         KernelPackage kernel = lab.pinnedKernel();
         Path base = lab.buildSecurityVmImage(kernel);
@@ -93,6 +98,7 @@ public final class SecurityVm {
         List<WatchChannels> watched = new ArrayList<>();
         for (String name : o.watch()) {
             if (name.equals(o.name())) throw new GuestException("a security VM cannot watch itself ('" + name + "')");
+            refuseIfWatched(lab, name);
             Guest g = LabInstance.attach(lab, name);
             try {
                 if (!(g instanceof QemuGuest q)) {
@@ -110,6 +116,11 @@ public final class SecurityVm {
             deleteTree(staging);
             Files.createDirectories(staging);
             writeBootFiles(staging, o, watched);
+            try {
+                AgentConfig.load(staging.resolve("etc/vmsight/agent.toml"));   // what the agent in the VM will read: refused here, not there
+            } catch (AgentConfig.AgentConfigException e) {
+                throw new GuestException("the security VM's agent configuration is invalid: " + e.getMessage(), e);
+            }
             Path extra = runDir.resolve("boot.cpio");
             cpio(staging, extra);
             concatenate(base, extra, initrd);
@@ -122,7 +133,39 @@ public final class SecurityVm {
         Path alerts = runDir.resolve("alerts.jsonl"), cycles = runDir.resolve("cycles.jsonl");
         QemuGuest vm = QemuLauncher.startSecurityVm(config, watched, alerts, cycles, READY_TIMEOUT);
         new LabInstance(LabInstance.Kind.SECURITY_VM, config, null).save();
+        for (String name : o.watch()) {
+            try {
+                Files.writeString(lab.runDir(name).resolve(WATCHED_BY), o.name() + "\n");
+            } catch (IOException e) {
+                throw new GuestException("cannot record the watcher of lab guest '" + name + "': " + e.getMessage(), e);
+            }
+        }
         return new Booted(vm, alerts, cycles, vm.serialLog());
+    }
+
+    /** In a watched guest's run directory: the security VM that holds its second QMP monitor (one client at a time). */
+    static final String WATCHED_BY = "watched-by";
+
+    /**
+     * A guest's second QMP monitor takes one client: a second security VM would boot with a port
+     * that never answers. Refused while the VM recorded as its watcher still runs.
+     */
+    private static void refuseIfWatched(LabLayout lab, String guest) {
+        Path file = lab.runDir(guest).resolve(WATCHED_BY);
+        if (!Files.isRegularFile(file)) return;
+        String vm;
+        try {
+            vm = Files.readString(file).strip();
+        } catch (IOException e) {
+            return;
+        }
+        try {
+            LabInstance.release(LabInstance.attach(lab, vm));
+        } catch (GuestException notRunning) {
+            return;
+        }
+        throw new GuestException("lab guest '" + guest + "' is already watched by security VM '" + vm + "' (stop it first: vmsight lab stop --name "
+                + vm + ")");
     }
 
     /** The agent's configuration inside the VM, for {@code watched} in ivshmem slot order. */
