@@ -129,22 +129,29 @@ public final class QemuLauncher {
         return out;
     }
 
-    static List<String> commandLine(GuestConfig config, RunFiles files) {
-        return List.of(
+    /** What every QEMU vmsight starts has: TCG, the configured size and CPU, direct kernel boot, the serial log, the host's QMP. */
+    private static List<String> commonArgs(GuestConfig config, RunFiles files, String machine) {
+        return new java.util.ArrayList<>(List.of(
                 QEMU, "-name", "vmsight-" + config.name(),
                 "-accel", "tcg",
-                "-machine", "pc,memory-backend=vmsight-ram",
+                "-machine", machine,
                 "-m", config.memoryMiB() + "M",
                 "-smp", String.valueOf(config.cpus()),
                 "-cpu", config.cpuModel(),
-                "-object", "memory-backend-file,id=vmsight-ram,size=" + config.memoryMiB() + "M,mem-path="
-                        + files.ram() + ",share=on",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", config.kernel().toAbsolutePath().toString(),
                 "-initrd", config.initramfs().toAbsolutePath().toString(),
                 "-append", config.kernelCommandLine(),
                 "-serial", "file:" + files.serial(),
                 "-qmp", "unix:" + files.qmp() + ",server=on,wait=off",
+                "-pidfile", files.pidFile().toString()));
+    }
+
+    static List<String> commandLine(GuestConfig config, RunFiles files) {
+        List<String> cmd = commonArgs(config, files, "pc,memory-backend=vmsight-ram");
+        cmd.addAll(List.of(
+                "-object", "memory-backend-file,id=vmsight-ram,size=" + config.memoryMiB() + "M,mem-path="
+                        + files.ram() + ",share=on",
                 // a second QMP monitor for a security VM (vmsight lab boot-security-vm); invisible to the guest
                 "-chardev", "socket,id=vmsight-qmp-watch,path=" + files.qmpWatch() + ",server=on,wait=off",
                 "-mon", "chardev=vmsight-qmp-watch,mode=control",
@@ -154,30 +161,18 @@ public final class QemuLauncher {
                 // the guest's qemu_fw_cfg writes its VMCOREINFO here, and dumps carry it (drgn and crash need it)
                 "-device", "vmcoreinfo",
                 "-chardev", "socket,id=vmsight-qga,path=" + files.qga() + ",server=on,wait=off",
-                "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0",
-                "-pidfile", files.pidFile().toString());
+                "-device", "virtserialport,chardev=vmsight-qga,name=org.qemu.guest_agent.0"));
+        return cmd;
     }
 
     static List<String> securityVmCommandLine(GuestConfig config, RunFiles files, List<WatchChannels> watched, Path alerts, Path cycles) {
-        List<String> cmd = new java.util.ArrayList<>(List.of(
-                QEMU, "-name", "vmsight-" + config.name(),
-                "-accel", "tcg",
-                "-machine", "pc",
-                "-m", config.memoryMiB() + "M",
-                "-smp", String.valueOf(config.cpus()),
-                "-cpu", config.cpuModel(),
-                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-                "-kernel", config.kernel().toAbsolutePath().toString(),
-                "-initrd", config.initramfs().toAbsolutePath().toString(),
-                "-append", config.kernelCommandLine(),
-                "-serial", "file:" + files.serial(),
-                "-qmp", "unix:" + files.qmp() + ",server=on,wait=off",
+        List<String> cmd = commonArgs(config, files, "pc");
+        cmd.addAll(List.of(
                 "-device", "virtio-serial",
                 "-chardev", "file,id=vmsight-alerts,path=" + alerts + ",append=on",
                 "-device", "virtserialport,chardev=vmsight-alerts,name=vmsight.alerts",
                 "-chardev", "file,id=vmsight-cycles,path=" + cycles + ",append=on",
-                "-device", "virtserialport,chardev=vmsight-cycles,name=vmsight.cycles",
-                "-pidfile", files.pidFile().toString()));
+                "-device", "virtserialport,chardev=vmsight-cycles,name=vmsight.cycles"));
         for (int i = 0; i < watched.size(); i++) {
             WatchChannels w = watched.get(i);
             if (Long.bitCount(w.ramBytes()) != 1 || w.ramBytes() > (2L << 30)) {
