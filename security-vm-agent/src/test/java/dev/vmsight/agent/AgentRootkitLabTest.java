@@ -214,7 +214,9 @@ class AgentRootkitLabTest {
     void fiveMinutesOfChurnGiveNoAlert() throws Exception {
         withGuest(g -> {
             ExecResult r = g.exec(EXEC, List.of("/bin/sh", "-c",
-                    "(end=$(($(date +%s) + 330)); while [ $(date +%s) -lt $end ]; do /bin/true; /bin/sleep 0; done) >/dev/null 2>&1 &"));
+                    // setsid: a background job of the exec'd shell can die with it (seen: churn that never ran, last PID 1295)
+                    "setsid /bin/sh -c 'end=$(($(date +%s) + 330)); while [ $(date +%s) -lt $end ]; do /bin/true; /bin/sleep 0; done'"
+                            + " </dev/null >/dev/null 2>&1 &"));
             assertEquals(0, r.exitCode(), r.stderr());
             return null;
         });
