@@ -64,7 +64,7 @@ final class TraceCommand implements Callable<Integer> {
         boolean keep;
     }
 
-    @Option(names = "--max-instructions", paramLabel = "N", defaultValue = "5000000",
+    @Option(names = "--max-instructions", paramLabel = "N", defaultValue = "10000000",
             description = "replay budget in instructions (default: ${DEFAULT-VALUE})")
     long maxInstructions;
 

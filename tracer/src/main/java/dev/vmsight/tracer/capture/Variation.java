@@ -62,14 +62,19 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
     public static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
 
     /**
-     * Workload sizes cycled. 500 extra sleepers overflow the 8 KiB getdents64 buffer of /proc twice,
-     * and their listing is cold ({@link #COLD}): each new PID's name is looked up and added to the
-     * dentry cache, so some lookups walk past a sibling (another /proc PID in the same hash bucket,
-     * with another name), as the first listing of a crowded guest does: about 570 names in 32,768
-     * buckets give several such walks.
+     * Workload sizes cycled. 1,000 extra sleepers overflow the 8 KiB getdents64 buffer of /proc
+     * three times, and their listing is cold ({@link #COLD}): each new PID's name is looked up and
+     * added to the dentry cache, so some lookups walk past a sibling (another /proc PID in the same
+     * hash bucket, with another name), as the first listing of a crowded guest does. n cold names in
+     * 32,768 buckets give about n^2 / 65,536 such walks: 17 for the ~1,070 names here, so a run
+     * without one is a chance of about 3 in 10^8. With 500 sleepers (cycles 5-9: 5 walks, 4 to 7
+     * measured) about 1 training in 150 saw none, and its pslist refused a guest's first listing at
+     * __d_lookup_rcu's name-hash compare (CI met it).
      */
-    private static final int[] SLEEPERS = {0, 500, 8, 3, 5, 1};
-    /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 500 sleepers' listing). */
+    private static final int[] SLEEPERS = {0, 1000, 8, 3, 5, 1};
+    /** The most extra sleepers a run starts (a 256 MiB guest forks about 2,000 more at most). */
+    public static final int MAX_EXTRA_SLEEPERS = 1000;
+    /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 1,000 sleepers' listing). */
     private static final boolean[] COLD = {false, true, false, false};
     /**
      * Runs whose /proc/PID entries are referenced ({@link #referencedDcache}): run 3 of every four, the
@@ -111,9 +116,10 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * 5: 500 extra sleepers listed cold, walking past siblings in the dentry hash; 6: first tried,
      * reverted: run 2 cold before its crowd; 7: a sparse dentry hash table on every other boot,
      * run 2's crowd after a drop and a re-listing of /proc; 8: first tried, run 0's /proc/PID entries referenced;
-     * 9: run 3's instead, run 0 the first listing since boot again).
+     * 9: run 3's instead, run 0 the first listing since boot again; 10: run 1 lists 1,000 sleepers cold, not 500,
+     * so its walks past a sibling are no longer left to chance).
      */
-    public static final int CYCLE_VERSION = 9;
+    public static final int CYCLE_VERSION = 10;
     /** The header context key of {@link #CYCLE_VERSION}. */
     public static final String CYCLE_VERSION_KEY = "variation.cycleVersion";
 
@@ -132,8 +138,8 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
             List.of(), List.of("3</proc/version"), List.of("3</proc/version", "5</", "7</dev/null"));
 
     public Variation {
-        if (extraSleepers < 0 || extraSleepers > 500) {
-            throw new IllegalArgumentException("extra sleepers must be 0..500, not " + extraSleepers);
+        if (extraSleepers < 0 || extraSleepers > MAX_EXTRA_SLEEPERS) {
+            throw new IllegalArgumentException("extra sleepers must be 0.." + MAX_EXTRA_SLEEPERS + ", not " + extraSleepers);
         }
         if (pidFloor < 0 || pidFloor >= PID_MAX_LIMIT - extraSleepers - 1000) {
             throw new IllegalArgumentException("PID floor must be 0..." + (PID_MAX_LIMIT - extraSleepers - 1000) + ", not " + pidFloor);
@@ -220,7 +226,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      * drop, re-listing and crowd, run 3's two listings ("" when the variation leaves the cache as it is). A run traced
      * again after a failed attempt sets it again first: the attempt cached everything it looked up,
      * and a retried cold listing is otherwise warm (CI met that: run 1 of two corpora retried once
-     * and traced 0.7 M instructions instead of 2.6 M, and no sibling walk).
+     * and traced 0.7 M instructions instead of 2.6 M (500 sleepers then), and no sibling walk).
      */
     public String dentryCacheScript(String pidFile) {
         StringBuilder s = new StringBuilder();
