@@ -47,6 +47,9 @@ final class GuestMonitor {
     static final int MAX_HOOKED_INSTRUCTIONS = 32;
     /** At most this many suspects get their name read per cycle (a hostile guest cannot make a cycle long). */
     static final int MAX_NAMES = 16;
+    /** The most a warm-up run on the running guest may take ({@link #placeWhileRunning}). */
+    static final java.time.Duration WARM_UP_BUDGET = java.time.Duration.ofSeconds(2);
+    static final long WARM_UP_BUDGET_STEPS = 200_000_000L;
 
 
     private final AgentConfig.GuestEntry entry;
@@ -194,6 +197,13 @@ final class GuestMonitor {
      * came back between two of them). Kernel code does not change while the guest runs, so the
      * choice holds; the paused look checks the code again. Any failure is left for the paused
      * look to meet and report.
+     *
+     * <p>The kernel's symbols, which alerts name hooks with, are read here too. Each monitor then
+     * runs once on the running guest, its outcome discarded: the first run
+     * of a compiled monitor loads its classes and runs them interpreted, so without this the
+     * paused look pays for it (in the security VM's emulated JVM, most of the first pause). A
+     * running guest can be mid-update, so the run may refuse or fail; it reads only, its budget
+     * is at most {@link #WARM_UP_BUDGET}, and nothing is reported.
      */
     private void placeWhileRunning() {
         try (GuestSource running = access.openRunning()) {
@@ -202,10 +212,24 @@ final class GuestMonitor {
                 if (s == null) continue;
                 s.placement().monitor();
                 s.placement().hooks();
+                symbols(s.bundle());    // read once: naming a hook in a paused cycle would read the kallsyms file (1.5 s in the VM)
+                warmUp(s, program);
             }
         } catch (RuntimeException e) {
             LOG.atDebug().addKeyValue("guest", entry.name()).addKeyValue("error", describe(e)).log("could not place the monitors ahead of the pause");
         }
+    }
+
+    /** Runs a placed monitor once, discarding the outcome (getpsfile asks for PID 1, which every guest has). */
+    private void warmUp(Selected s, String program) {
+        MergedProgram p = s.placement().program;
+        byte[] in = program.equals("getpsfile") ? ProgramRuns.inputBytes(p, "1") : null;
+        Budget b = budget();
+        Budget warm = Budget.of(Math.min(b.maxSteps(), WARM_UP_BUDGET_STEPS), b.maxTime().compareTo(WARM_UP_BUDGET) < 0 ? b.maxTime() : WARM_UP_BUDGET);
+        long t0 = System.nanoTime();
+        RunOutcome o = ProgramRuns.runJit(p, s.placement().monitor(), s.attached(), in, warm);
+        LOG.atDebug().addKeyValue("guest", entry.name()).addKeyValue("program", program).addKeyValue("outcome", o.toText())
+                .addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000).log("warm-up run on the running guest");
     }
 
     /** What one paused look at the guest found. */
