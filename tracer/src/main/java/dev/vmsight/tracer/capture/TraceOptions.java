@@ -13,7 +13,7 @@ package dev.vmsight.tracer.capture;
  */
 public record TraceOptions(long maxInstructions, double maxSeconds, long minPrefixSteps, int maxRetries,
                            boolean saveSnapshot, boolean lockstepOnReject) {
-    /** 10 M instructions (run 1's cold listing of 1,000 sleepers is about 5 M), 120 s, a 300-step prefix, 3 retries, no snapshot, lockstep on rejection. */
+    /** 10 M instructions (run 1's cold listing of 800 sleepers is about 4.2 M), 120 s, a 300-step prefix, 3 retries, no snapshot, lockstep on rejection. */
     public static final TraceOptions DEFAULTS = new TraceOptions(10_000_000, 120, 300, 3, false, true);
 
     public TraceOptions {
