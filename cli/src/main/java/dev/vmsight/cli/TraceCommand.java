@@ -64,13 +64,14 @@ final class TraceCommand implements Callable<Integer> {
         boolean keep;
     }
 
-    @Option(names = "--max-instructions", paramLabel = "N", defaultValue = "10000000",
+    // defaults from TraceOptions.DEFAULTS: the budget is set in one place (picocli shows the initial value)
+    @Option(names = "--max-instructions", paramLabel = "N",
             description = "replay budget in instructions (default: ${DEFAULT-VALUE})")
-    long maxInstructions;
+    long maxInstructions = TraceOptions.DEFAULTS.maxInstructions();
 
-    @Option(names = "--max-seconds", paramLabel = "S", defaultValue = "120",
+    @Option(names = "--max-seconds", paramLabel = "S",
             description = "budget in seconds for QEMU to reach END and for the replay (default: ${DEFAULT-VALUE})")
-    double maxSeconds;
+    double maxSeconds = TraceOptions.DEFAULTS.maxSeconds();
 
     @Option(names = "--save-snapshot", description = "also write each run's START snapshot (RUN.snapshot)")
     boolean saveSnapshot;

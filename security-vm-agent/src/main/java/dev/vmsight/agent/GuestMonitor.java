@@ -224,8 +224,9 @@ final class GuestMonitor {
     private void warmUp(Selected s, String program) {
         MergedProgram p = s.placement().program;
         byte[] in = program.equals("getpsfile") ? ProgramRuns.inputBytes(p, "1") : null;
-        Budget b = budget();
-        Budget warm = Budget.of(Math.min(b.maxSteps(), WARM_UP_BUDGET_STEPS), b.maxTime().compareTo(WARM_UP_BUDGET) < 0 ? b.maxTime() : WARM_UP_BUDGET);
+        Budget cycle = budget();
+        java.time.Duration time = cycle.maxTime().compareTo(WARM_UP_BUDGET) < 0 ? cycle.maxTime() : WARM_UP_BUDGET;
+        Budget warm = Budget.of(Math.min(cycle.maxSteps(), WARM_UP_BUDGET_STEPS), time);
         long t0 = System.nanoTime();
         RunOutcome o = ProgramRuns.runJit(p, s.placement().monitor(), s.attached(), in, warm);
         LOG.atDebug().addKeyValue("guest", entry.name()).addKeyValue("program", program).addKeyValue("outcome", o.toText())

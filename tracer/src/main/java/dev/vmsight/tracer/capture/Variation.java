@@ -74,7 +74,7 @@ public record Variation(int extraSleepers, int pidFloor, int crowd, Launcher lau
      */
     private static final int[] SLEEPERS = {0, 800, 8, 3, 5, 1};
     /** The most extra sleepers a run starts (a 256 MiB guest forks about 2,000 more at most). */
-    public static final int MAX_EXTRA_SLEEPERS = 1000;
+    private static final int MAX_EXTRA_SLEEPERS = 1000;
     /** Runs whose dentry cache is dropped after the sleepers start (run 1 of every four: the 800 sleepers' listing). */
     private static final boolean[] COLD = {false, true, false, false};
     /**
